@@ -1,0 +1,38 @@
+import { Command, CommanderError } from 'commander';
+import { config as loadEnv } from 'dotenv';
+import { TemplateError } from '../template/index.js';
+import { UserError } from './errors.js';
+import { register as registerTemplate } from './template.js';
+
+loadEnv({ quiet: true });
+
+export function buildProgram(): Command {
+  const program = new Command('autosalon')
+    .description('Install and run the Autosalon CRM in a Bitrix24 portal')
+    .showHelpAfterError('(run with --help for usage)');
+  registerTemplate(program);
+  return program;
+}
+
+function reportAndExit(error: unknown): never {
+  if (error instanceof CommanderError) process.exit(error.exitCode);
+  if (error instanceof TemplateError) {
+    console.error(error.message);
+    process.exit(1);
+  }
+  if (error instanceof UserError) {
+    console.error(`error: ${error.message}`);
+    process.exit(error.exitCode);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`error: ${message}`);
+  if (process.env.AUTOSALON_DEBUG && error instanceof Error) console.error(error.stack);
+  else console.error('(set AUTOSALON_DEBUG=1 to see the stack trace)');
+  process.exit(1);
+}
+
+try {
+  await buildProgram().exitOverride().parseAsync(process.argv);
+} catch (error) {
+  reportAndExit(error);
+}

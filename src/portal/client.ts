@@ -1,0 +1,308 @@
+// The one door to Bitrix24: every REST call of the product goes through PortalClient, which wraps the
+// official SDK (@bitrix24/b24jssdk) and adds what the product needs on top of it:
+//  - errors with the portal's real code and text (the SDK drops CRM errors whose code is "");
+//  - batch with the raw result / result_error maps, so `$result[...]` chains and per-command errors are exact;
+//  - waiting out QUERY_LIMIT_EXCEEDED and OPERATION_TIME_LIMIT (the request was not executed, so repeating is safe);
+//  - no blind repeat of a write whose response was lost: the caller gets LostResponseError and looks the object up;
+//  - a count of HTTP requests.
+import { ApiVersion, B24Hook, B24OAuth, type AjaxResult } from '@bitrix24/b24jssdk';
+import pRetry, { AbortError } from 'p-retry';
+import qs from 'qs';
+
+export type RestParams = Record<string, unknown>;
+
+/** A REST error as the portal reported it. `code` may be "" (many CRM methods send only a description). */
+export class PortalError extends Error {
+  constructor(
+    readonly method: string,
+    readonly code: string,
+    readonly description: string,
+    readonly status: number,
+  ) {
+    super(`${method}: ${code || 'error'}${description ? ` — ${description}` : ''}${status ? ` (HTTP ${status})` : ''}`);
+    this.name = 'PortalError';
+  }
+
+  get isRateLimit(): boolean {
+    return this.code === 'QUERY_LIMIT_EXCEEDED' || this.code === 'OPERATION_TIME_LIMIT';
+  }
+
+  get isAccessDenied(): boolean {
+    return this.code === 'ACCESS_DENIED' || this.code === 'insufficient_scope' || this.code === 'INVALID_CREDENTIALS';
+  }
+}
+
+/** The request may or may not have been executed: a write must be looked up, never repeated blindly. */
+export class LostResponseError extends PortalError {
+  constructor(method: string, reason: string) {
+    super(method, 'LOST_RESPONSE', `no answer from the portal (${reason}); the call may or may not have been executed`, 0);
+    this.name = 'LostResponseError';
+  }
+}
+
+export interface CallResult<T = unknown> {
+  result: T;
+  total?: number;
+  next?: number;
+  time?: Record<string, unknown>;
+}
+
+export interface BatchCommand { method: string; params?: RestParams }
+
+export interface BatchResult {
+  result: Record<string, unknown>;
+  errors: Record<string, PortalError>;
+  total: Record<string, number>;
+  next: Record<string, number>;
+}
+
+export interface OAuthTokens {
+  accessToken: string;
+  refreshToken: string;
+  /** Unix seconds. */
+  expires: number;
+  domain: string;
+  clientEndpoint: string;
+  serverEndpoint: string;
+  memberId: string;
+  applicationToken?: string;
+  scope?: string;
+  userId?: number;
+  status?: string;
+}
+
+export interface OAuthApp { clientId: string; clientSecret: string }
+
+export interface RetryPolicy {
+  /** Attempts for a rate-limited request (503 / 429) before giving up. */
+  limitAttempts: number;
+  /** Attempts for a read whose response was lost. */
+  readAttempts: number;
+  minDelayMs: number;
+  maxDelayMs: number;
+}
+
+export interface PortalClientOptions {
+  /** Client-side leaky bucket of the SDK: burst and drain per second (Enterprise: 250 / 5). */
+  rateLimit?: { burstLimit: number; drainRate: number };
+  retry?: Partial<RetryPolicy>;
+  timeoutMs?: number;
+  /** Called after every retry wait, for progress output. */
+  onWait?: (info: { method: string; code: string; attempt: number }) => void;
+}
+
+const DEFAULT_RETRY: RetryPolicy = { limitAttempts: 12, readAttempts: 4, minDelayMs: 500, maxDelayMs: 60_000 };
+const READ_METHOD = /\.(get|list|fields|types|items|current)$|^(scope|profile|server\.time|app\.info|feature\.get|user\.get|department\.get|batch)$|\.get[A-Z]|\.configuration\.get$/;
+
+/** Reads can be repeated after a lost response; everything else must be looked up instead. */
+export function isReadMethod(method: string): boolean {
+  return READ_METHOD.test(method);
+}
+
+type SdkClient = B24Hook | B24OAuth;
+
+export class PortalClient {
+  /** HTTP requests sent to the portal's REST endpoint (a batch is one). */
+  httpRequests = 0;
+  private readonly retry: RetryPolicy;
+
+  private constructor(
+    private readonly sdk: SdkClient,
+    readonly mode: 'webhook' | 'app',
+    /** Stable identity of the portal: host[:port] for a webhook, member_id for an app. */
+    readonly portalKey: string,
+    /** The portal's address, without secrets. */
+    readonly origin: string,
+    private readonly options: PortalClientOptions,
+  ) {
+    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    const http = sdk.getHttpClient(ApiVersion.v2);
+    http.ajaxClient.interceptors.request.use((config) => {
+      this.httpRequests++;
+      return config;
+    });
+  }
+
+  static fromWebhook(url: string, options: PortalClientOptions = {}): PortalClient {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new Error('the webhook URL is not a URL: it looks like https://your.bitrix24.ru/rest/1/secret/');
+    }
+    const sdk = B24Hook.fromWebhookUrl(url.replace(/\/+$/, ''), { restrictionParams: restrictionParams(options) });
+    sdk.offClientSideWarning();
+    return new PortalClient(sdk, 'webhook', parsed.host, parsed.origin, options);
+  }
+
+  static fromOAuth(
+    tokens: OAuthTokens,
+    app: OAuthApp,
+    onTokens: (tokens: OAuthTokens) => Promise<void> | void,
+    options: PortalClientOptions = {},
+  ): PortalClient {
+    const sdk = new B24OAuth(
+      {
+        applicationToken: tokens.applicationToken ?? '',
+        userId: tokens.userId ?? 0,
+        memberId: tokens.memberId,
+        accessToken: tokens.accessToken,
+        refreshToken: tokens.refreshToken,
+        expires: tokens.expires,
+        expiresIn: 3600,
+        scope: tokens.scope ?? '',
+        domain: tokens.domain,
+        clientEndpoint: tokens.clientEndpoint,
+        serverEndpoint: tokens.serverEndpoint,
+        status: (tokens.status ?? 'L') as never,
+      },
+      { clientId: app.clientId, clientSecret: app.clientSecret },
+      { restrictionParams: restrictionParams(options) },
+    );
+    sdk.offClientSideWarning();
+    sdk.setCallbackRefreshAuth(async ({ b24OAuthParams: p }) => {
+      await onTokens({
+        ...tokens,
+        accessToken: p.accessToken,
+        refreshToken: p.refreshToken,
+        expires: p.expires,
+        clientEndpoint: p.clientEndpoint,
+        serverEndpoint: p.serverEndpoint,
+        scope: p.scope,
+      });
+    });
+    return new PortalClient(sdk, 'app', tokens.memberId, new URL(tokens.clientEndpoint).origin, options);
+  }
+
+  /** One REST call; waits out rate limits; repeats a read whose answer was lost; throws PortalError. */
+  async call<T = unknown>(method: string, params: RestParams = {}): Promise<CallResult<T>> {
+    const read = isReadMethod(method);
+    let lostAttempts = 0;
+    return pRetry(
+      async () => {
+        try {
+          return await this.callOnce<T>(method, params);
+        } catch (error) {
+          if (error instanceof LostResponseError) {
+            lostAttempts++;
+            if (!read || lostAttempts >= this.retry.readAttempts) throw new AbortError(error);
+            throw error;
+          }
+          if (error instanceof PortalError && error.isRateLimit) throw error;
+          throw new AbortError(error as Error);
+        }
+      },
+      {
+        retries: this.retry.limitAttempts,
+        factor: 2,
+        minTimeout: this.retry.minDelayMs,
+        maxTimeout: this.retry.maxDelayMs,
+        randomize: true,
+        onFailedAttempt: ({ error, attemptNumber }) => {
+          const code = error instanceof PortalError ? error.code : 'ERROR';
+          this.options.onWait?.({ method, code, attempt: attemptNumber });
+        },
+      },
+    );
+  }
+
+  /**
+   * One batch request (at most 50 commands). Later commands may reference earlier results with
+   * `$result[key][path]`; with `halt` the portal stops at the first failing command.
+   */
+  async batch(commands: Record<string, BatchCommand>, options: { halt?: boolean } = {}): Promise<BatchResult> {
+    const keys = Object.keys(commands);
+    if (keys.length === 0) return { result: {}, errors: {}, total: {}, next: {} };
+    if (keys.length > 50) throw new Error(`a batch takes at most 50 commands (got ${keys.length})`);
+    const cmd: Record<string, string> = {};
+    for (const key of keys) {
+      const { method, params } = commands[key];
+      const query = qs.stringify(params ?? {}, { encodeValuesOnly: false });
+      cmd[key] = query ? `${method}?${query}` : method;
+    }
+    const { result } = await this.call<{
+      result: Record<string, unknown> | unknown[];
+      result_error: Record<string, { error: string; error_description: string }> | unknown[];
+      result_total: Record<string, number> | unknown[];
+      result_next: Record<string, number> | unknown[];
+    }>('batch', { halt: options.halt ? 1 : 0, cmd });
+    const asMap = <V>(value: Record<string, V> | unknown[] | undefined): Record<string, V> =>
+      value && !Array.isArray(value) ? value : Array.isArray(value) ? (Object.fromEntries(value.map((v, i) => [String(i), v])) as Record<string, V>) : {};
+    const errors: Record<string, PortalError> = {};
+    for (const [key, e] of Object.entries(asMap(result.result_error))) {
+      errors[key] = new PortalError(commands[key]?.method ?? key, String(e.error ?? ''), String(e.error_description ?? ''), 400);
+    }
+    return {
+      result: asMap(result.result),
+      errors,
+      total: asMap(result.result_total),
+      next: asMap(result.result_next),
+    };
+  }
+
+  /** Every item of a paged list method (50 per page), following `next`. */
+  async listAll<T = Record<string, unknown>>(method: string, params: RestParams = {}, itemsKey?: string): Promise<T[]> {
+    const items: T[] = [];
+    let start: number | undefined = 0;
+    // Bounded: a page is 50 items; 2000 pages is far beyond any portal this product configures.
+    for (let page = 0; page < 2000 && start !== undefined; page++) {
+      const r: CallResult<unknown> = await this.call(method, { ...params, start });
+      const pageItems = (itemsKey ? (r.result as Record<string, T[]>)[itemsKey] : r.result) as T[];
+      items.push(...(pageItems ?? []));
+      start = r.next;
+    }
+    return items;
+  }
+
+  private async callOnce<T>(method: string, params: RestParams): Promise<CallResult<T>> {
+    let response: AjaxResult;
+    try {
+      response = (await this.sdk.actions.v2.call.make({ method, params })) as AjaxResult;
+    } catch (error) {
+      throw toPortalError(method, error, this.options.timeoutMs);
+    }
+    if (!response.isSuccess) {
+      const e = response.getErrors().next().value as { code?: string; message?: string; status?: number } | undefined;
+      throw new PortalError(method, String(e?.code ?? ''), String(e?.message ?? ''), Number(e?.status ?? 0));
+    }
+    const data = response.getData() as { result: T; time?: Record<string, unknown> };
+    const out: CallResult<T> = { result: data.result, time: data.time };
+    if (response.isMore()) out.next = Number((response as unknown as { _data: { next: number } })._data.next);
+    const total = response.getTotal();
+    if (total || (data.result && Array.isArray(data.result))) out.total = total;
+    return out;
+  }
+}
+
+function restrictionParams(options: PortalClientOptions) {
+  return {
+    rateLimit: { ...(options.rateLimit ?? { burstLimit: 50, drainRate: 2 }), adaptiveEnabled: true },
+    // The SDK retries unclear errors, network errors included, which could repeat a create; this client decides.
+    maxRetries: 1,
+    retryOnNetworkError: false,
+  };
+}
+
+interface SdkErrorLike {
+  code?: string;
+  message?: string;
+  status?: number;
+  originalError?: { response?: { status?: number; data?: unknown }; code?: string; message?: string };
+}
+
+/** The SDK loses the portal's text for errors whose code is ""; the raw response still has it. */
+function toPortalError(method: string, error: unknown, _timeoutMs?: number): PortalError {
+  const e = error as SdkErrorLike;
+  const raw = e?.originalError?.response;
+  if (raw && raw.data && typeof raw.data === 'object' && 'error' in raw.data) {
+    const body = raw.data as { error?: unknown; error_description?: unknown };
+    return new PortalError(method, String(body.error ?? ''), String(body.error_description ?? ''), raw.status ?? e.status ?? 0);
+  }
+  if (raw?.status && raw.status >= 500) return new LostResponseError(method, `HTTP ${raw.status}`);
+  const code = String(e?.code ?? '');
+  if (!raw && ['NETWORK_ERROR', 'REQUEST_TIMEOUT', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'ECONNABORTED', 'ERR_NETWORK', 'EPIPE'].includes(code)) {
+    return new LostResponseError(method, code.toLowerCase().replace(/_/g, ' '));
+  }
+  if (!raw && e?.originalError) return new LostResponseError(method, e.originalError.code ?? e.originalError.message ?? 'transport error');
+  return new PortalError(method, code, String(e?.message ?? error), Number(e?.status ?? 0));
+}
