@@ -1,0 +1,43 @@
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { ConfigError, loadServiceConfig } from '../service/config.js';
+import { recallList, renderRecalls } from '../service/recalls.js';
+import { SqliteStore } from '../service/store/sqlite.js';
+import { localToday } from '../service/time.js';
+import { UserError } from './errors.js';
+
+function isoDate(value: string): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  const valid = m && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value);
+  if (!valid) throw new UserError(`--date must be a date such as 2027-02-01 (got "${value}")`);
+  return value;
+}
+
+export function register(program: Command): void {
+  program
+    .command('recalls')
+    .description('the re-call list of refused deals for a date: deal, client, reason, responsible')
+    .option('--date <YYYY-MM-DD>', 'the day (default: today in AUTOSALON_TIME_ZONE)', isoDate)
+    .option('--db <file>', 'the service database (default AUTOSALON_DB or <state dir>/service.sqlite)')
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { date?: string; db?: string; json?: boolean }) => {
+      let config;
+      try {
+        config = loadServiceConfig(process.env, { dbFile: opts.db });
+      } catch (error) {
+        if (error instanceof ConfigError) throw new UserError(error.message);
+        throw error;
+      }
+      if (!existsSync(config.dbFile)) {
+        throw new UserError(`no service database at ${config.dbFile}: the re-call list is kept by "autosalon serve"; point --db or AUTOSALON_DB at its file`);
+      }
+      const date = opts.date ?? localToday(Date.now(), config.automation.timeZone);
+      const store = new SqliteStore(config.dbFile, { readonly: true });
+      try {
+        const entries = await recallList(store, { date });
+        console.log(opts.json ? JSON.stringify({ date, recalls: entries }, null, 2) : renderRecalls(date, entries));
+      } finally {
+        await store.close();
+      }
+    });
+}

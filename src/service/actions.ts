@@ -1,0 +1,469 @@
+// Carries out planned actions through REST, each exactly once. Every action's key is recorded as "started" in the
+// store before its side effect and "done" after. A key found "started" (the process died in between) is resolved
+// by looking the effect up — a task by its CRM binding and title, a to-do by its owner and subject, a deal or
+// contact by LEAD_ID — and never by repeating a create blindly. Notifications carry the key as their TAG, which
+// makes a repeated notification replace the first instead of adding a second.
+import { createHash } from 'node:crypto';
+import { LostResponseError, PortalError } from '../portal/client.js';
+import { recallDate, recallDueAt } from '../recall/index.js';
+import { fillPlaceholders, type ActionDef, type CrmEntity } from '../template/index.js';
+import { fieldsOf } from '../template/model.js';
+import type { PortalContext } from './portal-context.js';
+import { durationMs, isEmptyValue, normalizeValue, type ItemState, type PlannedAction } from './rules.js';
+import type { RecallEpisode, ServiceStore } from './store/types.js';
+import { recallDescription, texts } from './texts.js';
+import { displayDate, portalDateTime } from './time.js';
+
+type Row = Record<string, unknown>;
+type RefusalDef = Extract<ActionDef, { refusal: unknown }>['refusal'];
+type ConvertDef = Extract<ActionDef, { convert: unknown }>['convert'];
+
+const OWNER_TYPE: Record<string, number> = { lead: 1, deal: 2, contact: 3, company: 4 };
+const CRM_TASK_PREFIX: Record<string, string> = { lead: 'L', deal: 'D', contact: 'C', company: 'CO' };
+
+/** A create whose answer was lost and whose effect the look-up did not find yet: try again later, looking up first. */
+export class EffectUnknownError extends Error {
+  constructor(what: string) {
+    super(`${what}: the portal's answer was lost and the object is not there yet; the job will look again before creating`);
+    this.name = 'EffectUnknownError';
+  }
+}
+
+export interface ActionLog {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export class ActionRunner {
+  constructor(
+    private readonly ctx: PortalContext,
+    private readonly store: ServiceStore,
+    private readonly clock: () => number,
+    private readonly log: ActionLog,
+  ) {}
+
+  private get memberId() {
+    return this.ctx.memberId;
+  }
+
+  private get tz() {
+    return this.ctx.settings.timeZone;
+  }
+
+  /** Runs the actions in order; each is skipped when its key is already done. */
+  async run(actions: PlannedAction[], item: ItemState): Promise<void> {
+    for (const planned of actions) {
+      await this.once(planned.key, (resuming) => this.perform(planned, item, resuming));
+    }
+  }
+
+  /** Records the key, performs the effect (told whether an earlier attempt may have done it), marks it done. */
+  async once<T>(key: string, effect: (resuming: boolean) => Promise<T>): Promise<T | undefined> {
+    const before = await this.store.beginAction(key, this.memberId, this.clock());
+    if (before.state === 'done') return before.result as T;
+    const result = await effect(before.state === 'started');
+    await this.store.finishAction(key, result ?? null, this.clock());
+    return result;
+  }
+
+  private async perform(p: PlannedAction, item: ItemState, resuming: boolean): Promise<unknown> {
+    const a = p.action;
+    const at = occurrenceTime(p, item, this.clock());
+    if ('notify' in a) return this.notify(p.key, item, a.notify.to, fillPlaceholders(a.notify.message[this.ctx.lang], await this.ctx.displayValues(item)));
+    if ('createTask' in a) return this.createTask(item, a.createTask, at, resuming);
+    if ('createTodo' in a) return this.createTodo(item, a.createTodo, at, resuming);
+    if ('requireFields' in a) return this.requireFields(p.key, item, a.requireFields, at, resuming);
+    if ('checkFormat' in a) return this.checkFormat(p.key, item, a.checkFormat);
+    if ('setStage' in a) return this.setStage(item, a.setStage);
+    if ('convert' in a) return this.convert(item, a.convert);
+    return this.refusal(item, a.refusal, 'event');
+  }
+
+  // ---- recipients ----------------------------------------------------------------------------
+
+  /** User ids of the roles (template manifest.roles), without duplicates and empty values. */
+  async recipients(roles: string[], item: ItemState): Promise<number[]> {
+    const ids: number[] = [];
+    const responsible = Number(item.values.ASSIGNED_BY_ID ?? 0);
+    for (const roleName of roles) {
+      const role = this.ctx.template.manifest.roles[roleName];
+      if (!role) {
+        this.log.warn(`rule recipient "${roleName}" is not a role of the template; skipped`);
+        continue;
+      }
+      if (role.source === 'responsible') ids.push(responsible);
+      else if (role.source === 'field') {
+        const value = item.values[role.field];
+        ids.push(...(Array.isArray(value) ? value : [value]).map(Number));
+      } else if (role.source === 'department_head') {
+        const head = responsible > 0 ? await this.ctx.supervisorOf(responsible) : this.settingUsers(role.fallbackSetting)[0];
+        if (head) ids.push(head);
+      } else {
+        ids.push(...this.settingUsers(role.setting));
+      }
+    }
+    return [...new Set(ids.filter((n) => Number.isInteger(n) && n > 0))];
+  }
+
+  private settingUsers(setting: string): number[] {
+    const value = (this.ctx.settings as unknown as Record<string, unknown>)[setting];
+    const list = Array.isArray(value) ? value : value === undefined ? [] : [value];
+    return list.map(Number).filter((n) => n > 0);
+  }
+
+  // ---- effects -------------------------------------------------------------------------------
+
+  /** One system notification per user, tagged with the action key so a repeat replaces rather than adds. */
+  private async notify(key: string, item: ItemState, roles: string[], message: string, users?: number[]): Promise<{ notified: number[] }> {
+    const to = users ?? (await this.recipients(roles, item));
+    if (to.length === 0) {
+      this.log.warn(`${item.entity} ${item.id}: nobody to notify (${roles.join(', ')}): "${message}"`);
+      return { notified: [] };
+    }
+    const tag = `AUTOSALON|${createHash('sha1').update(key).digest('hex').slice(0, 24)}`;
+    const commands = Object.fromEntries(to.map((user) => [
+      `u${user}`,
+      { method: 'im.notify.system.add', params: { USER_ID: user, MESSAGE: message, TAG: `${tag}|${user}` } },
+    ]));
+    const r = await this.ctx.client.batch(commands);
+    const failed = Object.values(r.errors);
+    if (failed.length) throw failed[0];
+    return { notified: to };
+  }
+
+  private taskFields(def: { title: { ru: string; en: string }; description?: { ru: string; en: string } }, values: Row) {
+    return {
+      title: fillPlaceholders(def.title[this.ctx.lang], values),
+      description: def.description ? fillPlaceholders(def.description[this.ctx.lang], values) : '',
+    };
+  }
+
+  private async createTask(
+    item: ItemState,
+    def: { title: { ru: string; en: string }; description?: { ru: string; en: string }; to: string; deadline: string },
+    at: number,
+    resuming: boolean,
+  ): Promise<{ taskId: number }> {
+    const [responsible] = await this.recipients([def.to], item);
+    if (!responsible) throw new PermanentActionError(`${item.entity} ${item.id}: the task "${def.title.en}" has no responsible user (role ${def.to})`);
+    const { title, description } = this.taskFields(def, await this.ctx.displayValues(item));
+    const binding = `${CRM_TASK_PREFIX[item.entity]}_${item.id}`;
+    const find = async () => {
+      const { result } = await this.ctx.client.call<{ tasks?: Row[] }>('tasks.task.list', {
+        filter: { UF_CRM_TASK: binding, TITLE: title, RESPONSIBLE_ID: responsible }, select: ['ID', 'TITLE'],
+      });
+      const found = (result?.tasks ?? []).find((t) => String(t.title ?? t.TITLE) === title);
+      return found ? Number(found.id ?? found.ID) : undefined;
+    };
+    return this.createOnce(`task "${title}" on ${item.entity} ${item.id}`, resuming, find, async () => {
+      const { result } = await this.ctx.client.call<{ task: Row }>('tasks.task.add', {
+        fields: {
+          TITLE: title, DESCRIPTION: description, RESPONSIBLE_ID: responsible,
+          DEADLINE: portalDateTime(at + durationMs(def.deadline), this.tz), UF_CRM_TASK: [binding],
+        },
+      });
+      return Number(result.task.id ?? result.task.ID);
+    }).then((taskId) => ({ taskId }));
+  }
+
+  private async findTodo(item: { entity: string; id: string }, subject: string): Promise<number | undefined> {
+    const { result } = await this.ctx.client.call<Row[]>('crm.activity.list', {
+      filter: { OWNER_TYPE_ID: OWNER_TYPE[item.entity], OWNER_ID: item.id, SUBJECT: subject },
+      select: ['ID', 'SUBJECT'],
+    });
+    const found = (result ?? []).find((a) => String(a.SUBJECT) === subject);
+    return found ? Number(found.ID) : undefined;
+  }
+
+  private async addTodo(item: { entity: string; id: string }, fields: { title: string; description: string; responsible: number; deadline: number }, resuming: boolean): Promise<number> {
+    return this.createOnce(`to-do "${fields.title}" on ${item.entity} ${item.id}`, resuming, () => this.findTodo(item, fields.title), async () => {
+      const { result } = await this.ctx.client.call<{ id: number }>('crm.activity.todo.add', {
+        ownerTypeId: OWNER_TYPE[item.entity], ownerId: Number(item.id), deadline: portalDateTime(fields.deadline, this.tz),
+        title: fields.title, description: fields.description, responsibleId: fields.responsible,
+      });
+      return Number(result.id);
+    });
+  }
+
+  private async createTodo(
+    item: ItemState,
+    def: { title: { ru: string; en: string }; description?: { ru: string; en: string }; to: string; deadline: string },
+    at: number,
+    resuming: boolean,
+  ): Promise<{ activityId: number }> {
+    const [responsible] = await this.recipients([def.to], item);
+    if (!responsible) throw new PermanentActionError(`${item.entity} ${item.id}: the to-do "${def.title.en}" has no responsible user (role ${def.to})`);
+    const { title, description } = this.taskFields(def, await this.ctx.displayValues(item));
+    const activityId = await this.addTodo(item, { title, description, responsible, deadline: at + durationMs(def.deadline) }, resuming);
+    return { activityId };
+  }
+
+  /** Fields required at this stage and empty: a notification and a to-do naming them, for the responsible user. */
+  private async requireFields(key: string, item: ItemState, fields: string[], at: number, resuming: boolean): Promise<unknown> {
+    const missing = fields.filter((f) => isEmptyValue(item.values[f], this.ctx.fieldType(f) === 'employee' ? 'user' : 'plain'));
+    if (missing.length === 0) return { missing: [] };
+    const w = texts(this.ctx.lang);
+    const labels = missing.map((f) => `«${this.ctx.fieldLabel(f)}»`).join(', ');
+    const stage = this.ctx.stageName(item);
+    const title = String(item.values.TITLE ?? `#${item.id}`);
+    const responsible = Number(item.values.ASSIGNED_BY_ID ?? 0);
+    await this.notify(key, item, ['responsible'], w.missingFields(item.entity === 'lead' ? w.lead : w.deal, title, stage, labels));
+    let activityId: number | undefined;
+    if (responsible > 0) {
+      activityId = await this.addTodo(item, {
+        title: w.missingTodo(missing.map((f) => this.ctx.fieldLabel(f)).join(', ')),
+        description: w.missingTodoText(stage),
+        responsible,
+        deadline: at + durationMs('1h'),
+      }, resuming);
+    }
+    return { missing, activityId };
+  }
+
+  private async checkFormat(key: string, item: ItemState, fields: string[]): Promise<unknown> {
+    const wrong: string[] = [];
+    for (const code of fields) {
+      const field = this.ctx.template.fields.find((f) => f.code === code);
+      const value = normalizeValue(item.values[code]);
+      if (!field?.validate || value === '') continue;
+      if (new RegExp(field.validate.pattern).test(value)) continue;
+      wrong.push(code);
+      await this.notify(`${key}|${code}`, item, ['responsible'], fillPlaceholders(field.validate.message[this.ctx.lang], item.values));
+    }
+    return { wrong };
+  }
+
+  private async setStage(item: ItemState, code: string): Promise<unknown> {
+    if (item.stageCode === code) return { moved: false };
+    const prefix = /^C\d+:/.exec(item.stageId)?.[0] ?? '';
+    const fields = item.entity === 'lead' ? { STATUS_ID: code } : { STAGE_ID: `${prefix}${code}` };
+    await this.ctx.client.call(`crm.${item.entity}.update`, { id: item.id, fields });
+    return { moved: true, to: code };
+  }
+
+  // ---- conversion ----------------------------------------------------------------------------
+
+  /**
+   * Creates what a qualified lead lacks: contact, company, deal. Everything is looked up first (by the lead's own
+   * links and LEAD_ID, as the UI's conversion leaves them) and created with LEAD_ID, so a second run, a UI
+   * conversion or a lost answer never produces a duplicate.
+   */
+  private async convert(item: ItemState, def: ConvertDef): Promise<unknown> {
+    const lead = item.values;
+    const pipeline = await this.pipelineFor(item, def);
+    const layout = await this.ctx.layout();
+    let categoryId = layout.categoryOfPipeline.get(pipeline);
+    if (categoryId === undefined) categoryId = (await this.ctx.layout(true)).categoryOfPipeline.get(pipeline);
+    if (categoryId === undefined) {
+      throw new PermanentActionError(`lead ${item.id}: the pipeline "${pipeline}" is not in the portal; run "autosalon install" to create it`);
+    }
+    const existing = await this.ctx.client.batch({
+      deal: { method: 'crm.deal.list', params: { filter: { LEAD_ID: item.id }, select: ['ID'], order: { ID: 'ASC' } } },
+      contact: { method: 'crm.contact.list', params: { filter: { LEAD_ID: item.id }, select: ['ID'], order: { ID: 'ASC' } } },
+      company: { method: 'crm.company.list', params: { filter: { LEAD_ID: item.id }, select: ['ID'], order: { ID: 'ASC' } } },
+    });
+    const failed = Object.values(existing.errors);
+    if (failed.length) throw failed[0];
+    const firstId = (key: string) => {
+      const rows = existing.result[key] as Row[] | undefined;
+      return rows?.length ? Number(rows[0].ID) : undefined;
+    };
+    const linked = (field: string) => (Number(lead[field] ?? 0) > 0 ? Number(lead[field]) : undefined);
+    const dealId = firstId('deal');
+    if (dealId) return { dealId, created: [] };
+
+    const created: string[] = [];
+    let companyId = linked('COMPANY_ID') ?? firstId('company');
+    const companyTitle = normalizeValue(lead.COMPANY_TITLE);
+    if (!companyId && companyTitle) {
+      companyId = await this.createByLead('company', item.id, {
+        TITLE: companyTitle, PHONE: multifield(lead.PHONE), EMAIL: multifield(lead.EMAIL), ...this.copyFields(lead, 'company'),
+      });
+      created.push('company');
+    }
+    let contactId = linked('CONTACT_ID') ?? firstId('contact');
+    const person = ['NAME', 'LAST_NAME', 'SECOND_NAME'].some((f) => normalizeValue(lead[f]) !== '');
+    if (!contactId && (person || multifield(lead.PHONE).length || multifield(lead.EMAIL).length)) {
+      contactId = await this.createByLead('contact', item.id, {
+        NAME: lead.NAME ?? '', LAST_NAME: lead.LAST_NAME ?? '', SECOND_NAME: lead.SECOND_NAME ?? '',
+        PHONE: multifield(lead.PHONE), EMAIL: multifield(lead.EMAIL), COMPANY_ID: companyId,
+        ...this.copyFields(lead, 'contact'),
+      });
+      created.push('contact');
+    }
+    const need = normalizeValue(lead.UF_CRM_AS_NEED);
+    const newDealId = await this.createByLead('deal', item.id, {
+      TITLE: lead.TITLE ?? `#${item.id}`, CATEGORY_ID: categoryId, ASSIGNED_BY_ID: lead.ASSIGNED_BY_ID,
+      CONTACT_ID: contactId, COMPANY_ID: companyId, SOURCE_ID: lead.SOURCE_ID, OPPORTUNITY: lead.OPPORTUNITY,
+      CURRENCY_ID: lead.CURRENCY_ID, COMMENTS: [need, normalizeValue(lead.COMMENTS)].filter(Boolean).join('\n\n'),
+      ...this.copyFields(lead, 'deal'),
+    });
+    created.push('deal');
+    return { dealId: newDealId, contactId, companyId, created };
+  }
+
+  /** The deal pipeline named by the lead's line-of-business field (an enumeration: item ID → XML_ID). */
+  private async pipelineFor(item: ItemState, def: ConvertDef): Promise<string> {
+    const value = normalizeValue(item.values[def.pipelineField]);
+    if (!value) return def.default;
+    const items = await this.ctx.enumItems('lead', def.pipelineField);
+    const xmlId = items.find((i) => i.id === value)?.xmlId ?? value;
+    return def.pipelines[xmlId] ?? def.default;
+  }
+
+  /** The template fields the lead shares with the target entity (same FIELD_NAME), with their values. */
+  private copyFields(lead: Row, target: CrmEntity): Row {
+    const targetCodes = new Set(fieldsOf(this.ctx.template, target).map((f) => f.code));
+    const out: Row = {};
+    for (const f of fieldsOf(this.ctx.template, 'lead')) {
+      if (targetCodes.has(f.code) && !isEmptyValue(lead[f.code])) out[f.code] = lead[f.code];
+    }
+    return out;
+  }
+
+  private async createByLead(entity: 'deal' | 'contact' | 'company', leadId: string, fields: Row): Promise<number> {
+    const clean = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0)));
+    const find = async () => {
+      const { result } = await this.ctx.client.call<Row[]>(`crm.${entity}.list`, { filter: { LEAD_ID: leadId }, select: ['ID'], order: { ID: 'ASC' } });
+      return result?.length ? Number(result[0].ID) : undefined;
+    };
+    return this.createOnce(`${entity} of lead ${leadId}`, false, find, async () => {
+      const { result } = await this.ctx.client.call<number>(`crm.${entity}.add`, { fields: { ...clean, LEAD_ID: leadId } });
+      return Number(result);
+    });
+  }
+
+  /**
+   * Creates an object once: when an earlier attempt may have created it, look it up first; when this attempt's
+   * answer is lost, look it up instead of repeating the create.
+   */
+  private async createOnce(what: string, resuming: boolean, find: () => Promise<number | undefined>, create: () => Promise<number>): Promise<number> {
+    if (resuming) {
+      const found = await find();
+      if (found) return found;
+    }
+    try {
+      return await create();
+    } catch (error) {
+      if (!(error instanceof LostResponseError)) throw error;
+      const found = await find();
+      if (found) return found;
+      throw new EffectUnknownError(what);
+    }
+  }
+
+  // ---- refusal and re-call -------------------------------------------------------------------
+
+  /**
+   * The re-call of a refusal episode. The deal's open episode (one at most; the store enforces it) is reused, so
+   * the event path and the robot path, a duplicate delivery or a failure → failure move schedule one re-call.
+   */
+  async refusal(item: ItemState, def: RefusalDef, source: RecallEpisode['source'], robot?: { at: number; reason?: string }): Promise<{ episodeId: number; recallDate: string }> {
+    let episode = await this.store.getOpenEpisode(this.memberId, item.id);
+    const reasonNow = normalizeValue(item.values[def.reasonField]) || normalizeValue(robot?.reason);
+    if (!episode) {
+      const at = item.semantics === 'failure' ? item.stageEnteredAt : robot?.at ?? item.stageEnteredAt;
+      const responsibleId = Number(item.values.ASSIGNED_BY_ID ?? 0);
+      const opened = await this.store.openEpisode({
+        memberId: this.memberId, dealId: item.id, stageId: item.stageId, enteredAt: at,
+        recallDate: recallDate(new Date(at), this.tz), reason: reasonNow, dealTitle: String(item.values.TITLE ?? ''),
+        client: await this.clientName(item), responsibleId,
+        responsibleName: responsibleId > 0 ? (await this.ctx.user(responsibleId))?.name ?? `#${responsibleId}` : '',
+        source, createdAt: this.clock(),
+      });
+      episode = opened.episode;
+      if (opened.created) this.log.info(`deal ${item.id}: refusal, re-call on ${episode.recallDate}`);
+    }
+    await this.completeEpisode(episode, item, def, reasonNow);
+    return { episodeId: episode.id, recallDate: episode.recallDate };
+  }
+
+  /** The episode's effects, each once: the re-call to-do and the date in the deal's field. */
+  private async completeEpisode(episode: RecallEpisode, item: ItemState, def: RefusalDef, reason: string): Promise<void> {
+    const base = `${this.memberId}|deal|${item.id}|recall|${episode.id}`;
+    if (!episode.activityId) {
+      const responsible = episode.responsibleId || Number(item.values.ASSIGNED_BY_ID ?? 0);
+      const result = await this.once(`${base}|todo`, async (resuming) => ({
+        activityId: await this.addTodo(item, {
+          title: texts(this.ctx.lang).recallTitle,
+          description: this.recallText(episode, def, reason || episode.reason),
+          responsible,
+          deadline: Date.parse(recallDueAt(episode.recallDate, this.tz)),
+        }, resuming),
+      }));
+      if (result?.activityId) {
+        await this.store.updateEpisode(episode.id, { activityId: result.activityId, reason: reason || episode.reason });
+        episode.activityId = result.activityId;
+      }
+    }
+    await this.once(`${base}|field`, async () => {
+      if (!normalizeValue(item.values[def.recallField]).startsWith(episode.recallDate)) {
+        await this.ctx.client.call('crm.deal.update', { id: item.id, fields: { [def.recallField]: episode.recallDate } });
+      }
+      return { [def.recallField]: episode.recallDate };
+    });
+  }
+
+  private recallText(episode: RecallEpisode, def: RefusalDef, reason: string): string {
+    return recallDescription(this.ctx.lang, reason, displayDate(new Date(episode.enteredAt).toISOString(), this.tz), def.hint[this.ctx.lang]);
+  }
+
+  /** The reason was filled or changed after the re-call was planned: the to-do's description follows it. */
+  async refusalReasonChanged(item: ItemState, def: RefusalDef): Promise<void> {
+    const episode = await this.store.getOpenEpisode(this.memberId, item.id);
+    const reason = normalizeValue(item.values[def.reasonField]);
+    if (!episode || episode.reason === reason) return;
+    if (episode.activityId) {
+      try {
+        await this.ctx.client.call('crm.activity.todo.updateDescription', {
+          id: episode.activityId, ownerTypeId: OWNER_TYPE.deal, ownerId: Number(item.id), value: this.recallText(episode, def, reason),
+        });
+      } catch (error) {
+        // A done or deleted to-do keeps its text; the re-call list still gets the reason.
+        if (!(error instanceof PortalError && ['CAN_NOT_UPDATE_COMPLETED_TODO', 'NOT_FOUND'].includes(error.code))) throw error;
+        this.log.warn(`deal ${item.id}: the re-call to-do ${episode.activityId} could not take the new reason (${error.code})`);
+      }
+    }
+    await this.store.updateEpisode(episode.id, { reason });
+  }
+
+  private async clientName(item: ItemState): Promise<string> {
+    const contactId = Number(item.values.CONTACT_ID ?? 0);
+    const companyId = Number(item.values.COMPANY_ID ?? 0);
+    const parts: string[] = [];
+    if (contactId > 0) {
+      const contact = await this.ctx.getItem('contact', contactId);
+      const name = [contact?.NAME, contact?.LAST_NAME].map(normalizeValue).filter(Boolean).join(' ');
+      const phone = multifield(contact?.PHONE)[0]?.VALUE;
+      if (name || phone) parts.push([name, phone].filter(Boolean).join(', '));
+    }
+    if (companyId > 0) {
+      const company = await this.ctx.getItem('company', companyId);
+      if (company?.TITLE) parts.push(String(company.TITLE));
+    }
+    return parts.join('; ');
+  }
+}
+
+/** An action that cannot succeed by retrying (nobody to assign, the pipeline missing): the job fails with this text. */
+export class PermanentActionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PermanentActionError';
+  }
+}
+
+function multifield(value: unknown): { VALUE: string; VALUE_TYPE: string }[] {
+  if (!Array.isArray(value)) return [];
+  return value
+    .filter((v): v is Row => typeof v === 'object' && v !== null && normalizeValue((v as Row).VALUE) !== '')
+    .map((v) => ({ VALUE: String(v.VALUE), VALUE_TYPE: String(v.VALUE_TYPE ?? 'WORK') }));
+}
+
+/** When the occurrence happened: deadlines count from it, so a late run still gives the deadline the rule meant. */
+function occurrenceTime(p: PlannedAction, item: ItemState, now: number): number {
+  if (p.occurrence === 'create') return item.createdAt;
+  if (p.occurrence.startsWith('stage:')) return item.stageEnteredAt;
+  return now;
+}
+

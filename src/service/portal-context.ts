@@ -1,0 +1,271 @@
+// One portal as the worker sees it: its REST client (OAuth tokens kept fresh in the store), the part of the
+// template its tier gets, and what must be read from the portal to apply the rules — which category is which
+// pipeline, the semantics of every stage, enumeration items, users and their department heads.
+import { PortalClient, PortalError, type OAuthTokens } from '../portal/client.js';
+import { filterByTier, type Lang, type Semantics, type Template } from '../template/index.js';
+import type { AppCredentials, AutomationSettings } from './config.js';
+import type { ItemEntity, ItemState, Previous } from './rules.js';
+import type { PortalRecord, ServiceStore } from './store/types.js';
+import { displayDate, displayDateTime, parsePortalTime } from './time.js';
+
+export interface EnumItem { id: string; xmlId: string; value: string }
+
+export interface Layout {
+  /** category id → template pipeline code */
+  pipelineOfCategory: Map<number, string>;
+  /** template pipeline code → category id */
+  categoryOfPipeline: Map<string, number>;
+  /** portal stage/status id → semantics */
+  semantics: Map<string, Semantics>;
+  /** portal stage/status id → name */
+  stageNames: Map<string, string>;
+  /** `${entity}:${FIELD_NAME}` → items */
+  enums: Map<string, EnumItem[]>;
+  loadedAt: number;
+}
+
+export interface UserInfo { id: number; name: string; departments: number[] }
+
+const LAYOUT_TTL_MS = 5 * 60_000;
+const USER_TTL_MS = 10 * 60_000;
+
+const SEMANTICS_CODE: Record<string, Semantics> = { S: 'success', F: 'failure', P: 'process' };
+
+/** Bitrix24 answers "Not found" for a missing CRM record (code ""), sometimes NOT_FOUND. */
+export function isNotFound(error: unknown): boolean {
+  return error instanceof PortalError && (error.code === 'NOT_FOUND' || /not found/i.test(error.description));
+}
+
+type Row = Record<string, unknown>;
+
+export class PortalContext {
+  readonly template: Template;
+  private layoutCache?: Layout;
+  private readonly users = new Map<number, { at: number; user: UserInfo }>();
+  private readonly heads = new Map<number, { at: number; head?: number }>();
+
+  constructor(
+    readonly portal: PortalRecord,
+    readonly client: PortalClient,
+    fullTemplate: Template,
+    readonly settings: AutomationSettings,
+    private readonly clock: () => number,
+  ) {
+    this.template = filterByTier(fullTemplate, fullTemplate.tiers.includes(portal.tier) ? portal.tier : fullTemplate.tiers[0]);
+  }
+
+  get memberId(): string {
+    return this.portal.memberId;
+  }
+
+  get lang(): Lang {
+    return this.portal.lang;
+  }
+
+  get rules() {
+    return this.template.rules;
+  }
+
+  /** The portal's REST client: refreshes through the configured OAuth server, saves every new token pair. */
+  static client(portal: PortalRecord, app: AppCredentials, oauthUrl: string, store: ServiceStore, refreshMarginSeconds: number): PortalClient {
+    const tokens: OAuthTokens = {
+      accessToken: portal.accessToken,
+      refreshToken: portal.refreshToken,
+      // Refreshing a little early keeps a request from carrying a token that expires on its way.
+      expires: portal.expires - refreshMarginSeconds,
+      domain: portal.domain,
+      clientEndpoint: portal.clientEndpoint,
+      // The client secret goes only to the configured OAuth server, never to an address a request named.
+      serverEndpoint: `${oauthUrl}/rest/`,
+      memberId: portal.memberId,
+      applicationToken: portal.applicationToken,
+      scope: portal.scope,
+      userId: portal.userId,
+    };
+    return PortalClient.fromOAuth(tokens, app, async (t) => {
+      await store.updateTokens(portal.memberId, {
+        accessToken: t.accessToken, refreshToken: t.refreshToken, expires: t.expires,
+        clientEndpoint: t.clientEndpoint || portal.clientEndpoint, scope: t.scope ?? portal.scope,
+      });
+    });
+  }
+
+  /** Reads categories, statuses and enumeration fields in one request; kept for a few minutes. */
+  async layout(force = false): Promise<Layout> {
+    const now = this.clock();
+    if (!force && this.layoutCache && now - this.layoutCache.loadedAt < LAYOUT_TTL_MS) return this.layoutCache;
+    const r = await this.client.batch({
+      categories: { method: 'crm.category.list', params: { entityTypeId: 2 } },
+      statuses: { method: 'crm.status.list', params: { order: { SORT: 'ASC' } } },
+      leadFields: { method: 'crm.lead.userfield.list', params: { filter: { USER_TYPE_ID: 'enumeration' } } },
+      dealFields: { method: 'crm.deal.userfield.list', params: { filter: { USER_TYPE_ID: 'enumeration' } } },
+    });
+    for (const [key, error] of Object.entries(r.errors)) {
+      if (key === 'categories' || key === 'statuses') throw error;
+    }
+    const layout: Layout = {
+      pipelineOfCategory: new Map(), categoryOfPipeline: new Map(), semantics: new Map(), stageNames: new Map(),
+      enums: new Map(), loadedAt: now,
+    };
+    const categories = ((r.result.categories as { categories?: Row[] } | undefined)?.categories ?? []) as Row[];
+    for (const pipeline of this.template.pipelines) {
+      const names = [pipeline.name.ru, pipeline.name.en].map((n) => n.trim().toLowerCase());
+      // The oldest same-named category is the one the installer created or adopted.
+      const match = categories
+        .filter((c) => names.includes(String(c.name ?? '').trim().toLowerCase()))
+        .sort((a, b) => Number(a.id) - Number(b.id))[0];
+      if (match) {
+        layout.categoryOfPipeline.set(pipeline.code, Number(match.id));
+        layout.pipelineOfCategory.set(Number(match.id), pipeline.code);
+      }
+    }
+    for (const s of (r.result.statuses ?? []) as Row[]) {
+      const entityId = String(s.ENTITY_ID ?? '');
+      if (entityId !== 'STATUS' && !entityId.startsWith('DEAL_STAGE')) continue;
+      const id = String(s.STATUS_ID);
+      const key = entityId === 'STATUS' ? `lead:${id}` : `deal:${id}`;
+      const extra = s.EXTRA as { SEMANTICS?: string } | undefined;
+      const semantics = (extra?.SEMANTICS as Semantics | undefined) ?? SEMANTICS_CODE[String(s.SEMANTICS ?? '')] ?? 'process';
+      layout.semantics.set(key, ['process', 'success', 'failure'].includes(semantics) ? semantics : 'process');
+      layout.stageNames.set(key, String(s.NAME ?? id));
+    }
+    for (const [entity, key] of [['lead', 'leadFields'], ['deal', 'dealFields']] as const) {
+      for (const f of (r.result[key] ?? []) as Row[]) {
+        const list = (Array.isArray(f.LIST) ? f.LIST : Object.values((f.LIST ?? {}) as Record<string, Row>)) as Row[];
+        layout.enums.set(`${entity}:${String(f.FIELD_NAME)}`, list.map((i) => ({
+          id: String(i.ID), xmlId: String(i.XML_ID ?? ''), value: String(i.VALUE ?? ''),
+        })));
+      }
+    }
+    this.layoutCache = layout;
+    return layout;
+  }
+
+  /** The record, or undefined when the portal no longer has it. */
+  async getItem(entity: ItemEntity | 'contact' | 'company', id: string | number): Promise<Row | undefined> {
+    try {
+      const { result } = await this.client.call<Row>(`crm.${entity}.get`, { id });
+      return result ?? undefined;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** The item as the rules see it. The stage entry time is MOVED_TIME; without it, the last observation's, or DATE_MODIFY. */
+  async itemState(entity: ItemEntity, record: Row, previous?: Previous): Promise<ItemState> {
+    const stageId = String((entity === 'lead' ? record.STATUS_ID : record.STAGE_ID) ?? '');
+    let layout = await this.layout();
+    let pipeline: string | undefined;
+    if (entity === 'deal') {
+      const categoryId = Number(record.CATEGORY_ID ?? 0);
+      if (categoryId > 0 && !layout.pipelineOfCategory.has(categoryId) && this.clock() - layout.loadedAt > 1000) {
+        layout = await this.layout(true);
+      }
+      pipeline = layout.pipelineOfCategory.get(categoryId);
+    }
+    const stageCode = stageId.replace(/^C\d+:/, '');
+    const now = this.clock();
+    const moved = parsePortalTime(record.MOVED_TIME);
+    const modified = parsePortalTime(record.DATE_MODIFY);
+    const stageEnteredAt = moved
+      ?? (previous && previous.stageId === stageId ? previous.stageEnteredAt : undefined)
+      ?? modified ?? now;
+    return {
+      entity,
+      id: String(record.ID),
+      stageId,
+      stageCode,
+      pipeline,
+      semantics: this.semanticsOf(entity, stageId, stageCode, pipeline, layout),
+      stageEnteredAt,
+      createdAt: parsePortalTime(record.DATE_CREATE) ?? stageEnteredAt,
+      values: record,
+    };
+  }
+
+  private semanticsOf(entity: ItemEntity, stageId: string, code: string, pipeline: string | undefined, layout: Layout): Semantics {
+    const fromPortal = layout.semantics.get(`${entity}:${stageId}`);
+    if (fromPortal) return fromPortal;
+    const stages = entity === 'lead' ? this.template.leads.statuses : this.template.pipelines.find((p) => p.code === pipeline)?.stages;
+    return stages?.find((s) => s.code === code)?.semantics ?? 'process';
+  }
+
+  /** The stage's name in the template's words, else the portal's. */
+  stageName(item: ItemState): string {
+    const stages = item.entity === 'lead' ? this.template.leads.statuses : this.template.pipelines.find((p) => p.code === item.pipeline)?.stages;
+    const stage = stages?.find((s) => s.code === item.stageCode);
+    return stage ? stage.name[this.lang] : this.layoutCache?.stageNames.get(`${item.entity}:${item.stageId}`) ?? item.stageId;
+  }
+
+  fieldLabel(code: string): string {
+    return this.template.fields.find((f) => f.code === code)?.label[this.lang] ?? code;
+  }
+
+  fieldType(code: string): string | undefined {
+    return this.template.fields.find((f) => f.code === code)?.type;
+  }
+
+  async enumItems(entity: ItemEntity, field: string): Promise<EnumItem[]> {
+    return (await this.layout()).enums.get(`${entity}:${field}`) ?? [];
+  }
+
+  async user(id: number): Promise<UserInfo | undefined> {
+    const cached = this.users.get(id);
+    if (cached && this.clock() - cached.at < USER_TTL_MS) return cached.user;
+    const { result } = await this.client.call<Row[]>('user.get', { ID: id });
+    const row = result?.[0];
+    if (!row) return undefined;
+    const user: UserInfo = {
+      id,
+      name: [row.NAME, row.LAST_NAME].filter((p) => typeof p === 'string' && p.trim()).join(' ') || String(row.EMAIL ?? `#${id}`),
+      departments: (Array.isArray(row.UF_DEPARTMENT) ? row.UF_DEPARTMENT : [row.UF_DEPARTMENT]).map(Number).filter((n) => n > 0),
+    };
+    this.users.set(id, { at: this.clock(), user });
+    return user;
+  }
+
+  /** The head of the user's (first) department; the configured fallback when there is none or it is the user. */
+  async supervisorOf(userId: number): Promise<number | undefined> {
+    const user = await this.user(userId);
+    const department = user?.departments[0];
+    let head: number | undefined;
+    if (department) {
+      const cached = this.heads.get(department);
+      if (cached && this.clock() - cached.at < USER_TTL_MS) {
+        head = cached.head;
+      } else {
+        const { result } = await this.client.call<Row[]>('department.get', { ID: department });
+        const value = Number(result?.[0]?.UF_HEAD ?? 0);
+        head = value > 0 ? value : undefined;
+        this.heads.set(department, { at: this.clock(), head });
+      }
+    }
+    if (head && head !== userId) return head;
+    return this.settings.supervisorUserId;
+  }
+
+  /** Values for message placeholders: dates in the portal's zone, list items and employees by name. */
+  async displayValues(item: ItemState): Promise<Record<string, unknown>> {
+    const out: Record<string, unknown> = { ...item.values };
+    for (const field of this.template.fields) {
+      const value = item.values[field.code];
+      if (value === undefined || value === null || value === '') continue;
+      const first = Array.isArray(value) ? value[0] : value;
+      if (field.type === 'datetime') {
+        const ms = parsePortalTime(first);
+        if (ms !== undefined) out[field.code] = displayDateTime(ms, this.settings.timeZone);
+      } else if (field.type === 'date') {
+        out[field.code] = displayDate(String(first), this.settings.timeZone);
+      } else if (field.type === 'enumeration') {
+        const items = await this.enumItems(item.entity, field.code);
+        const ids = (Array.isArray(value) ? value : [value]).map(String);
+        out[field.code] = ids.map((id) => items.find((i) => i.id === id)?.value ?? id).join(', ');
+      } else if (field.type === 'employee') {
+        const id = Number(first);
+        if (id > 0) out[field.code] = (await this.user(id))?.name ?? String(id);
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,187 @@
+// What each job does. Events and sweep checks carry only an item id: the record is read, compared with what
+// was last observed, and the rules that fire run through the ActionRunner. Delayed rules re-check their
+// condition when due. Robot calls run the refusal or the current stage's actions and answer the workflow.
+import { createHash } from 'node:crypto';
+import { PortalError, type PortalClient } from '../portal/client.js';
+import type { ActionDef, RuleDef } from '../template/index.js';
+import { ActionRunner, type ActionLog } from './actions.js';
+import type { PortalContext } from './portal-context.js';
+import {
+  deriveChange, planCurrentStage, planDueCheck, planRules, watchedFields, watchedValues, type ItemEntity, type ItemState, type Plan,
+} from './rules.js';
+import type { Job, ServiceStore } from './store/types.js';
+
+export interface ItemJob { entity: ItemEntity; id: string }
+export interface DelayedJob extends ItemJob { ruleId: string; occurrence: string }
+export type RobotHandler = 'refusal' | 'stageActions';
+export interface RobotJob extends ItemJob {
+  handler: RobotHandler;
+  workflowId: string;
+  eventToken: string;
+  properties: Record<string, unknown>;
+  useSubscription: boolean;
+  /** ms: when the robot ran */
+  at: number;
+}
+
+export interface InstallOptions {
+  tier: string;
+  lang: 'ru' | 'en';
+  app: { publicUrl: string; clientId: string };
+  stateDir: string;
+}
+/** Installs the template into a portal in app mode (src/install). */
+export type InstallRunner = (client: PortalClient, options: InstallOptions) => Promise<string>;
+
+export interface ProcessorDeps {
+  store: ServiceStore;
+  context: (memberId: string) => Promise<PortalContext | undefined>;
+  clock: () => number;
+  log: ActionLog;
+  install?: { run: InstallRunner; publicUrl: () => string | undefined; clientId: string; stateDir: string };
+}
+
+type RefusalDef = Extract<ActionDef, { refusal: unknown }>['refusal'];
+
+function refusalDef(rules: RuleDef[]): RefusalDef | undefined {
+  for (const rule of rules) {
+    for (const action of rule.do) if ('refusal' in action) return action.refusal;
+  }
+  return undefined;
+}
+
+export class Processor {
+  constructor(private readonly deps: ProcessorDeps) {}
+
+  async handle(job: Job): Promise<void> {
+    switch (job.kind) {
+      case 'event':
+      case 'check':
+        return this.item(job.memberId, job.payload as ItemJob);
+      case 'delayed':
+        return this.delayed(job.memberId, job.payload as DelayedJob);
+      case 'robot':
+        return this.robot(job.memberId, job.payload as RobotJob);
+      case 'install':
+        return this.install(job.memberId);
+    }
+  }
+
+  private runner(ctx: PortalContext): ActionRunner {
+    return new ActionRunner(ctx, this.deps.store, this.deps.clock, this.deps.log);
+  }
+
+  private async schedule(ctx: PortalContext, item: ItemState, plan: Plan): Promise<void> {
+    for (const check of plan.checks) {
+      await this.deps.store.enqueue({
+        memberId: ctx.memberId, kind: 'delayed', runAt: check.dueAt, dedupeKey: check.key,
+        payload: { entity: item.entity, id: item.id, ruleId: check.ruleId, occurrence: check.occurrence } satisfies DelayedJob,
+      });
+    }
+  }
+
+  /** An event or a sweep found the item changed: derive what happened, run what fires, remember what was seen. */
+  private async item(memberId: string, job: ItemJob): Promise<void> {
+    const ctx = await this.deps.context(memberId);
+    if (!ctx || ctx.rules.length === 0) return;
+    const record = await ctx.getItem(job.entity, job.id);
+    if (!record) return;
+    const { store, clock } = this.deps;
+    const previous = await store.getObservation(memberId, job.entity, job.id);
+    const item = await ctx.itemState(job.entity, record, previous);
+    const watched = watchedFields(ctx.rules, job.entity);
+    const change = deriveChange(previous, item, ctx.portal.installedAt, watched);
+    const plan = planRules(ctx.rules, item, change, memberId);
+    const runner = this.runner(ctx);
+    const refusal = item.entity === 'deal' ? refusalDef(ctx.rules) : undefined;
+    // Back out of the failure stages: the refusal episode ends; a later refusal gets a new re-call.
+    if (refusal && item.semantics !== 'failure') await store.closeEpisode(memberId, item.id, clock());
+    await this.schedule(ctx, item, plan);
+    await runner.run(plan.actions, item);
+    if (refusal && change.changedFields.includes(refusal.reasonField)) await runner.refusalReasonChanged(item, refusal);
+    // Saved last: if anything above fails, the retry derives the same change, and done keys are skipped.
+    await store.saveObservation({
+      memberId, entity: item.entity, itemId: item.id, stageId: item.stageId, stageEnteredAt: item.stageEnteredAt,
+      watched: watchedValues(item, watched), updatedAt: clock(),
+    });
+  }
+
+  private async delayed(memberId: string, job: DelayedJob): Promise<void> {
+    const ctx = await this.deps.context(memberId);
+    const rule = ctx?.rules.find((r) => r.id === job.ruleId);
+    if (!ctx || !rule) return;
+    const record = await ctx.getItem(job.entity, job.id);
+    if (!record) return;
+    const previous = await this.deps.store.getObservation(memberId, job.entity, job.id);
+    const item = await ctx.itemState(job.entity, record, previous);
+    await this.runner(ctx).run(planDueCheck(rule, item, job.occurrence, memberId), item);
+  }
+
+  private async robot(memberId: string, job: RobotJob): Promise<void> {
+    const ctx = await this.deps.context(memberId);
+    if (!ctx) return;
+    const record = await ctx.getItem(job.entity, job.id);
+    if (!record) {
+      await this.answerRobot(ctx, job, {}, `${job.entity} ${job.id} was not found`);
+      return;
+    }
+    const previous = await this.deps.store.getObservation(memberId, job.entity, job.id);
+    const item = await ctx.itemState(job.entity, record, previous);
+    const runner = this.runner(ctx);
+    if (job.handler === 'refusal') {
+      const def = refusalDef(ctx.rules);
+      if (!def || job.entity !== 'deal') {
+        await this.answerRobot(ctx, job, {}, 'the refusal re-call applies to deals of the crm_plus tier only');
+        return;
+      }
+      const reason = job.properties.reason;
+      const { recallDate } = await runner.refusal(item, def, 'robot', { at: job.at, reason: typeof reason === 'string' ? reason : undefined });
+      await this.answerRobot(ctx, job, { recall_date: recallDate });
+      return;
+    }
+    const plan = planCurrentStage(ctx.rules, item, memberId);
+    await this.schedule(ctx, item, plan);
+    await runner.run(plan.actions, item);
+    await this.answerRobot(ctx, job, {});
+  }
+
+  /** bizproc.event.send, once per robot call; a workflow that does not wait (use_subscription N) gets nothing. */
+  private async answerRobot(ctx: PortalContext, job: RobotJob, values: Record<string, string>, logMessage?: string): Promise<void> {
+    if (!job.useSubscription) return;
+    const key = `${ctx.memberId}|robot|${job.workflowId}|${createHash('sha1').update(job.eventToken).digest('hex').slice(0, 16)}`;
+    await this.runner(ctx).once(key, async (resuming) => {
+      try {
+        await ctx.client.call('bizproc.event.send', {
+          EVENT_TOKEN: job.eventToken,
+          RETURN_VALUES: values,
+          ...(logMessage ? { LOG_MESSAGE: logMessage } : {}),
+        });
+      } catch (error) {
+        // A repeated answer after a crash finds the token used up: the first one went through.
+        if (!(resuming && error instanceof PortalError && error.code === 'ACCESS_DENIED')) throw error;
+      }
+      return values;
+    });
+  }
+
+  private async install(memberId: string): Promise<void> {
+    const { install, store } = this.deps;
+    const ctx = await this.deps.context(memberId);
+    if (!ctx) return;
+    const publicUrl = install?.publicUrl();
+    if (!install || !publicUrl) {
+      await store.updatePortal(memberId, { installState: 'failed', installError: 'the service has no public URL: set AUTOSALON_PUBLIC_URL (or --public-url) and reinstall the application' });
+      return;
+    }
+    try {
+      const summary = await install.run(ctx.client, {
+        tier: ctx.portal.tier, lang: ctx.lang, app: { publicUrl, clientId: install.clientId }, stateDir: install.stateDir,
+      });
+      await store.updatePortal(memberId, { installState: 'installed', installError: undefined });
+      this.deps.log.info(`portal ${ctx.portal.domain}: template installed (${summary})`);
+    } catch (error) {
+      await store.updatePortal(memberId, { installError: error instanceof Error ? error.message : String(error) });
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,186 @@
+// The HTTP face of the service. Every event and robot call is validated (400 when malformed), checked against
+// the portal's stored application_token (401 otherwise, and nothing else happens), written to the durable queue
+// and answered; the work runs after the answer. The install route verifies the tokens before storing them.
+import { createHash } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import type { z } from 'zod';
+import type { Template } from '../template/index.js';
+import type { ServiceConfig } from './config.js';
+import { InstallRefused, verifyInstall, type InstallRequest } from './install.js';
+import type { Logger } from './log.js';
+import {
+  CRM_EVENTS, crmEventPayload, describeIssues, installEventPayload, installPagePayload, installPageQuery, parseFormBody,
+  robotDocument, robotPayload, sameToken, uninstallPayload,
+} from './payloads.js';
+import type { ItemJob, RobotHandler, RobotJob } from './processor.js';
+import type { NewJob, PortalRecord, ServiceStore } from './store/types.js';
+
+/** The robot handler paths this service serves (app.yaml handlerPath → what runs). */
+export const ROBOT_HANDLERS: Record<string, RobotHandler> = {
+  '/robots/refusal': 'refusal',
+  '/robots/stage-actions': 'stageActions',
+};
+
+export interface ServerDeps {
+  config: ServiceConfig;
+  store: ServiceStore;
+  template: Template;
+  clock: () => number;
+  log: Logger;
+  /** A job was queued. */
+  onQueued: () => void;
+  /** The portal's tokens or state changed: cached clients must go. */
+  onPortalChanged: (memberId: string) => void;
+  /** A portal was verified and stored: its install job is queued. */
+  onInstalled?: (portal: PortalRecord) => void;
+}
+
+class BadRequest extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+function parse<T extends z.ZodType>(schema: T, value: unknown, what: string): z.infer<T> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new BadRequest(400, `malformed ${what}: ${describeIssues(r.error)}`);
+  return r.data;
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The install page of an application with an interface must tell Bitrix24 the install is finished. */
+function installPage(lang: string, title: string, text: string): string {
+  return `<!DOCTYPE html><html lang="${escapeHtml(lang)}"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<script src="//api.bitrix24.com/api/v1/"></script></head><body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p>
+<script>if (window.BX24) BX24.init(function () { BX24.installFinish(); });</script></body></html>`;
+}
+
+export function buildServer(deps: ServerDeps): FastifyInstance {
+  const { store, config, clock, log } = deps;
+  const app = Fastify({ logger: false, bodyLimit: 256 * 1024, forceCloseConnections: true });
+
+  // Bitrix24 posts application/x-www-form-urlencoded with bracket keys.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, parseFormBody(body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+
+  app.setErrorHandler((error: unknown, request, reply) => {
+    if (error instanceof BadRequest || error instanceof InstallRefused) {
+      log.warn(`${request.method} ${request.url}: ${error.status} ${error.message}`);
+      const code = error.status === 401 ? 'unauthorized' : error.status >= 500 ? 'unavailable' : 'bad_request';
+      return reply.code(error.status).send({ error: code, message: error.message });
+    }
+    const e = error as { statusCode?: number; message?: string };
+    if (e.statusCode && e.statusCode < 500) {
+      return reply.code(e.statusCode).send({ error: 'bad_request', message: e.message ?? 'bad request' });
+    }
+    log.error(`${request.method} ${request.url}: ${e.message ?? String(error)}`);
+    // Nothing was queued: the caller may repeat the delivery.
+    return reply.code(503).send({ error: 'unavailable', message: 'the service could not store the request; nothing was accepted' });
+  });
+
+  /** The portal whose stored application_token the call presents, or 401. */
+  async function authorise(auth: { member_id: string; application_token: string }): Promise<PortalRecord> {
+    const portal = await store.getPortal(auth.member_id);
+    if (!portal || portal.installState === 'uninstalled' || !sameToken(auth.application_token, portal.applicationToken)) {
+      throw new BadRequest(401, 'unknown portal or wrong application_token: the call was ignored');
+    }
+    return portal;
+  }
+
+  async function queue(job: NewJob): Promise<void> {
+    await store.enqueue(job);
+    deps.onQueued();
+  }
+
+  const body = (value: unknown): Record<string, unknown> => {
+    if (!value || typeof value !== 'object' || Array.isArray(value)) throw new BadRequest(400, 'malformed request: the body must be a form (application/x-www-form-urlencoded)');
+    return value as Record<string, unknown>;
+  };
+
+  app.get('/health', async () => {
+    const portals = await store.listPortals();
+    return {
+      status: 'ok',
+      portals: portals.filter((p) => p.installState !== 'uninstalled').length,
+      queue: await store.queueStats(clock()),
+    };
+  });
+
+  async function acceptInstall(request: InstallRequest): Promise<PortalRecord> {
+    const { portal } = await verifyInstall(request, {
+      app: config.app, oauthUrl: config.oauthUrl, template: deps.template, defaultLang: config.automation.lang, now: clock(),
+    });
+    await store.savePortal(portal);
+    deps.onPortalChanged(portal.memberId);
+    await queue({ memberId: portal.memberId, kind: 'install', runAt: clock(), payload: {}, dedupeKey: `install|${portal.memberId}|${portal.installedAt}` });
+    log.info(`portal ${portal.domain} (${portal.memberId}): application installed, plan "${portal.plan || 'unknown'}" → tier ${portal.tier}; installing the template`);
+    deps.onInstalled?.(portal);
+    return portal;
+  }
+
+  app.post('/install', async (request, reply: FastifyReply) => {
+    const form = body(request.body);
+    if (form.event !== undefined) {
+      const p = parse(installEventPayload, form, 'install event');
+      const portal = await acceptInstall({
+        accessToken: p.auth.access_token, refreshToken: p.auth.refresh_token, memberId: p.auth.member_id, domain: p.auth.domain,
+        clientEndpoint: p.auth.client_endpoint, applicationToken: p.auth.application_token, lang: p.data?.LANGUAGE_ID,
+      });
+      return { status: 'installed', tier: portal.tier };
+    }
+    const p = parse(installPagePayload, form, 'install page request');
+    const q = parse(installPageQuery, request.query, 'install page query');
+    const protocol = q.PROTOCOL === '0' ? 'http' : 'https';
+    const portal = await acceptInstall({
+      accessToken: p.AUTH_ID, refreshToken: p.REFRESH_ID, memberId: p.member_id, domain: q.DOMAIN,
+      clientEndpoint: `${protocol}://${q.DOMAIN}/rest/`, applicationToken: p.APPLICATION_TOKEN, lang: q.LANG,
+    });
+    const ru = portal.lang === 'ru';
+    return reply.type('text/html; charset=utf-8').send(installPage(
+      portal.lang,
+      ru ? 'Автосалон установлен' : 'Autosalon is installed',
+      ru ? 'Воронки, поля и автоматизация настраиваются в фоне, это займёт около минуты.' : 'Pipelines, fields and automation are being set up in the background; this takes about a minute.',
+    ));
+  });
+
+  app.post('/events', async (request) => {
+    const form = body(request.body);
+    if (String(form.event ?? '').toUpperCase() === 'ONAPPUNINSTALL') {
+      const p = parse(uninstallPayload, { ...form, event: 'ONAPPUNINSTALL' }, 'uninstall event');
+      const portal = await authorise(p.auth);
+      await store.markUninstalled(portal.memberId, clock());
+      deps.onPortalChanged(portal.memberId);
+      log.info(`portal ${portal.domain} (${portal.memberId}): application uninstalled; its tokens and pending jobs are dropped`);
+      return { status: 'uninstalled' };
+    }
+    const p = parse(crmEventPayload, form, 'event');
+    const portal = await authorise(p.auth);
+    const { entity } = CRM_EVENTS[p.event];
+    await queue({ memberId: portal.memberId, kind: 'event', runAt: clock(), payload: { entity, id: p.data.FIELDS.ID } satisfies ItemJob });
+    return { status: 'accepted' };
+  });
+
+  for (const [path, handler] of Object.entries(ROBOT_HANDLERS)) {
+    app.post(path, async (request) => {
+      const p = parse(robotPayload, body(request.body), 'robot call');
+      const portal = await authorise(p.auth);
+      const document = robotDocument(p);
+      const payload: RobotJob = {
+        ...document, handler, workflowId: p.workflow_id, eventToken: p.event_token, properties: p.properties ?? {},
+        useSubscription: p.use_subscription !== 'N', at: p.ts ? p.ts * 1000 : clock(),
+      };
+      // The same call delivered twice is one job.
+      const dedupeKey = `robot|${portal.memberId}|${p.workflow_id}|${createHash('sha1').update(p.event_token).digest('hex').slice(0, 16)}`;
+      await queue({ memberId: portal.memberId, kind: 'robot', runAt: clock(), payload, dedupeKey });
+      return { status: 'accepted' };
+    });
+  }
+
+  return app;
+}

@@ -1,0 +1,149 @@
+// The automation service assembled: store, HTTP routes, worker, sweep. startService() is what `autosalon serve`,
+// `npm start`, the benchmark and the tests run.
+import { loadTemplate, type Template } from '../template/index.js';
+import { EffectUnknownError, PermanentActionError } from './actions.js';
+import type { ServiceConfig } from './config.js';
+import { createLogger, type Logger } from './log.js';
+import { PortalContext } from './portal-context.js';
+import { Processor, type InstallRunner } from './processor.js';
+import { buildServer } from './server.js';
+import { SqliteStore } from './store/sqlite.js';
+import type { ServiceStore } from './store/types.js';
+import { sweepPortal, type SweepResult } from './sweep.js';
+import { Worker } from './worker.js';
+
+export interface ServiceOptions {
+  config: ServiceConfig;
+  /** ms since epoch; drives the schedule, deadlines and sweeps. */
+  clock?: () => number;
+  template?: Template;
+  store?: ServiceStore;
+  /** The app-mode installer; without it an install stores the portal and skips installing the template. */
+  install?: InstallRunner;
+  log?: Logger;
+  /** Start the background worker and the periodic sweep (default true; tests drive them by hand). */
+  background?: boolean;
+}
+
+export interface RunningService {
+  /** http://127.0.0.1:PORT */
+  url: string;
+  /** What Bitrix24 is told to call. */
+  publicUrl: string;
+  store: ServiceStore;
+  /** Runs every due job (bounded); returns how many ran. */
+  drain(): Promise<number>;
+  /** One reconciliation sweep of every portal. */
+  sweep(): Promise<Record<string, SweepResult>>;
+  close(): Promise<void>;
+}
+
+export async function startService(options: ServiceOptions): Promise<RunningService> {
+  const { config } = options;
+  const clock = options.clock ?? Date.now;
+  const log = options.log ?? createLogger(config.logLevel);
+  const template = options.template ?? loadTemplate();
+  const store = options.store ?? new SqliteStore(config.dbFile);
+  const contexts = new Map<string, PortalContext>();
+  let publicUrl = config.publicUrl ?? '';
+
+  async function context(memberId: string): Promise<PortalContext | undefined> {
+    const cached = contexts.get(memberId);
+    if (cached) return cached;
+    const portal = await store.getPortal(memberId);
+    if (!portal || portal.installState === 'uninstalled') return undefined;
+    if (!config.app) throw new PermanentActionError('the service has no application credentials: set B24_APP_CLIENT_ID and B24_APP_CLIENT_SECRET');
+    const client = PortalContext.client(portal, config.app, config.oauthUrl, store, config.tokenRefreshMarginSeconds);
+    const ctx = new PortalContext(portal, client, template, config.automation, clock);
+    contexts.set(memberId, ctx);
+    return ctx;
+  }
+
+  const processor = new Processor({
+    store, context, clock, log,
+    install: options.install && config.app
+      ? { run: options.install, publicUrl: () => publicUrl || undefined, clientId: config.app.clientId, stateDir: config.stateDir }
+      : undefined,
+  });
+
+  const worker = new Worker(store, (job) => processor.handle(job), {
+    clock,
+    startDelayMs: config.workerStartDelayMs,
+    pollMs: config.workerPollMs,
+    isPermanent: (error) => error instanceof PermanentActionError,
+    onError: (job, error, willRetry) => {
+      const message = error instanceof Error ? error.message : String(error);
+      const what = job.id ? `job ${job.id} (${job.kind}, portal ${job.memberId})` : 'the queue';
+      if (willRetry) log.warn(`${what} failed, will retry: ${message}`);
+      else log.error(`${what} failed for good: ${message}`);
+      if (job.kind === 'install' && !willRetry) {
+        void store.updatePortal(job.memberId, { installState: 'failed', installError: message });
+      }
+      if (error instanceof EffectUnknownError) log.info(`${what}: the effect will be looked up before anything is created again`);
+    },
+  });
+
+  const server = buildServer({
+    config, store, template, clock, log,
+    onQueued: () => worker.wake(),
+    onPortalChanged: (memberId) => contexts.delete(memberId),
+  });
+
+  await store.requeueRunning();
+  await server.listen({ host: config.host, port: config.port });
+  const address = server.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  if (!publicUrl) {
+    publicUrl = url;
+    log.warn(`no public URL set (AUTOSALON_PUBLIC_URL / --public-url): Bitrix24 will be told to call ${url}, which only a local portal can reach`);
+  }
+
+  async function sweep(): Promise<Record<string, SweepResult>> {
+    const out: Record<string, SweepResult> = {};
+    for (const portal of await store.listPortals()) {
+      if (portal.installState === 'uninstalled') continue;
+      const ctx = await context(portal.memberId);
+      if (!ctx || ctx.rules.length === 0) continue;
+      try {
+        out[portal.memberId] = await sweepPortal(ctx, store, clock(), config.sweepOverlapSeconds * 1000);
+        if (out[portal.memberId].leads + out[portal.memberId].deals > 0) worker.wake();
+      } catch (error) {
+        log.warn(`sweep of ${portal.domain} failed, next time it covers this period too: ${(error as Error).message}`);
+      }
+    }
+    return out;
+  }
+
+  let sweepTimer: NodeJS.Timeout | undefined;
+  let sweeping: Promise<unknown> | undefined;
+  if (options.background !== false) {
+    worker.start();
+    if (config.sweepIntervalSeconds > 0) {
+      sweepTimer = setInterval(() => {
+        if (!sweeping) sweeping = sweep().finally(() => (sweeping = undefined));
+      }, config.sweepIntervalSeconds * 1000);
+      sweepTimer.unref();
+    }
+  }
+
+  let closed = false;
+  return {
+    url,
+    get publicUrl() {
+      return publicUrl;
+    },
+    store,
+    drain: () => worker.drain(),
+    sweep,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(sweepTimer);
+      await server.close();
+      await worker.stop();
+      await sweeping;
+      await store.close();
+    },
+  };
+}

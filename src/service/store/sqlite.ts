@@ -1,0 +1,439 @@
+// The SQLite store: one file, WAL journal, synchronous=FULL by default so an accepted event survives a crash
+// or a power cut the moment its insert returns. Statements are prepared once; every method is one statement or
+// one transaction, so a killed process leaves either the old or the new state.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Lang } from '../../template/schema.js';
+import type {
+  ActionState, Job, JobStatus, NewEpisode, NewJob, Observation, PortalRecord, QueueStats, RecallEpisode, RecallQuery,
+  ServiceStore, TokenUpdate,
+} from './types.js';
+
+export interface SqliteStoreOptions {
+  /** FULL (default) survives power loss; NORMAL survives a process crash only, and is faster. */
+  synchronous?: 'FULL' | 'NORMAL';
+  readonly?: boolean;
+}
+
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE portals (
+    member_id TEXT PRIMARY KEY,
+    domain TEXT NOT NULL,
+    client_endpoint TEXT NOT NULL,
+    access_token TEXT NOT NULL,
+    refresh_token TEXT NOT NULL,
+    expires INTEGER NOT NULL,
+    scope TEXT NOT NULL,
+    user_id INTEGER NOT NULL,
+    application_token TEXT NOT NULL,
+    lang TEXT NOT NULL,
+    tier TEXT NOT NULL,
+    plan TEXT NOT NULL,
+    installed_at INTEGER NOT NULL,
+    install_state TEXT NOT NULL,
+    install_error TEXT,
+    last_sweep_at INTEGER
+  );
+  CREATE TABLE jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    member_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    run_at INTEGER NOT NULL,
+    dedupe_key TEXT UNIQUE,
+    status TEXT NOT NULL DEFAULT 'queued',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    locked_until INTEGER,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    finished_at INTEGER
+  );
+  CREATE INDEX jobs_due ON jobs (status, run_at, id);
+  CREATE TABLE observations (
+    member_id TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    stage_id TEXT NOT NULL,
+    stage_entered_at INTEGER NOT NULL,
+    watched TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (member_id, entity, item_id)
+  );
+  CREATE TABLE actions (
+    key TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    result TEXT,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER
+  );
+  CREATE TABLE episodes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    member_id TEXT NOT NULL,
+    deal_id TEXT NOT NULL,
+    stage_id TEXT NOT NULL,
+    entered_at INTEGER NOT NULL,
+    recall_date TEXT NOT NULL,
+    status TEXT NOT NULL,
+    activity_id INTEGER,
+    reason TEXT NOT NULL,
+    deal_title TEXT NOT NULL,
+    client TEXT NOT NULL,
+    responsible_id INTEGER NOT NULL,
+    responsible_name TEXT NOT NULL,
+    source TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    closed_at INTEGER
+  );
+  -- One open refusal episode per deal: the event path and the robot path meet here.
+  CREATE UNIQUE INDEX episodes_open ON episodes (member_id, deal_id) WHERE status = 'open';
+  CREATE INDEX episodes_by_date ON episodes (recall_date, member_id);
+  `,
+];
+
+interface PortalRow {
+  member_id: string; domain: string; client_endpoint: string; access_token: string; refresh_token: string;
+  expires: number; scope: string; user_id: number; application_token: string; lang: string; tier: string; plan: string;
+  installed_at: number; install_state: string; install_error: string | null; last_sweep_at: number | null;
+}
+
+interface JobRow {
+  id: number; member_id: string; kind: string; payload: string; run_at: number; dedupe_key: string | null;
+  status: string; attempts: number; last_error: string | null; created_at: number;
+}
+
+interface EpisodeRow {
+  id: number; member_id: string; deal_id: string; stage_id: string; entered_at: number; recall_date: string; status: string;
+  activity_id: number | null; reason: string; deal_title: string; client: string; responsible_id: number;
+  responsible_name: string; source: string; created_at: number; closed_at: number | null;
+}
+
+const toPortal = (r: PortalRow): PortalRecord => ({
+  memberId: r.member_id,
+  domain: r.domain,
+  clientEndpoint: r.client_endpoint,
+  accessToken: r.access_token,
+  refreshToken: r.refresh_token,
+  expires: r.expires,
+  scope: r.scope,
+  userId: r.user_id,
+  applicationToken: r.application_token,
+  lang: r.lang as Lang,
+  tier: r.tier,
+  plan: r.plan,
+  installedAt: r.installed_at,
+  installState: r.install_state as PortalRecord['installState'],
+  installError: r.install_error ?? undefined,
+  lastSweepAt: r.last_sweep_at ?? undefined,
+});
+
+const toJob = (r: JobRow): Job => ({
+  id: r.id,
+  memberId: r.member_id,
+  kind: r.kind as Job['kind'],
+  payload: JSON.parse(r.payload) as unknown,
+  runAt: r.run_at,
+  dedupeKey: r.dedupe_key ?? undefined,
+  status: r.status as JobStatus,
+  attempts: r.attempts,
+  lastError: r.last_error ?? undefined,
+  createdAt: r.created_at,
+});
+
+const toEpisode = (r: EpisodeRow): RecallEpisode => ({
+  id: r.id,
+  memberId: r.member_id,
+  dealId: r.deal_id,
+  stageId: r.stage_id,
+  enteredAt: r.entered_at,
+  recallDate: r.recall_date,
+  status: r.status as RecallEpisode['status'],
+  activityId: r.activity_id ?? undefined,
+  reason: r.reason,
+  dealTitle: r.deal_title,
+  client: r.client,
+  responsibleId: r.responsible_id,
+  responsibleName: r.responsible_name,
+  source: r.source as RecallEpisode['source'],
+  createdAt: r.created_at,
+  closedAt: r.closed_at ?? undefined,
+});
+
+export class SqliteStore implements ServiceStore {
+  private readonly db: Database.Database;
+  private readonly stmt: ReturnType<SqliteStore['prepare']>;
+
+  constructor(readonly file: string, options: SqliteStoreOptions = {}) {
+    if (file !== ':memory:' && !options.readonly) mkdirSync(dirname(file), { recursive: true });
+    this.db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+    if (!options.readonly) {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+      this.db.pragma('busy_timeout = 5000');
+      this.migrate();
+    } else if (this.version() < MIGRATIONS.length) {
+      throw new Error(`${file} is not an Autosalon service database (or was written by an older version): start "autosalon serve" on it once`);
+    }
+    this.stmt = this.prepare();
+  }
+
+  private version(): number {
+    return Number(this.db.pragma('user_version', { simple: true }));
+  }
+
+  private migrate(): void {
+    const current = this.version();
+    if (current > MIGRATIONS.length) {
+      throw new Error(`${this.file} was written by a newer version of Autosalon (schema ${current}); upgrade the service`);
+    }
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      upsertPortal: db.prepare(`
+        INSERT INTO portals (member_id, domain, client_endpoint, access_token, refresh_token, expires, scope, user_id,
+          application_token, lang, tier, plan, installed_at, install_state, install_error, last_sweep_at)
+        VALUES (@member_id, @domain, @client_endpoint, @access_token, @refresh_token, @expires, @scope, @user_id,
+          @application_token, @lang, @tier, @plan, @installed_at, @install_state, @install_error, @last_sweep_at)
+        ON CONFLICT (member_id) DO UPDATE SET domain = excluded.domain, client_endpoint = excluded.client_endpoint,
+          access_token = excluded.access_token, refresh_token = excluded.refresh_token, expires = excluded.expires,
+          scope = excluded.scope, user_id = excluded.user_id, application_token = excluded.application_token,
+          lang = excluded.lang, tier = excluded.tier, plan = excluded.plan, installed_at = excluded.installed_at,
+          install_state = excluded.install_state, install_error = excluded.install_error, last_sweep_at = excluded.last_sweep_at`),
+      getPortal: db.prepare<[string], PortalRow>('SELECT * FROM portals WHERE member_id = ?'),
+      listPortals: db.prepare<[], PortalRow>('SELECT * FROM portals ORDER BY installed_at, member_id'),
+      updateTokens: db.prepare(`UPDATE portals SET access_token = @accessToken, refresh_token = @refreshToken,
+        expires = @expires, client_endpoint = @clientEndpoint, scope = @scope WHERE member_id = @memberId`),
+      uninstall: db.prepare(`UPDATE portals SET access_token = '', refresh_token = '', expires = 0, application_token = '',
+        install_state = 'uninstalled' WHERE member_id = ?`),
+      dropPortalJobs: db.prepare(`UPDATE jobs SET status = 'done', finished_at = ?, last_error = 'the application was uninstalled'
+        WHERE member_id = ? AND status IN ('queued', 'running')`),
+      insertJob: db.prepare(`INSERT INTO jobs (member_id, kind, payload, run_at, dedupe_key, created_at)
+        VALUES (@memberId, @kind, @payload, @runAt, @dedupeKey, @createdAt) ON CONFLICT (dedupe_key) DO NOTHING`),
+      jobByKey: db.prepare<[string], { id: number }>('SELECT id FROM jobs WHERE dedupe_key = ?'),
+      nextDue: db.prepare<[number, number], JobRow>(`SELECT * FROM jobs
+        WHERE (status = 'queued' AND run_at <= ?) OR (status = 'running' AND locked_until < ?)
+        ORDER BY run_at, id LIMIT 1`),
+      lease: db.prepare(`UPDATE jobs SET status = 'running', locked_until = ?, attempts = attempts + 1 WHERE id = ?`),
+      complete: db.prepare(`UPDATE jobs SET status = 'done', locked_until = NULL, finished_at = ? WHERE id = ?`),
+      retry: db.prepare(`UPDATE jobs SET status = 'queued', locked_until = NULL, run_at = ?, last_error = ? WHERE id = ?`),
+      fail: db.prepare(`UPDATE jobs SET status = 'failed', locked_until = NULL, last_error = ?, finished_at = ? WHERE id = ?`),
+      requeue: db.prepare(`UPDATE jobs SET status = 'queued', locked_until = NULL WHERE status = 'running'`),
+      stats: db.prepare<[number], { status: string; n: number; due: number }>(`SELECT status, count(*) AS n,
+        sum(CASE WHEN run_at <= ? THEN 1 ELSE 0 END) AS due FROM jobs GROUP BY status`),
+      nextRunAt: db.prepare<[], { run_at: number | null }>(`SELECT min(run_at) AS run_at FROM jobs WHERE status = 'queued'`),
+      getObservation: db.prepare<[string, string, string], { stage_id: string; stage_entered_at: number; watched: string; updated_at: number }>(
+        'SELECT stage_id, stage_entered_at, watched, updated_at FROM observations WHERE member_id = ? AND entity = ? AND item_id = ?'),
+      saveObservation: db.prepare(`INSERT INTO observations (member_id, entity, item_id, stage_id, stage_entered_at, watched, updated_at)
+        VALUES (@memberId, @entity, @itemId, @stageId, @stageEnteredAt, @watched, @updatedAt)
+        ON CONFLICT (member_id, entity, item_id) DO UPDATE SET stage_id = excluded.stage_id,
+          stage_entered_at = excluded.stage_entered_at, watched = excluded.watched, updated_at = excluded.updated_at`),
+      insertAction: db.prepare(`INSERT INTO actions (key, member_id, status, started_at) VALUES (?, ?, 'started', ?)
+        ON CONFLICT (key) DO NOTHING`),
+      getAction: db.prepare<[string], { status: string; result: string | null; started_at: number }>(
+        'SELECT status, result, started_at FROM actions WHERE key = ?'),
+      finishAction: db.prepare(`UPDATE actions SET status = 'done', result = ?, finished_at = ? WHERE key = ?`),
+      insertEpisode: db.prepare(`INSERT INTO episodes (member_id, deal_id, stage_id, entered_at, recall_date, status, reason,
+          deal_title, client, responsible_id, responsible_name, source, created_at)
+        VALUES (@memberId, @dealId, @stageId, @enteredAt, @recallDate, 'open', @reason, @dealTitle, @client, @responsibleId,
+          @responsibleName, @source, @createdAt)
+        ON CONFLICT (member_id, deal_id) WHERE status = 'open' DO NOTHING`),
+      openEpisode: db.prepare<[string, string], EpisodeRow>(`SELECT * FROM episodes WHERE member_id = ? AND deal_id = ? AND status = 'open'`),
+      closeEpisode: db.prepare(`UPDATE episodes SET status = 'closed', closed_at = ? WHERE member_id = ? AND deal_id = ? AND status = 'open'`),
+    };
+  }
+
+  async savePortal(p: PortalRecord): Promise<void> {
+    this.stmt.upsertPortal.run({
+      member_id: p.memberId, domain: p.domain, client_endpoint: p.clientEndpoint, access_token: p.accessToken,
+      refresh_token: p.refreshToken, expires: p.expires, scope: p.scope, user_id: p.userId,
+      application_token: p.applicationToken, lang: p.lang, tier: p.tier, plan: p.plan, installed_at: p.installedAt,
+      install_state: p.installState, install_error: p.installError ?? null, last_sweep_at: p.lastSweepAt ?? null,
+    });
+  }
+
+  async getPortal(memberId: string): Promise<PortalRecord | undefined> {
+    const row = this.stmt.getPortal.get(memberId);
+    return row ? toPortal(row) : undefined;
+  }
+
+  async listPortals(): Promise<PortalRecord[]> {
+    return this.stmt.listPortals.all().map(toPortal);
+  }
+
+  async updateTokens(memberId: string, t: TokenUpdate): Promise<void> {
+    this.stmt.updateTokens.run({ ...t, memberId });
+  }
+
+  async updatePortal(memberId: string, patch: Partial<Pick<PortalRecord, 'tier' | 'plan' | 'installState' | 'installError' | 'lastSweepAt'>>): Promise<void> {
+    const columns: Record<string, string> = {
+      tier: 'tier', plan: 'plan', installState: 'install_state', installError: 'install_error', lastSweepAt: 'last_sweep_at',
+    };
+    const sets: string[] = [];
+    const values: Record<string, unknown> = { memberId };
+    for (const [key, column] of Object.entries(columns)) {
+      if (key in patch) {
+        sets.push(`${column} = @${key}`);
+        values[key] = (patch as Record<string, unknown>)[key] ?? null;
+      }
+    }
+    if (sets.length) this.db.prepare(`UPDATE portals SET ${sets.join(', ')} WHERE member_id = @memberId`).run(values);
+  }
+
+  async markUninstalled(memberId: string, now: number): Promise<void> {
+    this.db.transaction(() => {
+      this.stmt.uninstall.run(memberId);
+      this.stmt.dropPortalJobs.run(now, memberId);
+    })();
+  }
+
+  async enqueue(job: NewJob): Promise<{ id: number; created: boolean }> {
+    const r = this.stmt.insertJob.run({
+      memberId: job.memberId, kind: job.kind, payload: JSON.stringify(job.payload ?? null), runAt: job.runAt,
+      dedupeKey: job.dedupeKey ?? null, createdAt: Date.now(),
+    });
+    if (r.changes === 1) return { id: Number(r.lastInsertRowid), created: true };
+    const existing = this.stmt.jobByKey.get(job.dedupeKey as string);
+    return { id: existing?.id ?? 0, created: false };
+  }
+
+  async claimDue(now: number, leaseMs: number): Promise<Job | undefined> {
+    return this.db.transaction(() => {
+      const row = this.stmt.nextDue.get(now, now);
+      if (!row) return undefined;
+      this.stmt.lease.run(now + leaseMs, row.id);
+      return toJob({ ...row, status: 'running', attempts: row.attempts + 1 });
+    }).immediate();
+  }
+
+  async complete(jobId: number, now: number): Promise<void> {
+    this.stmt.complete.run(now, jobId);
+  }
+
+  async retry(jobId: number, runAt: number, error: string): Promise<void> {
+    this.stmt.retry.run(runAt, error, jobId);
+  }
+
+  async fail(jobId: number, error: string, now: number): Promise<void> {
+    this.stmt.fail.run(error, now, jobId);
+  }
+
+  async requeueRunning(): Promise<number> {
+    return this.stmt.requeue.run().changes;
+  }
+
+  async queueStats(now: number): Promise<QueueStats> {
+    const stats: QueueStats = { queued: 0, due: 0, running: 0, failed: 0, done: 0 };
+    for (const row of this.stmt.stats.all(now)) {
+      if (row.status === 'queued') {
+        stats.queued = row.n;
+        stats.due = row.due;
+      } else if (row.status === 'running' || row.status === 'failed' || row.status === 'done') {
+        stats[row.status] = row.n;
+      }
+    }
+    return stats;
+  }
+
+  async nextRunAt(): Promise<number | undefined> {
+    return this.stmt.nextRunAt.get()?.run_at ?? undefined;
+  }
+
+  async listJobs(filter: { status?: JobStatus; memberId?: string } = {}): Promise<Job[]> {
+    const where: string[] = [];
+    if (filter.status) where.push('status = @status');
+    if (filter.memberId) where.push('member_id = @memberId');
+    const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`;
+    return (this.db.prepare(sql).all(filter) as JobRow[]).map(toJob);
+  }
+
+  async getObservation(memberId: string, entity: 'lead' | 'deal', itemId: string): Promise<Observation | undefined> {
+    const row = this.stmt.getObservation.get(memberId, entity, itemId);
+    if (!row) return undefined;
+    return {
+      memberId, entity, itemId,
+      stageId: row.stage_id,
+      stageEnteredAt: row.stage_entered_at,
+      watched: JSON.parse(row.watched) as Record<string, string>,
+      updatedAt: row.updated_at,
+    };
+  }
+
+  async saveObservation(o: Observation): Promise<void> {
+    this.stmt.saveObservation.run({ ...o, watched: JSON.stringify(o.watched) });
+  }
+
+  async beginAction(key: string, memberId: string, now: number): Promise<ActionState> {
+    return this.db.transaction((): ActionState => {
+      const before = this.readAction(key);
+      if (before.state === 'new') this.stmt.insertAction.run(key, memberId, now);
+      return before;
+    }).immediate();
+  }
+
+  private readAction(key: string): ActionState {
+    const row = this.stmt.getAction.get(key);
+    if (!row) return { state: 'new' };
+    if (row.status === 'done') return { state: 'done', result: row.result === null ? null : (JSON.parse(row.result) as unknown) };
+    return { state: 'started', startedAt: row.started_at };
+  }
+
+  async getAction(key: string): Promise<ActionState> {
+    return this.readAction(key);
+  }
+
+  async finishAction(key: string, result: unknown, now: number): Promise<void> {
+    this.stmt.finishAction.run(JSON.stringify(result ?? null), now, key);
+  }
+
+  async openEpisode(e: NewEpisode): Promise<{ episode: RecallEpisode; created: boolean }> {
+    return this.db.transaction(() => {
+      const created = this.stmt.insertEpisode.run(e).changes === 1;
+      const row = this.stmt.openEpisode.get(e.memberId, e.dealId) as EpisodeRow;
+      return { episode: toEpisode(row), created };
+    }).immediate();
+  }
+
+  async getOpenEpisode(memberId: string, dealId: string): Promise<RecallEpisode | undefined> {
+    const row = this.stmt.openEpisode.get(memberId, dealId);
+    return row ? toEpisode(row) : undefined;
+  }
+
+  async updateEpisode(id: number, patch: Partial<Pick<RecallEpisode, 'activityId' | 'reason' | 'client' | 'responsibleName'>>): Promise<void> {
+    const columns: Record<string, string> = { activityId: 'activity_id', reason: 'reason', client: 'client', responsibleName: 'responsible_name' };
+    const sets: string[] = [];
+    const values: Record<string, unknown> = { id };
+    for (const [key, column] of Object.entries(columns)) {
+      if (key in patch) {
+        sets.push(`${column} = @${key}`);
+        values[key] = (patch as Record<string, unknown>)[key] ?? null;
+      }
+    }
+    if (sets.length) this.db.prepare(`UPDATE episodes SET ${sets.join(', ')} WHERE id = @id`).run(values);
+  }
+
+  async closeEpisode(memberId: string, dealId: string, now: number): Promise<void> {
+    this.stmt.closeEpisode.run(now, memberId, dealId);
+  }
+
+  async listRecalls(query: RecallQuery): Promise<RecallEpisode[]> {
+    const where: string[] = [];
+    if (query.date) where.push('recall_date = @date');
+    if (query.memberId) where.push('member_id = @memberId');
+    const sql = `SELECT * FROM episodes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY recall_date, member_id, responsible_name, id`;
+    return (this.db.prepare(sql).all(query) as EpisodeRow[]).map(toEpisode);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

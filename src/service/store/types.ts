@@ -1,0 +1,163 @@
+// The service's durable state behind one interface: portals and their tokens, the job queue (which is also the
+// schedule: a job runs at or after its runAt), what was last observed of each CRM item, the idempotency keys
+// of side effects, and the refusal episodes that make the re-call list. SQLite implements it (sqlite.ts);
+// the methods are async so a PostgreSQL backend can implement the same interface.
+import type { Lang } from '../../template/schema.js';
+
+export type InstallState = 'installing' | 'installed' | 'failed' | 'uninstalled';
+
+export interface PortalRecord {
+  memberId: string;
+  domain: string;
+  /** https://portal.example/rest/ — where REST calls go. */
+  clientEndpoint: string;
+  accessToken: string;
+  refreshToken: string;
+  /** Unix seconds. */
+  expires: number;
+  scope: string;
+  userId: number;
+  /** Proves that an event or robot call comes from this portal (stored from the verified install). */
+  applicationToken: string;
+  lang: Lang;
+  tier: string;
+  plan: string;
+  /** ms; stage entries and creations before this moment are history, not work. */
+  installedAt: number;
+  installState: InstallState;
+  installError?: string;
+  /** ms; the portal time of the last reconciliation sweep. */
+  lastSweepAt?: number;
+}
+
+export interface TokenUpdate {
+  accessToken: string;
+  refreshToken: string;
+  expires: number;
+  clientEndpoint: string;
+  scope: string;
+}
+
+export type JobKind = 'event' | 'check' | 'robot' | 'delayed' | 'install';
+
+export interface NewJob {
+  memberId: string;
+  kind: JobKind;
+  payload: unknown;
+  /** ms */
+  runAt: number;
+  /** A second job with the same key is not queued (a schedule entry, a duplicate delivery). */
+  dedupeKey?: string;
+}
+
+export type JobStatus = 'queued' | 'running' | 'done' | 'failed';
+
+export interface Job extends NewJob {
+  id: number;
+  status: JobStatus;
+  attempts: number;
+  lastError?: string;
+  createdAt: number;
+}
+
+export interface QueueStats {
+  /** Due or scheduled, not yet taken. */
+  queued: number;
+  /** Of those, due now. */
+  due: number;
+  running: number;
+  failed: number;
+  done: number;
+}
+
+export interface Observation {
+  memberId: string;
+  entity: 'lead' | 'deal';
+  itemId: string;
+  stageId: string;
+  /** ms */
+  stageEnteredAt: number;
+  /** Normalised values of the fields rules watch for changes. */
+  watched: Record<string, string>;
+  updatedAt: number;
+}
+
+export type ActionState =
+  | { state: 'new' }
+  /** Recorded before the side effect, never finished: the effect may or may not exist. */
+  | { state: 'started'; startedAt: number }
+  | { state: 'done'; result: unknown };
+
+export interface RecallEpisode {
+  id: number;
+  memberId: string;
+  dealId: string;
+  stageId: string;
+  /** ms: when the deal entered the failure stage (or the robot ran, outside a failure stage). */
+  enteredAt: number;
+  /** YYYY-MM-DD, local to the portal. */
+  recallDate: string;
+  status: 'open' | 'closed';
+  activityId?: number;
+  reason: string;
+  dealTitle: string;
+  client: string;
+  responsibleId: number;
+  responsibleName: string;
+  source: 'event' | 'robot';
+  createdAt: number;
+  closedAt?: number;
+}
+
+export type NewEpisode = Omit<RecallEpisode, 'id' | 'status' | 'activityId' | 'closedAt'>;
+
+export interface RecallQuery {
+  date?: string;
+  memberId?: string;
+}
+
+export interface ServiceStore {
+  // ---- portals
+  savePortal(portal: PortalRecord): Promise<void>;
+  getPortal(memberId: string): Promise<PortalRecord | undefined>;
+  listPortals(): Promise<PortalRecord[]>;
+  updateTokens(memberId: string, tokens: TokenUpdate): Promise<void>;
+  updatePortal(memberId: string, patch: Partial<Pick<PortalRecord, 'tier' | 'plan' | 'installState' | 'installError' | 'lastSweepAt'>>): Promise<void>;
+  /** Forgets the tokens and the application token; drops the portal's pending jobs. */
+  markUninstalled(memberId: string, now: number): Promise<void>;
+
+  // ---- queue and schedule
+  enqueue(job: NewJob): Promise<{ id: number; created: boolean }>;
+  /** Takes the earliest due job (or one whose lease ran out) and leases it until now + leaseMs. */
+  claimDue(now: number, leaseMs: number): Promise<Job | undefined>;
+  complete(jobId: number, now: number): Promise<void>;
+  /** Puts a job back for another attempt at runAt. */
+  retry(jobId: number, runAt: number, error: string): Promise<void>;
+  fail(jobId: number, error: string, now: number): Promise<void>;
+  /** Jobs a crashed process left running go back to the queue. */
+  requeueRunning(): Promise<number>;
+  queueStats(now: number): Promise<QueueStats>;
+  /** ms of the next queued job, if any. */
+  nextRunAt(): Promise<number | undefined>;
+  listJobs(filter?: { status?: JobStatus; memberId?: string }): Promise<Job[]>;
+
+  // ---- what was last seen of each CRM item
+  getObservation(memberId: string, entity: 'lead' | 'deal', itemId: string): Promise<Observation | undefined>;
+  saveObservation(observation: Observation): Promise<void>;
+
+  // ---- idempotency of side effects
+  /** Records the key as started unless it exists; returns what was there before. */
+  beginAction(key: string, memberId: string, now: number): Promise<ActionState>;
+  finishAction(key: string, result: unknown, now: number): Promise<void>;
+  getAction(key: string): Promise<ActionState>;
+
+  // ---- refusal episodes and the re-call list
+  /** Opens an episode unless the deal already has an open one, which is then returned. */
+  openEpisode(episode: NewEpisode): Promise<{ episode: RecallEpisode; created: boolean }>;
+  getOpenEpisode(memberId: string, dealId: string): Promise<RecallEpisode | undefined>;
+  updateEpisode(id: number, patch: Partial<Pick<RecallEpisode, 'activityId' | 'reason' | 'client' | 'responsibleName'>>): Promise<void>;
+  closeEpisode(memberId: string, dealId: string, now: number): Promise<void>;
+  listRecalls(query: RecallQuery): Promise<RecallEpisode[]>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,43 @@
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadServiceConfig } from '../../src/service/config.js';
+
+describe('loadServiceConfig', () => {
+  it('has working defaults', () => {
+    const c = loadServiceConfig({});
+    expect(c).toMatchObject({
+      host: '127.0.0.1', port: 3000, oauthUrl: 'https://oauth.bitrix.info', dbFile: resolve('.autosalon/service.sqlite'),
+      sweepIntervalSeconds: 300, app: undefined,
+      automation: { timeZone: 'Europe/Moscow', leadManagerIds: [], supervisorUserId: undefined, lang: 'ru' },
+    });
+  });
+
+  it('reads every setting from the environment; flags win', () => {
+    const c = loadServiceConfig({
+      AUTOSALON_STATE_DIR: '/srv/as', AUTOSALON_TIME_ZONE: 'Asia/Tomsk', AUTOSALON_SUPERVISOR_USER_ID: '9', AUTOSALON_LEAD_MANAGER_IDS: '3, 4;5',
+      AUTOSALON_SWEEP_INTERVAL_SECONDS: '60', B24_OAUTH_URL: 'https://oauth.example/', B24_APP_CLIENT_ID: 'local.1', B24_APP_CLIENT_SECRET: 's',
+      AUTOSALON_PUBLIC_URL: 'https://hooks.example.com/autosalon/', AUTOSALON_PORT: '8080',
+    }, { port: 0 });
+    expect(c).toMatchObject({
+      port: 0, dbFile: '/srv/as/service.sqlite', oauthUrl: 'https://oauth.example', publicUrl: 'https://hooks.example.com/autosalon',
+      sweepIntervalSeconds: 60, app: { clientId: 'local.1', clientSecret: 's' },
+      automation: { timeZone: 'Asia/Tomsk', supervisorUserId: 9, leadManagerIds: [3, 4, 5] },
+    });
+  });
+
+  it('names every wrong variable and what it should look like', () => {
+    let error: unknown;
+    try {
+      loadServiceConfig({ AUTOSALON_TIME_ZONE: 'Moscow', AUTOSALON_LEAD_MANAGER_IDS: '3,bob', AUTOSALON_PORT: 'x', B24_APP_CLIENT_ID: 'local.1', AUTOSALON_PUBLIC_URL: 'ftp://x' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toMatch(/AUTOSALON_TIME_ZONE "Moscow" is not a time zone/);
+    expect(message).toMatch(/AUTOSALON_LEAD_MANAGER_IDS must be a comma-separated list/);
+    expect(message).toMatch(/AUTOSALON_PORT must be a number/);
+    expect(message).toMatch(/set both B24_APP_CLIENT_ID and B24_APP_CLIENT_SECRET/);
+    expect(message).toMatch(/AUTOSALON_PUBLIC_URL must be an http\(s\) URL/);
+  });
+});

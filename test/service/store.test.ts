@@ -1,0 +1,127 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/service/store/sqlite.js';
+import type { NewEpisode, PortalRecord } from '../../src/service/store/types.js';
+
+let dir: string;
+let file: string;
+let store: SqliteStore;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'autosalon-store-'));
+  file = join(dir, 'nested', 'service.sqlite');
+  store = new SqliteStore(file);
+});
+
+afterEach(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const portal = (over: Partial<PortalRecord> = {}): PortalRecord => ({
+  memberId: 'm1', domain: 'a.bitrix24.ru', clientEndpoint: 'https://a.bitrix24.ru/rest/', accessToken: 'at', refreshToken: 'rt',
+  expires: 100, scope: 'crm', userId: 1, applicationToken: 'app-token', lang: 'ru', tier: 'crm_plus', plan: 'pro',
+  installedAt: 1000, installState: 'installing', ...over,
+});
+
+const episode = (over: Partial<NewEpisode> = {}): NewEpisode => ({
+  memberId: 'm1', dealId: '5', stageId: 'C3:LOSE', enteredAt: 1000, recallDate: '2027-02-01', reason: '', dealTitle: 'Ремонт',
+  client: 'Иван', responsibleId: 3, responsibleName: 'Анна', source: 'event', createdAt: 1000, ...over,
+});
+
+describe('SqliteStore', () => {
+  it('runs in WAL mode with full sync, in a directory it creates', () => {
+    const db = new Database(file, { readonly: true });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    db.close();
+  });
+
+  it('keeps portals and token updates across a reopen', async () => {
+    await store.savePortal(portal());
+    await store.updateTokens('m1', { accessToken: 'at2', refreshToken: 'rt2', expires: 200, clientEndpoint: 'https://a.bitrix24.ru/rest/', scope: 'crm,im' });
+    await store.updatePortal('m1', { installState: 'installed', lastSweepAt: 5 });
+    await store.close();
+    store = new SqliteStore(file);
+    expect(await store.getPortal('m1')).toMatchObject({ accessToken: 'at2', refreshToken: 'rt2', expires: 200, scope: 'crm,im', installState: 'installed', lastSweepAt: 5 });
+  });
+
+  it('an uninstall forgets the tokens and drops the pending jobs', async () => {
+    await store.savePortal(portal());
+    await store.enqueue({ memberId: 'm1', kind: 'event', payload: {}, runAt: 0 });
+    await store.markUninstalled('m1', 10);
+    expect(await store.getPortal('m1')).toMatchObject({ accessToken: '', refreshToken: '', applicationToken: '', installState: 'uninstalled' });
+    expect(await store.claimDue(100, 1000)).toBeUndefined();
+  });
+
+  it('gives due jobs in run_at order and holds back future ones', async () => {
+    await store.enqueue({ memberId: 'm1', kind: 'delayed', payload: { n: 'later' }, runAt: 500 });
+    await store.enqueue({ memberId: 'm1', kind: 'event', payload: { n: 'first' }, runAt: 10 });
+    await store.enqueue({ memberId: 'm1', kind: 'event', payload: { n: 'second' }, runAt: 20 });
+    const first = await store.claimDue(100, 1000);
+    const second = await store.claimDue(100, 1000);
+    expect([first?.payload, second?.payload]).toEqual([{ n: 'first' }, { n: 'second' }]);
+    expect(await store.claimDue(100, 1000)).toBeUndefined();
+    expect(await store.nextRunAt()).toBe(500);
+    expect((await store.claimDue(500, 1000))?.payload).toEqual({ n: 'later' });
+  });
+
+  it('a dedupe key queues a job once', async () => {
+    const a = await store.enqueue({ memberId: 'm1', kind: 'delayed', payload: {}, runAt: 10, dedupeKey: 'k' });
+    const b = await store.enqueue({ memberId: 'm1', kind: 'delayed', payload: {}, runAt: 10, dedupeKey: 'k' });
+    expect(a.created).toBe(true);
+    expect(b).toEqual({ id: a.id, created: false });
+  });
+
+  it('a job whose lease ran out is taken again, and a restart requeues running jobs', async () => {
+    await store.enqueue({ memberId: 'm1', kind: 'event', payload: {}, runAt: 0 });
+    const job = await store.claimDue(0, 100);
+    expect(await store.claimDue(50, 100)).toBeUndefined();
+    expect((await store.claimDue(101, 100))?.id).toBe(job?.id);
+    expect(await store.requeueRunning()).toBe(1);
+    const again = await store.claimDue(0, 100);
+    expect(again).toMatchObject({ id: job?.id, attempts: 3 });
+  });
+
+  it('retry puts a job back for later; fail parks it with its error; stats count them', async () => {
+    const { id } = await store.enqueue({ memberId: 'm1', kind: 'event', payload: {}, runAt: 0 });
+    await store.claimDue(0, 100);
+    await store.retry(id, 1000, 'HTTP 503');
+    expect(await store.claimDue(999, 100)).toBeUndefined();
+    await store.claimDue(1000, 100);
+    await store.fail(id, 'gave up', 1001);
+    const [failed] = await store.listJobs({ status: 'failed' });
+    expect(failed).toMatchObject({ id, lastError: 'gave up', attempts: 2 });
+    expect(await store.queueStats(0)).toMatchObject({ queued: 0, failed: 1 });
+  });
+
+  it('an action key is new once, then started, then done with its result', async () => {
+    expect(await store.beginAction('k', 'm1', 1)).toEqual({ state: 'new' });
+    expect(await store.beginAction('k', 'm1', 2)).toEqual({ state: 'started', startedAt: 1 });
+    await store.finishAction('k', { taskId: 9 }, 3);
+    expect(await store.beginAction('k', 'm1', 4)).toEqual({ state: 'done', result: { taskId: 9 } });
+  });
+
+  it('a deal has at most one open refusal episode; a closed one lets a new one open', async () => {
+    const first = await store.openEpisode(episode());
+    const second = await store.openEpisode(episode({ stageId: 'C3:OTHER', recallDate: '2027-02-15', source: 'robot' }));
+    expect(first.created).toBe(true);
+    expect(second).toMatchObject({ created: false, episode: { id: first.episode.id, recallDate: '2027-02-01', source: 'event' } });
+    await store.updateEpisode(first.episode.id, { activityId: 77, reason: 'дорого' });
+    await store.closeEpisode('m1', '5', 2000);
+    expect(await store.getOpenEpisode('m1', '5')).toBeUndefined();
+    const third = await store.openEpisode(episode({ recallDate: '2027-03-01' }));
+    expect(third.created).toBe(true);
+    const feb = await store.listRecalls({ date: '2027-02-01' });
+    expect(feb).toMatchObject([{ dealId: '5', status: 'closed', activityId: 77, reason: 'дорого' }]);
+    expect(await store.listRecalls({ date: '2027-03-01', memberId: 'm1' })).toHaveLength(1);
+  });
+
+  it('a read-only open refuses a file that is not a service database', async () => {
+    const other = join(dir, 'other.sqlite');
+    new Database(other).close();
+    expect(() => new SqliteStore(other, { readonly: true })).toThrow(/not an Autosalon service database/);
+  });
+});

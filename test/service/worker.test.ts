@@ -1,0 +1,76 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/service/store/sqlite.js';
+import type { Job } from '../../src/service/store/types.js';
+import { Worker } from '../../src/service/worker.js';
+
+let store: SqliteStore;
+let now: number;
+const clock = () => now;
+
+beforeEach(() => {
+  store = new SqliteStore(':memory:');
+  now = 1_000_000;
+});
+afterEach(() => store.close());
+
+class Permanent extends Error {}
+
+describe('Worker', () => {
+  it('runs due jobs by the injected clock and leaves scheduled ones for later', async () => {
+    const ran: unknown[] = [];
+    const worker = new Worker(store, async (job) => void ran.push(job.payload), { clock, startDelayMs: 0, pollMs: 10 });
+    await store.enqueue({ memberId: 'm', kind: 'event', payload: 'now', runAt: now });
+    await store.enqueue({ memberId: 'm', kind: 'delayed', payload: 'in an hour', runAt: now + 3_600_000 });
+    expect(await worker.drain()).toBe(1);
+    expect(ran).toEqual(['now']);
+    now += 3_600_000;
+    expect(await worker.drain()).toBe(1);
+    expect(ran).toEqual(['now', 'in an hour']);
+    expect(await store.queueStats(now)).toMatchObject({ queued: 0, done: 2 });
+  });
+
+  it('retries a failing job with growing backoff, then parks it as failed', async () => {
+    const errors: [number, boolean][] = [];
+    const worker = new Worker(store, async () => { throw new Error('portal down'); }, {
+      clock, startDelayMs: 0, pollMs: 10, maxAttempts: 3, retryBaseMs: 1000,
+      onError: (job, _e, willRetry) => errors.push([job.attempts, willRetry]),
+    });
+    const { id } = await store.enqueue({ memberId: 'm', kind: 'event', payload: null, runAt: now });
+    await worker.drain();
+    const [queued] = await store.listJobs({ status: 'queued' });
+    expect(queued.runAt).toBe(now + 1000);
+    now += 1000;
+    await worker.drain();
+    expect((await store.listJobs({ status: 'queued' }))[0].runAt).toBe(now + 2000);
+    now += 2000;
+    await worker.drain();
+    expect(errors).toEqual([[1, true], [2, true], [3, false]]);
+    expect(await store.listJobs({ status: 'failed' })).toMatchObject([{ id, lastError: 'portal down' }]);
+  });
+
+  it('a permanent error fails the job at once', async () => {
+    const worker = new Worker(store, async () => { throw new Permanent('no such pipeline'); }, {
+      clock, startDelayMs: 0, pollMs: 10, isPermanent: (e) => e instanceof Permanent,
+    });
+    await store.enqueue({ memberId: 'm', kind: 'event', payload: null, runAt: now });
+    await worker.drain();
+    expect(await store.listJobs({ status: 'failed' })).toHaveLength(1);
+  });
+
+  it('the background loop waits out the start delay, then runs queued jobs when woken', async () => {
+    const ran: Job[] = [];
+    const worker = new Worker(store, async (job) => void ran.push(job), { clock, startDelayMs: 150, pollMs: 5000 });
+    await store.enqueue({ memberId: 'm', kind: 'event', payload: 1, runAt: now });
+    worker.start();
+    worker.wake();
+    await new Promise((r) => setTimeout(r, 60));
+    expect(ran).toHaveLength(0);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(ran).toHaveLength(1);
+    await store.enqueue({ memberId: 'm', kind: 'event', payload: 2, runAt: now });
+    worker.wake();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(ran.map((j) => j.payload)).toEqual([1, 2]);
+    await worker.stop();
+  });
+});
