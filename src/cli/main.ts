@@ -3,6 +3,8 @@ import { config as loadEnv } from 'dotenv';
 import { TemplateError } from '../template/index.js';
 import { UserError } from './errors.js';
 import { register as registerTemplate } from './template.js';
+import { register as registerServe } from './serve.js';
+import { register as registerRecalls } from './recalls.js';
 
 loadEnv({ quiet: true });
 
@@ -11,6 +13,8 @@ export function buildProgram(): Command {
     .description('Install and run the Autosalon CRM in a Bitrix24 portal')
     .showHelpAfterError('(run with --help for usage)');
   registerTemplate(program);
+  registerServe(program);
+  registerRecalls(program);
   return program;
 }
 
