@@ -92,7 +92,7 @@ export interface PortalClientOptions {
 }
 
 const DEFAULT_RETRY: RetryPolicy = { limitAttempts: 12, readAttempts: 4, minDelayMs: 500, maxDelayMs: 60_000 };
-const READ_METHOD = /\.(get|list|fields|types|items|current)$|^(scope|profile|server\.time|app\.info|feature\.get|user\.get|department\.get|batch)$|\.get[A-Z]|\.configuration\.get$/;
+const READ_METHOD = /\.(get|list|fields|types|items|current)$|^(scope|profile|server\.time|app\.info|feature\.get|user\.get|department\.get)$|\.get[A-Z]|\.configuration\.get$/;
 
 /** Reads can be repeated after a lost response; everything else must be looked up instead. */
 export function isReadMethod(method: string): boolean {
@@ -176,7 +176,10 @@ export class PortalClient {
 
   /** One REST call; waits out rate limits; repeats a read whose answer was lost; throws PortalError. */
   async call<T = unknown>(method: string, params: RestParams = {}): Promise<CallResult<T>> {
-    const read = isReadMethod(method);
+    return this.request<T>(method, params, isReadMethod(method));
+  }
+
+  private async request<T>(method: string, params: RestParams, read: boolean): Promise<CallResult<T>> {
     let lostAttempts = 0;
     return pRetry(
       async () => {
@@ -220,12 +223,14 @@ export class PortalClient {
       const query = qs.stringify(params ?? {}, { encodeValuesOnly: false });
       cmd[key] = query ? `${method}?${query}` : method;
     }
-    const { result } = await this.call<{
+    // A batch is repeatable after a lost answer only when every command in it is a read.
+    const allReads = keys.every((key) => isReadMethod(commands[key].method));
+    const { result } = await this.request<{
       result: Record<string, unknown> | unknown[];
       result_error: Record<string, { error: string; error_description: string }> | unknown[];
       result_total: Record<string, number> | unknown[];
       result_next: Record<string, number> | unknown[];
-    }>('batch', { halt: options.halt ? 1 : 0, cmd });
+    }>('batch', { halt: options.halt ? 1 : 0, cmd }, allReads);
     const asMap = <V>(value: Record<string, V> | unknown[] | undefined): Record<string, V> =>
       value && !Array.isArray(value) ? value : Array.isArray(value) ? (Object.fromEntries(value.map((v, i) => [String(i), v])) as Record<string, V>) : {};
     const errors: Record<string, PortalError> = {};

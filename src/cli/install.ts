@@ -1,0 +1,139 @@
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import { runInstall } from '../install/apply.js';
+import { InstallError, type Plan } from '../install/model.js';
+import { countActions } from '../install/plan.js';
+import { renderPlan, renderProgress, renderSummary, reportJson } from '../install/render.js';
+import { openSession, type Session, type SessionOptions } from '../install/session.js';
+import { PortalError } from '../portal/client.js';
+import { loadTemplate } from '../template/index.js';
+import { UserError } from './errors.js';
+import { parseLang } from './options.js';
+
+/** The options every portal command takes: where the portal is and where local state lives. */
+export function addTargetOptions(command: Command): Command {
+  return command
+    .option('--webhook <url>', 'incoming webhook of an admin (default: B24_WEBHOOK_URL from the environment or .env)')
+    .option('--access-token <token>', 'app mode: OAuth access token of the installed application')
+    .option('--refresh-token <token>', 'app mode: OAuth refresh token (renews an expired access token)')
+    .option('--domain <host>', 'app mode: the portal address, e.g. your.bitrix24.ru')
+    .option('--member-id <id>', 'app mode: the portal\'s member_id (names its local state)')
+    .option('--public-url <url>', 'app mode: public URL of the automation service (default: AUTOSALON_PUBLIC_URL)')
+    .option('--state-dir <dir>', 'local state: ledger, journal, backups (default: AUTOSALON_STATE_DIR or .autosalon)');
+}
+
+export interface TargetFlags {
+  webhook?: string;
+  accessToken?: string;
+  refreshToken?: string;
+  domain?: string;
+  memberId?: string;
+  publicUrl?: string;
+  stateDir?: string;
+}
+
+export function sessionOptions(flags: TargetFlags): SessionOptions {
+  return {
+    webhook: flags.webhook, accessToken: flags.accessToken, refreshToken: flags.refreshToken, domain: flags.domain,
+    memberId: flags.memberId, publicUrl: flags.publicUrl, stateDir: flags.stateDir,
+  };
+}
+
+/** Opens the portal; progress of rate-limit waits goes to stderr. */
+export function openForCli(flags: TargetFlags): Session {
+  try {
+    return openSession(sessionOptions(flags), {
+      onWait: ({ method, code, attempt }) => console.error(`  the portal answered ${code} to ${method}: waiting, attempt ${attempt}`),
+    });
+  } catch (error) {
+    throw asUserError(error);
+  }
+}
+
+/** Errors the user can act on, with every secret removed. */
+export function asUserError(error: unknown, session?: Pick<Session, 'redact'>): Error {
+  const clean = (text: string) => (session ? session.redact(text) : text);
+  if (error instanceof UserError) return new UserError(clean(error.message), error.exitCode);
+  if (error instanceof InstallError) return new UserError(clean(error.message));
+  if (error instanceof PortalError) {
+    const hint = error.code === 'NO_AUTH_FOUND' || error.code === 'INVALID_CREDENTIALS'
+      ? ': check the webhook URL or the tokens'
+      : error.isAccessDenied ? ': the webhook user or the application lacks rights (an admin is needed, with the crm scope)' : '';
+    return new UserError(clean(`the portal refused: ${error.message}${hint}`));
+  }
+  return new UserError(clean(error instanceof Error ? error.message : String(error)));
+}
+
+/** Asks on the terminal; without one, refuses with what to add. */
+export async function confirmOnTerminal(question: string, yes: boolean, whatNeedsConsent: string): Promise<boolean> {
+  if (yes) return true;
+  if (!process.stdin.isTTY) {
+    throw new UserError(`${whatNeedsConsent}; nothing was changed. Add --yes to apply it without asking.`);
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`${question} [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+export function consentSummary(plan: Plan): string {
+  const c = countActions(plan.steps, (s) => !!s.foreign && !s.deferred);
+  return `the plan changes ${c.update + c.delete} object(s) that were on the portal before Autosalon (${c.update} to update, ${c.delete} to delete)`;
+}
+
+interface InstallFlags extends TargetFlags {
+  tier?: string;
+  plan?: string;
+  dryRun?: boolean;
+  yes?: boolean;
+  json?: boolean;
+  lang?: string;
+}
+
+export function register(program: Command): void {
+  addTargetOptions(
+    program
+      .command('install')
+      .description('install the Autosalon CRM into a portal: show the plan, ask, apply in batches, summarise'),
+  )
+    .option('--tier <tier>', 'what to install: base | crm_plus')
+    .option('--plan <code>', 'the portal\'s plan code (e.g. pro, std, basic), mapped to a tier')
+    .option('--lang <lang>', 'language of names written to the portal: ru | en (default: the last install\'s, else ru)')
+    .option('--dry-run', 'show the plan and change nothing')
+    .option('--yes', 'apply without asking')
+    .option('--json', 'print one JSON object (the report) on stdout')
+    .action(async (flags: InstallFlags) => {
+      const session = openForCli(flags);
+      const template = loadTemplate();
+      const human = (text: string) => (flags.json ? console.error(text) : console.log(text));
+      try {
+        const report = await runInstall(session.client, {
+          tier: flags.tier,
+          plan: flags.plan,
+          lang: flags.lang === undefined ? undefined : parseLang(flags.lang),
+          dryRun: flags.dryRun,
+          app: session.app,
+          stateDir: session.stateDir,
+          template,
+          onProgress: (event) => {
+            if (event.type === 'plan' && event.round === 1) {
+              human(renderPlan(event.plan, template, { target: session.description, tierSource: event.tierSource }));
+              human('');
+              return;
+            }
+            const line = renderProgress(event);
+            if (line) console.error(line);
+          },
+          confirm: (plan) => confirmOnTerminal('Apply this plan?', !!flags.yes, consentSummary(plan)),
+        });
+        if (flags.json) console.log(JSON.stringify(reportJson(report)));
+        else console.log(renderSummary(report));
+        if (report.failed.length || report.cancelled) process.exitCode = 1;
+      } catch (error) {
+        throw asUserError(error, session);
+      }
+    });
+}

@@ -1,0 +1,322 @@
+// Applying a plan: read the portal, plan, back up what will change, send the steps in batches of at most 50
+// (a journal written before each one), record what was created in the ledger, then read and plan again until the
+// plan is empty. Re-reading is what makes the run safe to repeat and to resume: objects are matched by their natural
+// keys, so nothing is created twice, and a create whose answer was lost is looked up instead of being re-sent.
+import { LostResponseError, PortalError, type BatchCommand, type BatchResult, type PortalClient } from '../portal/client.js';
+import type { PortalSnapshot } from '../portal/snapshot.js';
+import { loadTemplate } from '../template/loader.js';
+import type { Lang, Template } from '../template/model.js';
+import { filterByTier, isTier, tierForPlan } from '../template/tiers.js';
+import { InstallError, type InstallReport, type Ledger, type Plan, type Step } from './model.js';
+import { countActions, executableSteps, needsConsent } from './plan.js';
+import { planWithReads, readPortal } from './read.js';
+import { recoverFromJournal } from './recover.js';
+import { defaultStateDir, PortalState, type BackupEntry, type BackupFile, type JournalStep } from './state.js';
+
+export const MAX_BATCH = 50;
+
+export type ProgressEvent =
+  | { type: 'read'; round: number }
+  | { type: 'resume'; creates: number; found: number }
+  | { type: 'plan'; round: number; plan: Plan; tierSource: string }
+  | { type: 'backup'; file: string; objects: number }
+  | { type: 'batch'; round: number; batch: number; batches: number; steps: number }
+  | { type: 'batch-done'; round: number; batch: number; ok: number; failed: number }
+  | { type: 'lost'; round: number; batch: number }
+  | { type: 'wait'; ms: number; reason: string };
+
+export interface InstallOptions {
+  /** base | crm_plus; wins over everything. */
+  tier?: string;
+  /** A plan code (LICENSE_TYPE such as "pro100") mapped to a tier by the template. */
+  plan?: string;
+  lang?: Lang;
+  dryRun?: boolean;
+  /** App mode: where the automation service listens, and the app's client_id (robots, events, the .bpt). */
+  app?: { publicUrl?: string; clientId?: string };
+  stateDir?: string;
+  template?: Template;
+  onProgress?: (event: ProgressEvent) => void;
+  /** Asked before a plan that changes what was on the portal before the product; absent means agreed. */
+  confirm?: (plan: Plan) => boolean | Promise<boolean>;
+  /** Test hook: runs after a batch was executed by the portal and before its answer is processed. */
+  onBatchSent?: (info: { round: number; batch: number; stepIds: string[] }) => void | Promise<void>;
+  maxRounds?: number;
+  /** First wait when commands were refused by the operating limit (doubles on each repeat). */
+  limitWaitMs?: number;
+}
+
+interface TierChoice { tier: string; source: string }
+
+/** Tier: --tier, then --plan, then (app mode) app.info; a webhook cannot read app.info. */
+export function chooseTier(template: Template, options: Pick<InstallOptions, 'tier' | 'plan'>, mode: 'webhook' | 'app'): TierChoice | undefined {
+  if (options.tier) {
+    if (!isTier(template, options.tier)) throw new InstallError(`unknown tier "${options.tier}": use ${template.tiers.join(' or ')}`);
+    return { tier: options.tier, source: '--tier' };
+  }
+  if (options.plan) return { tier: tierForPlan(template, options.plan).tier, source: `--plan ${options.plan}` };
+  if (mode === 'webhook') {
+    throw new InstallError(
+      `a webhook cannot read the portal's plan (app.info needs an installed application): say which tier to install with --tier ${template.tiers.join('|')} `
+      + 'or give the plan code with --plan CODE (for example --plan pro)',
+    );
+  }
+  return undefined;
+}
+
+function tierFromAppInfo(template: Template, snapshot: PortalSnapshot): TierChoice {
+  const info = snapshot.app?.info;
+  if (!info) throw new InstallError('app.info did not answer: pass --tier or --plan');
+  const byType = info.licenseType ? tierForPlan(template, info.licenseType) : undefined;
+  const chosen = byType && byType.matchedBy !== 'unknown'
+    ? byType
+    : info.licenseFamily ? tierForPlan(template, info.licenseFamily) : tierForPlan(template, info.license || 'unknown');
+  return { tier: chosen.tier, source: `app.info ${info.licenseType || info.licenseFamily || info.license || '(no plan)'}` };
+}
+
+function naturalOf(step: Step): Record<string, unknown> | undefined {
+  const p = (step.call?.params ?? {}) as Record<string, Record<string, unknown> & { fields?: Record<string, unknown> }>;
+  const fields = (p.fields ?? {}) as Record<string, unknown>;
+  switch (step.kind) {
+    case 'category': return { names: [fields.name] };
+    case 'status':
+    case 'stage': return { entityId: fields.ENTITY_ID, statusId: fields.STATUS_ID };
+    case 'field': return { entity: step.call?.method.split('.')[1], fieldName: fields.FIELD_NAME };
+    case 'robot':
+    case 'trigger': return { code: p.CODE };
+    case 'event': return { event: p.event, handler: p.handler };
+    case 'bp': return { names: [p.NAME] };
+    default: return undefined;
+  }
+}
+
+/** Groups steps into batches of at most `max`; a step and the steps that reference its result stay together. */
+export function packBatches(steps: Step[], max = MAX_BATCH): Step[][] {
+  const units: Step[][] = [];
+  const unitOf = new Map<string, Step[]>();
+  for (const step of steps) {
+    const parent = step.dependsOn ? unitOf.get(step.dependsOn) : undefined;
+    const unit = parent ?? [];
+    if (!parent) units.push(unit);
+    unit.push(step);
+    unitOf.set(step.id, unit);
+  }
+  const batches: Step[][] = [];
+  let current: Step[] = [];
+  for (const unit of units) {
+    if (unit.length > max) throw new Error(`${unit.length} steps depend on one another: more than a batch of ${max} holds`);
+    if (current.length + unit.length > max) {
+      batches.push(current);
+      current = [];
+    }
+    current.push(...unit);
+  }
+  if (current.length) batches.push(current);
+  return batches;
+}
+
+const ALREADY_EXISTS = /already exists|already installed|ALREADY_INSTALLED/i;
+
+function emptyReport(client: PortalClient, template: Template, stateDir: string): InstallReport {
+  return {
+    portal: client.origin, mode: client.mode, tier: '', tierSource: '', lang: 'ru', template: `${template.code} ${template.version}`,
+    dryRun: false, cancelled: false, resumed: false, created: 0, updated: 0, deleted: 0, unchanged: 0,
+    skipped: [], kept: [], failed: [], changes: [], httpRequests: 0, rounds: 0, converged: false, stateDir,
+    plan: undefined as unknown as Plan,
+  };
+}
+
+function recordEffect(step: Step, value: unknown, ledger: Ledger): void {
+  const key = step.key;
+  switch (step.action) {
+    case 'create': {
+      const id = step.kind === 'category'
+        ? Number((value as { category?: { id?: unknown } })?.category?.id)
+        : ['status', 'stage', 'field', 'bp'].includes(step.kind) ? Number(value) : undefined;
+      ledger.objects[key] = { ...(step.record ?? { created: true }), ...(id !== undefined && Number.isFinite(id) ? { id } : {}) };
+      break;
+    }
+    case 'update':
+      if (step.record) ledger.objects[key] = { ...ledger.objects[key], ...step.record };
+      break;
+    case 'delete':
+      delete ledger.objects[key];
+      break;
+    default:
+  }
+}
+
+export async function runInstall(client: PortalClient, options: InstallOptions = {}): Promise<InstallReport> {
+  const fullTemplate = options.template ?? loadTemplate();
+  const stateDir = options.stateDir ?? defaultStateDir();
+  const state = new PortalState(stateDir, client.portalKey);
+  const ledger = state.loadLedger({ key: client.portalKey, origin: client.origin, mode: client.mode });
+  const report = emptyReport(client, fullTemplate, state.dir);
+  const progress = options.onProgress ?? (() => undefined);
+  const startRequests = client.httpRequests;
+  const maxRounds = options.maxRounds ?? 6;
+  let tierChoice = chooseTier(fullTemplate, options, client.mode);
+  const lang: Lang = options.lang ?? ledger.lang ?? 'ru';
+  report.lang = lang;
+
+  // Keys that failed for a reason a retry will not fix: not sent again in this run.
+  const failedForGood = new Map<string, string>();
+  let backupFile: string | undefined;
+  const backedUp: BackupEntry[] = [];
+  let limitedRounds = 0;
+  let lastPlan: Plan | undefined;
+
+  for (let round = 1; round <= maxRounds; round++) {
+    report.rounds = round;
+    progress({ type: 'read', round });
+    const snapshot = await readPortal(client, fullTemplate, ledger);
+    const journal = state.readJournal();
+    if (journal) {
+      const found = recoverFromJournal(journal, snapshot, ledger);
+      report.resumed = true;
+      progress({ type: 'resume', ...found });
+      if (!options.dryRun) {
+        state.saveLedger(ledger);
+        state.clearJournal();
+      }
+    }
+    tierChoice ??= tierFromAppInfo(fullTemplate, snapshot);
+    report.tier = tierChoice.tier;
+    report.tierSource = tierChoice.source;
+    const template = filterByTier(fullTemplate, tierChoice.tier);
+    const plan = await planWithReads(client, snapshot, {
+      template, tier: tierChoice.tier, lang, ledger, portal: client.origin, mode: client.mode, app: options.app,
+    });
+    lastPlan = plan;
+    progress({ type: 'plan', round, plan, tierSource: tierChoice.source });
+
+    if (round === 1) {
+      report.plan = plan;
+      report.unchanged = plan.steps.filter((s) => s.action === 'keep' && s.template).length;
+      if (options.dryRun) {
+        const counts = countActions(plan.steps);
+        Object.assign(report, { dryRun: true, created: counts.create, updated: counts.update, deleted: counts.delete });
+        break;
+      }
+      if (options.confirm && needsConsent(plan) && !(await options.confirm(plan))) {
+        report.cancelled = true;
+        break;
+      }
+    }
+
+    // What the ledger learns from the plan itself: pipelines adopted by name, the tier and language of the install.
+    for (const match of Object.values(plan.categories)) {
+      if (match.id !== undefined) ledger.objects[`category:${match.code}`] = { ...ledger.objects[`category:${match.code}`], created: match.created, id: match.id };
+    }
+    ledger.template = { ...plan.template };
+    ledger.tier = tierChoice.tier;
+    ledger.lang = lang;
+    ledger.installedAt ??= new Date().toISOString();
+
+    const blocked = new Set<string>();
+    const steps = executableSteps(plan).filter((s) => {
+      if (failedForGood.has(s.key) || (s.dependsOn && blocked.has(s.dependsOn))) {
+        blocked.add(s.id);
+        return false;
+      }
+      return true;
+    });
+    if (steps.length === 0) {
+      state.saveLedger(ledger);
+      break;
+    }
+
+    // The backup: every object this round changes, as it is now, on disk before the first write.
+    const entries = steps.filter((s) => s.before !== undefined)
+      .map((s): BackupEntry => ({ key: s.key, kind: s.kind, action: s.action, title: s.title, before: s.before }));
+    if (entries.length) {
+      backedUp.push(...entries);
+      backupFile ??= state.newBackupFile();
+      const backup: BackupFile = {
+        portal: client.origin, createdAt: new Date().toISOString(), template: report.template, tier: tierChoice.tier, lang, objects: backedUp,
+      };
+      state.writeBackup(backupFile, backup);
+      report.backupFile = backupFile;
+      progress({ type: 'backup', file: backupFile, objects: backedUp.length });
+    }
+    state.saveLedger(ledger);
+
+    const batches = packBatches(steps);
+    let lost = false;
+    let limited = false;
+    for (const [i, batch] of batches.entries()) {
+      const number = i + 1;
+      progress({ type: 'batch', round, batch: number, batches: batches.length, steps: batch.length });
+      state.writeJournal({
+        startedAt: new Date().toISOString(), round, batch: number,
+        steps: batch.map((s): JournalStep => ({ id: s.id, action: s.action, kind: s.kind, key: s.key, title: s.title, natural: naturalOf(s), record: s.record })),
+      });
+      const commands: Record<string, BatchCommand> = Object.fromEntries(batch.map((s) => [s.id, { method: s.call!.method, params: s.call!.params }]));
+      let result: BatchResult;
+      try {
+        result = await client.batch(commands);
+      } catch (error) {
+        if (error instanceof LostResponseError) {
+          // The journal stays: the next round reads the portal and looks up what this batch may have created.
+          progress({ type: 'lost', round, batch: number });
+          lost = true;
+          break;
+        }
+        // The portal refused the request as a whole: nothing of it ran.
+        state.clearJournal();
+        if (error instanceof PortalError && error.isRateLimit) {
+          throw new InstallError(`the portal kept refusing requests (${error.code}); nothing is lost: run the same command again later`);
+        }
+        throw error;
+      }
+      await options.onBatchSent?.({ round, batch: number, stepIds: batch.map((s) => s.id) });
+
+      let ok = 0;
+      let failed = 0;
+      const failedHere = new Set<string>();
+      for (const step of batch) {
+        const error = result.errors[step.id];
+        if (!error) {
+          ok++;
+          recordEffect(step, result.result[step.id], ledger);
+          report.changes.push({ action: step.action, object: step.key, title: step.title });
+          if (step.action === 'create') report.created++;
+          else if (step.action === 'update') report.updated++;
+          else if (step.action === 'delete') report.deleted++;
+          continue;
+        }
+        failed++;
+        failedHere.add(step.id);
+        if (step.dependsOn && failedHere.has(step.dependsOn)) continue; // re-planned with its parent
+        if (error.isRateLimit) limited = true;
+        else if (ALREADY_EXISTS.test(error.description) || ALREADY_EXISTS.test(error.code)) continue; // the next read shows it
+        else failedForGood.set(step.key, `${step.title}: ${error.code ? `${error.code}: ` : ''}${error.description || 'refused'}`);
+      }
+      state.saveLedger(ledger);
+      state.clearJournal();
+      progress({ type: 'batch-done', round, batch: number, ok, failed });
+    }
+    if (limited && !lost) {
+      limitedRounds++;
+      const ms = Math.min((options.limitWaitMs ?? 10_000) * 2 ** (limitedRounds - 1), 120_000);
+      progress({ type: 'wait', ms, reason: 'the portal\'s operating limit refused some commands' });
+      await new Promise((r) => setTimeout(r, ms));
+    }
+  }
+
+  if (lastPlan && !report.dryRun && !report.cancelled) {
+    const pending = executableSteps(lastPlan).filter((s) => !failedForGood.has(s.key));
+    report.converged = pending.length === 0 && lastPlan.steps.every((s) => !s.deferred) && failedForGood.size === 0;
+    if (pending.length && report.rounds >= maxRounds) {
+      report.failed.push({ object: 'install', reason: `still ${pending.length} change(s) to make after ${maxRounds} rounds: run the same command again` });
+    }
+  }
+  const final = lastPlan ?? report.plan;
+  if (final) {
+    report.skipped = final.steps.filter((s) => s.action === 'skip' && !failedForGood.has(s.key)).map((s) => ({ object: s.title, reason: s.detail ?? '' }));
+    report.kept = final.steps.filter((s) => s.action === 'keep' && !s.template).map((s) => ({ object: s.title, reason: s.detail ?? '' }));
+  }
+  for (const [key, reason] of failedForGood) report.failed.push({ object: key, reason });
+  report.httpRequests = client.httpRequests - startRequests;
+  return report;
+}

@@ -1,0 +1,732 @@
+// The plan: a pure diff of the template (one tier) against a portal snapshot and the ledger, as ordered steps
+// create / update / delete / keep / skip. Portal elements the template does not know are kept and listed; a status
+// or stage holding leads or deals is never deleted. Deal pipelines are new categories; the portal's default
+// pipeline is left alone.
+import type { CardSection, CategoryRow, PortalSnapshot, StatusRow, UserFieldRow } from '../portal/snapshot.js';
+import { cardKey, CRM_ENTITY_TYPE_ID } from '../portal/snapshot.js';
+import type { CrmEntity, Lang, PipelineDef, StageDef, Template } from '../template/model.js';
+import {
+  businessProcessData, cardSection, DOCUMENT_TYPES, enumItems, fieldAddParams, fieldLabels, fieldRows, fieldSort,
+  fingerprint, mergeCard, robotFields, sameColor, sameName, SORT_STEP, userfieldMethod,
+} from './desired.js';
+import type { CategoryMatch, Ledger, LedgerObject, Plan, Step, StepAction, StepKind } from './model.js';
+
+export const LEAD_STATUS_ENTITY = 'STATUS';
+export const LEAD_SYSTEM_STATUSES = ['NEW', 'CONVERTED', 'JUNK'] as const;
+export const DEAL_SYSTEM_STAGES = ['NEW', 'WON', 'LOSE'] as const;
+/** The stages Bitrix24 gives every new deal pipeline (CCrmStatus::GetDefaultDealStages). */
+export const DEFAULT_DEAL_STAGES = ['NEW', 'PREPARATION', 'PREPAYMENT_INVOICE', 'EXECUTING', 'FINAL_INVOICE', 'WON', 'LOSE', 'APOLOGY'] as const;
+/** The portal cuts the full STATUS_ID of a new pipeline's default stages to this length (C10:PREPAYMENT_INVOIC). */
+const DEFAULT_STAGE_ID_LENGTH = 21;
+
+export interface PlanInput {
+  /** The template already filtered to the tier. */
+  template: Template;
+  tier: string;
+  lang: Lang;
+  snapshot: PortalSnapshot;
+  ledger: Ledger;
+  portal: string;
+  mode: 'webhook' | 'app';
+  app?: { publicUrl?: string; clientId?: string };
+}
+
+export function dealStageEntity(categoryId: number): string {
+  return categoryId === 0 ? 'DEAL_STAGE' : `DEAL_STAGE_${categoryId}`;
+}
+
+export function stagePrefix(categoryId: number): string {
+  return categoryId === 0 ? '' : `C${categoryId}:`;
+}
+
+/** Full STATUS_IDs of the default stages of pipeline `categoryId` that the template does not use. */
+export function removableDefaultStages(categoryId: number, templateCodes: Iterable<string>): string[] {
+  const used = new Set(templateCodes);
+  return DEFAULT_DEAL_STAGES.filter((c) => !used.has(c) && !(DEAL_SYSTEM_STAGES as readonly string[]).includes(c))
+    .map((c) => `${stagePrefix(categoryId)}${c}`.slice(0, DEFAULT_STAGE_ID_LENGTH));
+}
+
+export const keys = {
+  category: (pipeline: string) => `category:${pipeline}`,
+  status: (statusId: string) => `status:${statusId}`,
+  stage: (pipeline: string, code: string) => `stage:${pipeline}:${code}`,
+  field: (entity: CrmEntity, name: string) => `field:${entity}:${name}`,
+  card: (entity: CrmEntity, pipeline?: string) => (pipeline ? `card:${entity}:${pipeline}` : `card:${entity}`),
+  robot: (code: string) => `robot:${code}`,
+  trigger: (code: string) => `trigger:${code}`,
+  event: (event: string) => `event:${event}`,
+  bp: (code: string) => `bp:${code}`,
+};
+
+/** A reference to a value another step's call returns, resolved by the portal inside the same batch. */
+class ResultRef {
+  constructor(readonly step: Step, readonly path: string[]) {}
+}
+
+const PHASE = {
+  categoryUpdate: 10,
+  leads: 20,
+  stages: 30,
+  fields: 40,
+  newCategory: 50,
+  cards: 60,
+  robots: 70,
+  triggers: 71,
+  events: 72,
+  bp: 73,
+  portal: 90,
+};
+
+type NewStep = Omit<Step, 'id' | 'phase' | 'template'> & { phase?: number; template?: boolean };
+
+class Builder {
+  readonly steps: Step[] = [];
+
+  add(step: NewStep, phase: number): Step {
+    const full: Step = { ...step, id: '', phase: step.phase ?? phase, template: step.template ?? true };
+    this.steps.push(full);
+    return full;
+  }
+
+  /** Orders the steps by phase (stable), numbers them, and turns result references into `$result[...]` strings. */
+  finish(): Step[] {
+    const ordered = this.steps.map((s, i) => ({ s, i })).sort((a, b) => a.s.phase - b.s.phase || a.i - b.i).map((x) => x.s);
+    ordered.forEach((s, i) => {
+      s.id = `s${i + 1}`;
+    });
+    const resolve = (value: unknown, owner: Step): unknown => {
+      if (value instanceof ResultRef) {
+        owner.dependsOn = value.step.id;
+        return `$result[${value.step.id}]${value.path.map((p) => `[${p}]`).join('')}`;
+      }
+      if (Array.isArray(value)) return value.map((v) => resolve(v, owner));
+      if (value && typeof value === 'object') {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolve(v, owner)]));
+      }
+      return value;
+    };
+    for (const s of ordered) if (s.call) s.call = { method: s.call.method, params: resolve(s.call.params, s) as Record<string, unknown> };
+    return ordered;
+  }
+}
+
+const quote = (s: string) => `"${s}"`;
+
+export function planInstall(input: PlanInput): Plan {
+  const { template, lang, snapshot, ledger } = input;
+  const b = new Builder();
+  const plan: Plan = {
+    portal: input.portal,
+    mode: input.mode,
+    tier: input.tier,
+    lang,
+    template: { code: template.code, version: template.version },
+    steps: [],
+    categories: {},
+    missingReads: { cards: [], leadCounts: [], dealCounts: [] },
+  };
+  const createdByUs = (key: string) => ledger.objects[key]?.created === true;
+
+  // ---- lead statuses ----
+  if (template.leads.statuses.length) {
+    const rows = snapshot.statuses.filter((r) => r.entityId === LEAD_STATUS_ENTITY);
+    const removable = new Set(template.leads.remove);
+    planDictionary(b, {
+      group: 'leads',
+      noun: 'status',
+      entityId: LEAD_STATUS_ENTITY,
+      prefix: '',
+      keyOf: (code) => keys.status(code),
+      stages: template.leads.statuses,
+      rows,
+      system: LEAD_SYSTEM_STATUSES,
+      isRemovable: (row) => removable.has(row.statusId),
+      counts: snapshot.counts.leads,
+      missingCounts: plan.missingReads.leadCounts,
+      itemsWord: 'leads',
+      localAdditions: localAdditionsOf(ledger, 'leads'),
+      createdByUs,
+      ownDictionary: false,
+      lang,
+      phase: PHASE.leads,
+    });
+  }
+
+  // ---- deal pipelines ----
+  const claimed = new Set<number>();
+  const newCategorySteps = new Map<string, Step>();
+  for (const pipeline of template.pipelines) {
+    const match = matchCategory(pipeline, snapshot.categories, ledger, claimed);
+    plan.categories[pipeline.code] = match.match;
+    const group = `pipeline:${pipeline.code}`;
+    const key = keys.category(pipeline.code);
+    const title = `pipeline ${quote(pipeline.name[lang])}`;
+    const cat = match.row;
+    if (!cat) {
+      const step = b.add({
+        action: 'create', kind: 'category', key, group, title,
+        detail: `sort ${pipeline.sort}`,
+        call: { method: 'crm.category.add', params: { entityTypeId: 2, fields: { name: pipeline.name[lang], sort: pipeline.sort } } },
+        record: { created: true },
+      }, PHASE.newCategory);
+      newCategorySteps.set(pipeline.code, step);
+      planNewPipelineStages(b, pipeline, lang, group);
+      continue;
+    }
+    const changes: string[] = [];
+    if (cat.name !== pipeline.name[lang]) changes.push(`name ${quote(cat.name)} → ${quote(pipeline.name[lang])}`);
+    if (cat.sort !== pipeline.sort) changes.push(`sort ${cat.sort} → ${pipeline.sort}`);
+    const adopted = !match.match.created && !ledger.objects[key];
+    const note = adopted ? 'a pipeline of this name was already on the portal: adopted, not created by Autosalon' : undefined;
+    if (changes.length) {
+      b.add({
+        action: 'update', kind: 'category', key, group, title,
+        detail: [...changes, ...(note ? [note] : [])].join('; '),
+        call: { method: 'crm.category.update', params: { entityTypeId: 2, id: cat.id, fields: { name: pipeline.name[lang], sort: pipeline.sort } } },
+        before: cat,
+        foreign: !match.match.created,
+      }, PHASE.categoryUpdate);
+    } else {
+      b.add({ action: 'keep', kind: 'category', key, group, title, detail: note }, PHASE.categoryUpdate);
+    }
+    const rows = snapshot.statuses.filter((r) => r.entityId === dealStageEntity(cat.id));
+    const removable = new Set(match.match.created ? removableDefaultStages(cat.id, pipeline.stages.map((s) => s.code)) : []);
+    planDictionary(b, {
+      group,
+      noun: 'stage',
+      entityId: dealStageEntity(cat.id),
+      prefix: stagePrefix(cat.id),
+      keyOf: (code) => keys.stage(pipeline.code, code),
+      stages: pipeline.stages,
+      rows,
+      system: DEAL_SYSTEM_STAGES,
+      isRemovable: (row) => removable.has(row.statusId),
+      counts: snapshot.counts.deals,
+      missingCounts: plan.missingReads.dealCounts,
+      itemsWord: 'deals',
+      localAdditions: localAdditionsOf(ledger, pipeline.code),
+      createdByUs,
+      ownDictionary: match.match.created,
+      lang,
+      phase: PHASE.stages,
+    });
+  }
+  for (const cat of snapshot.categories) {
+    if (cat.isDefault || cat.id === 0 || claimed.has(cat.id)) continue;
+    b.add({
+      action: 'keep', kind: 'category', key: `portal:category:${cat.id}`, group: 'portal', template: false,
+      title: `pipeline ${quote(cat.name)} (id ${cat.id})`, detail: 'not in the template: the portal\'s own, left as it is',
+    }, PHASE.portal);
+  }
+
+  // ---- user fields ----
+  for (const entity of ['lead', 'deal', 'contact', 'company'] as const) {
+    const wanted = template.fields.filter((f) => f.entities.includes(entity));
+    for (const field of wanted) planField(b, entity, field, snapshot.fields[entity].find((r) => r.fieldName === field.code), lang, createdByUs);
+    const known = new Set(wanted.map((f) => f.code));
+    for (const row of snapshot.fields[entity]) {
+      if (known.has(row.fieldName)) continue;
+      b.add({
+        action: 'keep', kind: 'field', key: `portal:${keys.field(entity, row.fieldName)}`, group: 'portal', template: false,
+        title: `${entity} field ${row.fieldName}${row.labels.editForm[lang] ? ` ${quote(row.labels.editForm[lang]!)}` : ''}`,
+        detail: 'not in the template: the portal\'s own, left as it is',
+      }, PHASE.portal);
+    }
+  }
+
+  // ---- cards ----
+  for (const card of template.cards) {
+    const key = keys.card(card.entity, card.pipeline);
+    const pipeline = card.pipeline ? template.pipelines.find((p) => p.code === card.pipeline) : undefined;
+    const title = pipeline ? `${card.entity} card of ${quote(pipeline.name[lang])}` : `${card.entity} card`;
+    const group = 'cards';
+    const wanted = card.sections.map((s) => cardSection(s, lang, true));
+    const base = (template.baseSections[card.entity] ?? []).map((s) => cardSection(s, lang, false));
+    const params = (extras?: Record<string, unknown>) => ({
+      entityTypeId: CRM_ENTITY_TYPE_ID[card.entity], scope: 'C', ...(extras ? { extras } : {}),
+    });
+    if (card.entity === 'deal') {
+      const categoryStep = card.pipeline ? newCategorySteps.get(card.pipeline) : undefined;
+      if (categoryStep) {
+        // A new pipeline's card has never been configured; its id comes from the create in the same batch.
+        const { data } = mergeCard(null, wanted, base);
+        b.add({
+          action: 'update', kind: 'card', key, group, title,
+          detail: 'the new pipeline\'s card: standard sections, then the Autosalon sections',
+          call: { method: 'crm.item.details.configuration.set', params: { ...params({ dealCategoryId: new ResultRef(categoryStep, ['category', 'id']) }), data } },
+        }, PHASE.newCategory);
+        continue;
+      }
+      const match = card.pipeline ? plan.categories[card.pipeline] : undefined;
+      if (!match || match.id === undefined) {
+        b.add({ action: 'skip', kind: 'card', key, group, title, detail: `the pipeline ${card.pipeline ?? '(none)'} is not part of this install` }, PHASE.cards);
+        continue;
+      }
+      planCard(b, plan, { key, title, group, ck: cardKey('deal', match.id), wanted, base, params: params({ dealCategoryId: match.id }), snapshot, foreign: true });
+      continue;
+    }
+    planCard(b, plan, { key, title, group, ck: cardKey(card.entity), wanted, base, params: params(), snapshot, foreign: true });
+  }
+
+  // ---- application objects ----
+  planApp(b, input);
+
+  plan.steps = b.finish();
+  return plan;
+}
+
+function localAdditionsOf(ledger: Ledger, pipeline: string): Map<string, string> {
+  return new Map(ledger.localAdditions.filter((a) => a.pipeline === pipeline).map((a) => [a.statusId, a.after]));
+}
+
+function matchCategory(
+  pipeline: PipelineDef,
+  categories: CategoryRow[],
+  ledger: Ledger,
+  claimed: Set<number>,
+): { row?: CategoryRow; match: CategoryMatch } {
+  const recorded = ledger.objects[keys.category(pipeline.code)];
+  let row = recorded?.id !== undefined ? categories.find((c) => c.id === recorded.id && !c.isDefault) : undefined;
+  let created = !!row && recorded!.created;
+  if (!row) {
+    row = categories
+      .filter((c) => !c.isDefault && c.id !== 0 && !claimed.has(c.id))
+      .sort((a, b) => a.id - b.id)
+      .find((c) => sameName(c.name, pipeline.name.ru) || sameName(c.name, pipeline.name.en));
+    created = false;
+  }
+  if (row) claimed.add(row.id);
+  return { row, match: { code: pipeline.code, id: row?.id, created: row ? created : true, isNew: !row } };
+}
+
+interface DictionaryInput {
+  group: string;
+  noun: 'status' | 'stage';
+  entityId: string;
+  prefix: string;
+  keyOf: (code: string) => string;
+  stages: StageDef[];
+  rows: StatusRow[];
+  system: readonly string[];
+  isRemovable: (row: StatusRow) => boolean;
+  counts: Record<string, number>;
+  missingCounts: string[];
+  itemsWord: 'leads' | 'deals';
+  localAdditions: Map<string, string>;
+  createdByUs: (key: string) => boolean;
+  /** The dictionary belongs to a pipeline this product created: its stages are ours to change. */
+  ownDictionary: boolean;
+  lang: Lang;
+  phase: number;
+}
+
+/** Lead statuses or one pipeline's stages: rename/recolour/re-sort, delete the unused defaults, create the rest. */
+function planDictionary(b: Builder, d: DictionaryInput): void {
+  const byId = new Map(d.rows.map((r) => [r.statusId.toUpperCase(), r]));
+  const kind: StepKind = d.noun === 'status' ? 'status' : 'stage';
+  const updates: NewStep[] = [];
+  const deletes: NewStep[] = [];
+  const creates: NewStep[] = [];
+  const others: NewStep[] = [];
+  const label = (code: string, name: string) => `${d.noun} ${code} ${quote(name)}`;
+
+  // Where the success stage will stand once the updates are done: creates are checked against it.
+  const successDef = d.stages.find((s) => s.semantics === 'success');
+  const successRow = d.rows.find((r) => r.semantics === 'success');
+  const successSort = successRow
+    ? successDef && successRow.statusId.toUpperCase() === `${d.prefix}${successDef.code}`.toUpperCase()
+      ? (d.stages.indexOf(successDef) + 1) * SORT_STEP
+      : successRow.sort
+    : undefined;
+
+  d.stages.forEach((stage, i) => {
+    const fullId = `${d.prefix}${stage.code}`;
+    const row = byId.get(fullId.toUpperCase());
+    const key = d.keyOf(stage.code);
+    const name = stage.name[d.lang];
+    const sort = (i + 1) * SORT_STEP;
+    const title = label(stage.code, name);
+    if (row) {
+      if (row.semantics !== stage.semantics) {
+        others.push({
+          action: 'skip', kind, key, group: d.group, title,
+          detail: `on the portal it is a ${row.semantics} ${d.noun}, the template wants ${stage.semantics}; Bitrix24 cannot change `
+            + `the semantics of an existing ${d.noun}: rename or remove ${row.statusId} in the CRM settings, then run again`,
+        });
+        return;
+      }
+      const fields: Record<string, unknown> = {};
+      const changes: string[] = [];
+      if (row.name !== name) {
+        fields.NAME = name;
+        changes.push(`name ${quote(row.name)} → ${quote(name)}`);
+      }
+      if (row.sort !== sort) {
+        fields.SORT = sort;
+        changes.push(`sort ${row.sort} → ${sort}`);
+      }
+      if (!sameColor(row.color || '', stage.color)) {
+        fields.COLOR = stage.color;
+        changes.push(`colour ${row.color || '(none)'} → ${stage.color}`);
+      }
+      if (changes.length === 0) {
+        others.push({ action: 'keep', kind, key, group: d.group, title });
+        return;
+      }
+      updates.push({
+        action: 'update', kind, key, group: d.group, title, detail: changes.join(', '),
+        call: { method: 'crm.status.update', params: { id: row.id, fields } },
+        before: row, foreign: !d.ownDictionary && !d.createdByUs(key),
+      });
+      return;
+    }
+    if (d.system.includes(stage.code)) {
+      others.push({
+        action: 'skip', kind, key, group: d.group, title,
+        detail: `the system ${d.noun} ${fullId} is missing on the portal and Bitrix24 does not let REST create system ${d.noun === 'status' ? 'statuses' : 'stages'}`,
+      });
+      return;
+    }
+    const misplaced = successSort === undefined
+      ? undefined
+      : stage.semantics === 'process' && sort >= successSort
+        ? `a process ${d.noun} must sort before the success ${d.noun} (sort ${successSort})`
+        : stage.semantics === 'failure' && sort <= successSort
+          ? `a failure ${d.noun} must sort after the success ${d.noun} (sort ${successSort})`
+          : stage.semantics === 'success'
+            ? `the portal already has a success ${d.noun}`
+            : undefined;
+    if (misplaced) {
+      others.push({ action: 'skip', kind, key, group: d.group, title, detail: `cannot be created at sort ${sort}: ${misplaced}` });
+      return;
+    }
+    const fields: Record<string, unknown> = { ENTITY_ID: d.entityId, STATUS_ID: fullId, NAME: name, SORT: sort, COLOR: stage.color };
+    if (stage.semantics === 'failure') fields.SEMANTICS = 'F';
+    creates.push({
+      action: 'create', kind, key, group: d.group, title, detail: `${stage.semantics}, sort ${sort}`,
+      call: { method: 'crm.status.add', params: { fields } },
+      record: { created: true },
+    });
+  });
+
+  const templateIds = new Set(d.stages.map((s) => `${d.prefix}${s.code}`.toUpperCase()));
+  for (const row of d.rows) {
+    if (templateIds.has(row.statusId.toUpperCase())) continue;
+    const title = `${d.noun} ${row.statusId} ${quote(row.name)}`;
+    const key = `portal:${d.entityId}:${row.statusId}`;
+    const after = d.localAdditions.get(row.statusId);
+    if (after !== undefined) {
+      others.push({ action: 'keep', kind, key, group: d.group, title, template: false, detail: `support stage (added with add-stage after ${quote(after)}): kept in place` });
+      continue;
+    }
+    if (!d.isRemovable(row)) {
+      others.push({ action: 'keep', kind, key, group: d.group, title, template: false, detail: 'not in the template: the portal\'s own, left as it is' });
+      continue;
+    }
+    const count = d.counts[row.statusId];
+    if (count === undefined) {
+      d.missingCounts.push(row.statusId);
+      others.push({ action: 'skip', kind, key, group: d.group, title, template: false, detail: `its ${d.itemsWord} were not counted` });
+      continue;
+    }
+    if (count > 0) {
+      others.push({
+        action: 'skip', kind, key, group: d.group, title, template: false,
+        detail: `not in the template, but it holds ${count} ${count === 1 ? d.itemsWord.slice(0, -1) : d.itemsWord}: kept (move them and run again to remove it)`,
+      });
+      continue;
+    }
+    if (row.system) {
+      others.push({ action: 'keep', kind, key, group: d.group, title, template: false, detail: 'a system entry of the portal: kept' });
+      continue;
+    }
+    deletes.push({
+      action: 'delete', kind, key, group: d.group, title, template: false,
+      detail: `${d.noun === 'status' ? 'a default status' : 'a default stage of the pipeline'} the template does not use, with no ${d.itemsWord}`,
+      call: { method: 'crm.status.delete', params: { id: row.id } },
+      before: row, foreign: !d.ownDictionary,
+    });
+  }
+  // The server checks a new stage's sort against the success stage, but not an update's: updates go first.
+  for (const s of [...updates, ...deletes, ...creates, ...others]) b.add(s, d.phase);
+}
+
+/** A pipeline that does not exist yet: what will happen to its stages once the portal has created them. */
+function planNewPipelineStages(b: Builder, pipeline: PipelineDef, lang: Lang, group: string): void {
+  const defaults = DEFAULT_DEAL_STAGES as readonly string[];
+  pipeline.stages.forEach((stage, i) => {
+    const sort = (i + 1) * SORT_STEP;
+    const isDefault = defaults.includes(stage.code);
+    b.add({
+      action: isDefault ? 'update' : 'create', kind: 'stage', key: keys.stage(pipeline.code, stage.code), group,
+      title: `stage ${stage.code} ${quote(stage.name[lang])}`,
+      detail: isDefault ? `the new pipeline's own ${stage.code} stage: renamed, sort ${sort}` : `${stage.semantics}, sort ${sort}`,
+      deferred: true,
+    }, PHASE.stages);
+  });
+  const used = new Set(pipeline.stages.map((s) => s.code));
+  for (const code of defaults) {
+    if (used.has(code) || (DEAL_SYSTEM_STAGES as readonly string[]).includes(code)) continue;
+    b.add({
+      action: 'delete', kind: 'stage', key: `new:${pipeline.code}:${code}`, group, template: false,
+      title: `stage ${code}`, detail: 'a default stage the new pipeline gets and the template does not use', deferred: true,
+    }, PHASE.stages);
+  }
+}
+
+function labelDiffs(row: UserFieldRow, field: Template['fields'][number]): string[] {
+  const wanted = fieldLabels(field);
+  const out: string[] = [];
+  const current = { EDIT_FORM_LABEL: row.labels.editForm, LIST_COLUMN_LABEL: row.labels.listColumn, LIST_FILTER_LABEL: row.labels.listFilter };
+  for (const kind of Object.keys(wanted) as (keyof typeof wanted)[]) {
+    for (const lang of ['ru', 'en'] as const) {
+      if ((current[kind][lang] ?? '') !== wanted[kind][lang]) out.push(`${kind.toLowerCase().replace(/_/g, ' ')} (${lang}) ${quote(current[kind][lang] ?? '')} → ${quote(wanted[kind][lang])}`);
+    }
+  }
+  return out;
+}
+
+function planField(
+  b: Builder,
+  entity: CrmEntity,
+  field: Template['fields'][number],
+  row: UserFieldRow | undefined,
+  lang: Lang,
+  createdByUs: (key: string) => boolean,
+): void {
+  const key = keys.field(entity, field.code);
+  const title = `${entity} field ${field.code} ${quote(field.label[lang])}`;
+  if (!row) {
+    b.add({
+      action: 'create', kind: 'field', key, group: 'fields', title, detail: `${field.type}${field.multiline ? ', multi-line' : ''}`,
+      call: { method: userfieldMethod(entity, 'add'), params: fieldAddParams(field, lang) },
+      record: { created: true },
+    }, PHASE.fields);
+    return;
+  }
+  if (row.userTypeId !== field.type || row.multiple !== field.multiple) {
+    b.add({
+      action: 'skip', kind: 'field', key, group: 'fields', title,
+      detail: `on the portal it is ${row.userTypeId}${row.multiple ? ' (multiple)' : ''}, the template wants ${field.type}${field.multiple ? ' (multiple)' : ''}; `
+        + 'Bitrix24 cannot change a field\'s type: rename or remove the portal\'s field, then run again',
+    }, PHASE.fields);
+    return;
+  }
+  const fields: Record<string, unknown> = {};
+  const changes = labelDiffs(row, field);
+  if (changes.length) Object.assign(fields, fieldLabels(field));
+  if (row.sort !== fieldSort(field)) {
+    fields.SORT = fieldSort(field);
+    changes.push(`sort ${row.sort} → ${fieldSort(field)}`);
+  }
+  const rows = fieldRows(field);
+  const currentRows = Number(row.settings.ROWS ?? 1) || 1;
+  if (rows !== undefined && currentRows !== rows) {
+    fields.SETTINGS = { ROWS: rows };
+    changes.push(`rows ${currentRows} → ${rows}`);
+  }
+  if (field.type === 'enumeration') {
+    const list: Record<string, unknown>[] = [];
+    for (const item of enumItems(field, lang)) {
+      const current = row.list.find((i) => i.xmlId === item.XML_ID);
+      if (!current) {
+        list.push(item);
+        changes.push(`adds the option ${quote(item.VALUE)}`);
+      } else if (current.value !== item.VALUE || current.sort !== item.SORT) {
+        list.push({ ID: current.id, ...item });
+        changes.push(`option ${quote(current.value)} → ${quote(item.VALUE)}${current.sort !== item.SORT ? ` (sort ${item.SORT})` : ''}`);
+      }
+    }
+    if (list.length) fields.LIST = list;
+  }
+  if (!changes.length) {
+    b.add({ action: 'keep', kind: 'field', key, group: 'fields', title }, PHASE.fields);
+    return;
+  }
+  b.add({
+    action: 'update', kind: 'field', key, group: 'fields', title, detail: changes.join(', '),
+    call: { method: userfieldMethod(entity, 'update'), params: { id: row.id, fields } },
+    before: row, foreign: !createdByUs(key),
+  }, PHASE.fields);
+}
+
+function planCard(
+  b: Builder,
+  plan: Plan,
+  c: {
+    key: string; title: string; group: string; ck: string; wanted: CardSection[]; base: CardSection[];
+    params: Record<string, unknown>; snapshot: PortalSnapshot; foreign: boolean;
+  },
+): void {
+  const unreadable = c.snapshot.cardErrors[c.ck];
+  if (unreadable !== undefined) {
+    b.add({ action: 'skip', kind: 'card', key: c.key, group: c.group, title: c.title, detail: `the portal did not show the card: ${unreadable}` }, PHASE.cards);
+    return;
+  }
+  if (!(c.ck in c.snapshot.cards)) {
+    plan.missingReads.cards.push(c.ck);
+    b.add({ action: 'skip', kind: 'card', key: c.key, group: c.group, title: c.title, detail: 'the card was not read' }, PHASE.cards);
+    return;
+  }
+  const current = c.snapshot.cards[c.ck];
+  const { data, changes } = mergeCard(current, c.wanted, c.base);
+  if (!changes.length) {
+    b.add({ action: 'keep', kind: 'card', key: c.key, group: c.group, title: c.title }, PHASE.cards);
+    return;
+  }
+  b.add({
+    action: 'update', kind: 'card', key: c.key, group: c.group, title: c.title, detail: changes.join('; '),
+    call: { method: 'crm.item.details.configuration.set', params: { ...c.params, data } },
+    before: { card: c.ck, sections: current }, foreign: current !== null && c.foreign,
+  }, PHASE.cards);
+}
+
+function planApp(b: Builder, input: PlanInput): void {
+  const { template, lang, snapshot, ledger } = input;
+  const app = template.app;
+  const items: { kind: StepKind; key: string; title: string; phase: number }[] = [
+    ...app.robots.map((r) => ({ kind: 'robot' as const, key: keys.robot(r.code), title: `robot ${r.code} ${quote(r.name[lang])}`, phase: PHASE.robots })),
+    ...app.triggers.map((t) => ({ kind: 'trigger' as const, key: keys.trigger(t.code), title: `trigger ${t.code} ${quote(t.name[lang])}`, phase: PHASE.triggers })),
+    ...app.events.map((e) => ({ kind: 'event' as const, key: keys.event(e), title: `event ${e} → the automation service`, phase: PHASE.events })),
+    ...app.businessProcesses.map((p) => ({ kind: 'bp' as const, key: keys.bp(p.code), title: `business process ${quote(p.name[lang])}`, phase: PHASE.bp })),
+  ];
+  const skipAll = (reason: string, which: (k: StepKind) => boolean = () => true) => {
+    for (const item of items.filter((i) => which(i.kind))) {
+      b.add({ action: 'skip', kind: item.kind, key: item.key, group: 'app', title: item.title, detail: reason }, item.phase);
+    }
+  };
+  if (!items.length) return;
+  if (input.mode === 'webhook') {
+    skipAll('needs an installed application: Bitrix24 refuses it to an incoming webhook (ACCESS_DENIED); install the Autosalon app to get it');
+    return;
+  }
+  const portalApp = snapshot.app ?? { robots: [], triggers: [], events: [], templates: [] };
+  const publicUrl = input.app?.publicUrl?.replace(/\/+$/, '');
+  let urlProblem: string | undefined;
+  if (!publicUrl) urlProblem = 'the automation service\'s public URL is unknown: pass --public-url or set AUTOSALON_PUBLIC_URL';
+  else {
+    try {
+      const host = new URL(publicUrl).hostname;
+      if (!host.slice(1).includes('.')) urlProblem = `Bitrix24 refuses handler URLs whose host has no dot ("${host}"): use a public name or an IP address`;
+    } catch {
+      urlProblem = `the public URL "${publicUrl}" is not a URL`;
+    }
+  }
+  const registeredRobots = new Set(portalApp.robots);
+
+  // Robots: bizproc.robot.list shows only codes, so the ledger's fingerprint tells whether ours is current.
+  for (const robot of app.robots) {
+    const key = keys.robot(robot.code);
+    const title = `robot ${robot.code} ${quote(robot.name[lang])}`;
+    if (urlProblem) {
+      b.add({ action: 'skip', kind: 'robot', key, group: 'app', title, detail: urlProblem }, PHASE.robots);
+      registeredRobots.delete(robot.code);
+      continue;
+    }
+    const fields = robotFields(robot, publicUrl!);
+    const hash = fingerprint(fields);
+    const record: LedgerObject = { created: true, hash };
+    if (!portalApp.robots.includes(robot.code)) {
+      b.add({ action: 'create', kind: 'robot', key, group: 'app', title, detail: `handler ${fields.HANDLER}`, call: { method: 'bizproc.robot.add', params: { CODE: robot.code, ...fields } }, record }, PHASE.robots);
+      registeredRobots.add(robot.code);
+    } else if (ledger.objects[key]?.hash !== hash) {
+      b.add({ action: 'update', kind: 'robot', key, group: 'app', title, detail: `handler ${fields.HANDLER}`, call: { method: 'bizproc.robot.update', params: { CODE: robot.code, FIELDS: fields } }, record }, PHASE.robots);
+    } else {
+      b.add({ action: 'keep', kind: 'robot', key, group: 'app', title }, PHASE.robots);
+    }
+  }
+
+  for (const trigger of app.triggers) {
+    const key = keys.trigger(trigger.code);
+    const title = `trigger ${trigger.code} ${quote(trigger.name[lang])}`;
+    const current = portalApp.triggers.find((t) => t.code === trigger.code);
+    const call = { method: 'crm.automation.trigger.add', params: { CODE: trigger.code, NAME: trigger.name[lang] } };
+    if (!current) b.add({ action: 'create', kind: 'trigger', key, group: 'app', title, call, record: { created: true } }, PHASE.triggers);
+    else if (current.name !== trigger.name[lang]) {
+      b.add({ action: 'update', kind: 'trigger', key, group: 'app', title, detail: `name ${quote(current.name)} → ${quote(trigger.name[lang])}`, call, record: { created: true } }, PHASE.triggers);
+    } else b.add({ action: 'keep', kind: 'trigger', key, group: 'app', title }, PHASE.triggers);
+  }
+
+  for (const event of app.events) {
+    const key = keys.event(event);
+    const title = `event ${event} → the automation service`;
+    if (urlProblem) {
+      b.add({ action: 'skip', kind: 'event', key, group: 'app', title, detail: urlProblem }, PHASE.events);
+      continue;
+    }
+    const handler = `${publicUrl}/events`;
+    const bindings = portalApp.events.filter((e) => e.event === event.toUpperCase());
+    const ours = ledger.objects[key]?.handler;
+    for (const stale of bindings.filter((e) => e.handler !== handler && e.handler === ours)) {
+      b.add({
+        action: 'delete', kind: 'event', key: `${key}@${stale.handler}`, group: 'app', title: `event ${event} → ${stale.handler}`,
+        detail: 'an older address of the automation service', call: { method: 'event.unbind', params: { event, handler: stale.handler } },
+        before: stale,
+      }, PHASE.events);
+    }
+    if (bindings.some((e) => e.handler === handler)) b.add({ action: 'keep', kind: 'event', key, group: 'app', title }, PHASE.events);
+    else b.add({ action: 'create', kind: 'event', key, group: 'app', title, detail: handler, call: { method: 'event.bind', params: { event, handler } }, record: { created: true, handler } }, PHASE.events);
+  }
+
+  for (const bp of app.businessProcesses) {
+    const key = keys.bp(bp.code);
+    const title = `business process ${quote(bp.name[lang])}`;
+    const skip = (detail: string) => b.add({ action: 'skip', kind: 'bp', key, group: 'app', title, detail }, PHASE.bp);
+    if (!registeredRobots.has(bp.robot)) {
+      skip(`it runs the robot ${bp.robot}, which is not registered`);
+      continue;
+    }
+    if (!input.app?.clientId) {
+      skip('the application\'s client_id is unknown (B24_APP_CLIENT_ID): the process cannot name its robot');
+      continue;
+    }
+    const built = businessProcessData(template, bp, input.app.clientId, lang);
+    if ('reason' in built) {
+      skip(built.reason);
+      continue;
+    }
+    const name = bp.name[lang];
+    const description = bp.description[lang];
+    const hash = fingerprint({ name, description, data: built.data });
+    const recorded = ledger.objects[key];
+    const current = portalApp.templates.find((t) => (recorded?.id !== undefined && t.id === recorded.id))
+      ?? portalApp.templates.find((t) => sameName(t.name, bp.name.ru) || sameName(t.name, bp.name.en));
+    const fields = { NAME: name, DESCRIPTION: description, AUTO_EXECUTE: '0', TEMPLATE_DATA: [`autosalon_${bp.code}.bpt`, built.data] };
+    if (!current) {
+      b.add({
+        action: 'create', kind: 'bp', key, group: 'app', title, detail: 'uploaded as a .bpt, started by hand or by the robot (AUTO_EXECUTE 0)',
+        call: { method: 'bizproc.workflow.template.add', params: { DOCUMENT_TYPE: DOCUMENT_TYPES[bp.documentType], ...fields } },
+        record: { created: true, hash },
+      }, PHASE.bp);
+    } else if (recorded?.hash !== hash || current.name !== name) {
+      b.add({
+        action: 'update', kind: 'bp', key, group: 'app', title, detail: 'a new version of the .bpt',
+        call: { method: 'bizproc.workflow.template.update', params: { ID: current.id, FIELDS: fields } },
+        record: { created: true, hash, id: current.id }, before: current,
+      }, PHASE.bp);
+    } else {
+      b.add({ action: 'keep', kind: 'bp', key, group: 'app', title }, PHASE.bp);
+    }
+  }
+}
+
+export function countActions(steps: Step[], filter: (s: Step) => boolean = () => true): Record<StepAction, number> {
+  const out: Record<StepAction, number> = { create: 0, update: 0, delete: 0, keep: 0, skip: 0 };
+  for (const s of steps) if (filter(s)) out[s.action]++;
+  return out;
+}
+
+/** The plan changes something that was on the portal before this product: the user must agree first. */
+export function needsConsent(plan: Plan): boolean {
+  return plan.steps.some((s) => (s.action === 'update' || s.action === 'delete') && s.foreign && !s.deferred);
+}
+
+/** Steps that write to the portal now. */
+export function executableSteps(plan: Plan): Step[] {
+  return plan.steps.filter((s) => s.call && !s.deferred && s.action !== 'keep' && s.action !== 'skip');
+}
+
+/** A plan that changes nothing: every template object is in place (skips and kept elements aside). */
+export function isSettled(plan: Plan): boolean {
+  return plan.steps.every((s) => s.action === 'keep' || s.action === 'skip');
+}

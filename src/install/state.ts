@@ -1,0 +1,184 @@
+// Local state per portal, under AUTOSALON_STATE_DIR (default .autosalon):
+//   portals/<portal key>/ledger.json   what this product created or adopted, the language, local additions
+//   portals/<portal key>/journal.json  the batch in flight, written before it is sent (a killed run resumes from it)
+//   portals/<portal key>/backups/<timestamp>.json   every object a run changes, written before its first write
+// No secrets go into these files. Writes are atomic (temporary file + rename), so a kill leaves the old or the new file.
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { LANGUAGES } from '../template/schema.js';
+import { InstallError, type Ledger, type LedgerObject, type StepAction, type StepKind } from './model.js';
+
+export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.AUTOSALON_STATE_DIR || '.autosalon');
+}
+
+/** A portal key as a directory name: host:port → host_port. */
+export function portalDirName(portalKey: string): string {
+  return portalKey.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+const ledgerObjectSchema = z.object({
+  created: z.boolean(), id: z.number().optional(), hash: z.string().optional(), handler: z.string().optional(),
+});
+
+const ledgerSchema = z.object({
+  version: z.literal(1),
+  portal: z.object({ key: z.string(), origin: z.string(), mode: z.enum(['webhook', 'app']) }),
+  template: z.object({ code: z.string(), version: z.string() }).optional(),
+  tier: z.string().optional(),
+  lang: z.enum(LANGUAGES).optional(),
+  installedAt: z.string().optional(),
+  updatedAt: z.string().optional(),
+  objects: z.record(z.string(), ledgerObjectSchema),
+  localAdditions: z.array(z.object({
+    pipeline: z.string(), statusId: z.string(), name: z.string(), after: z.string(),
+    semantics: z.enum(['process', 'failure']), color: z.string(), sort: z.number(), addedAt: z.string(),
+  })),
+});
+
+export interface JournalStep {
+  id: string;
+  action: StepAction;
+  kind: StepKind;
+  key: string;
+  title: string;
+  /** How to find the object on the portal if the answer was lost (names, codes). */
+  natural?: Record<string, unknown>;
+  /** What the ledger records for it once found. */
+  record?: LedgerObject;
+}
+
+export interface Journal {
+  startedAt: string;
+  round: number;
+  batch: number;
+  steps: JournalStep[];
+}
+
+const journalSchema = z.object({
+  startedAt: z.string(),
+  round: z.number(),
+  batch: z.number(),
+  steps: z.array(z.object({
+    id: z.string(), action: z.string(), kind: z.string(), key: z.string(), title: z.string(),
+    natural: z.record(z.string(), z.unknown()).optional(),
+    record: ledgerObjectSchema.optional(),
+  })),
+});
+
+export interface BackupEntry { key: string; kind: StepKind; action: StepAction; title: string; before: unknown }
+
+export interface BackupFile {
+  portal: string;
+  createdAt: string;
+  template: string;
+  tier: string;
+  lang: string;
+  objects: BackupEntry[];
+}
+
+function writeAtomic(path: string, data: unknown): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(data, null, 2)}\n`);
+  renameSync(tmp, path);
+}
+
+function readJson(path: string, what: string): unknown {
+  const text = readFileSync(path, 'utf8');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new InstallError(`the ${what} ${path} is not valid JSON (${(error as Error).message}); restore it from a copy or move it away`);
+  }
+}
+
+export class PortalState {
+  readonly dir: string;
+
+  constructor(stateDir: string, readonly portalKey: string) {
+    this.dir = join(stateDir, 'portals', portalDirName(portalKey));
+  }
+
+  get ledgerFile(): string {
+    return join(this.dir, 'ledger.json');
+  }
+
+  get journalFile(): string {
+    return join(this.dir, 'journal.json');
+  }
+
+  get backupDir(): string {
+    return join(this.dir, 'backups');
+  }
+
+  loadLedger(portal: Ledger['portal']): Ledger {
+    if (!existsSync(this.ledgerFile)) return { version: 1, portal, objects: {}, localAdditions: [] };
+    const parsed = ledgerSchema.safeParse(readJson(this.ledgerFile, 'ledger'));
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new InstallError(
+        `the ledger ${this.ledgerFile} is damaged (${issue.path.join('.') || 'top level'}: ${issue.message}); `
+        + 'restore it from a copy, or move it away to let the installer match objects by name again',
+      );
+    }
+    return { ...parsed.data, portal } as Ledger;
+  }
+
+  saveLedger(ledger: Ledger): void {
+    mkdirSync(this.dir, { recursive: true });
+    writeAtomic(this.ledgerFile, { ...ledger, updatedAt: new Date().toISOString() });
+  }
+
+  readJournal(): Journal | undefined {
+    if (!existsSync(this.journalFile)) return undefined;
+    const parsed = journalSchema.safeParse(readJson(this.journalFile, 'journal'));
+    if (!parsed.success) {
+      throw new InstallError(`the journal ${this.journalFile} is damaged; move it away and run again (objects are matched by name)`);
+    }
+    return parsed.data as Journal;
+  }
+
+  writeJournal(journal: Journal): void {
+    mkdirSync(this.dir, { recursive: true });
+    writeAtomic(this.journalFile, journal);
+  }
+
+  clearJournal(): void {
+    rmSync(this.journalFile, { force: true });
+  }
+
+  /** A new backup file name for this run (not yet written). */
+  newBackupFile(now = new Date()): string {
+    const stamp = now.toISOString().replace(/[:.]/g, '-');
+    let path = join(this.backupDir, `${stamp}.json`);
+    for (let n = 1; existsSync(path); n++) path = join(this.backupDir, `${stamp}-${n}.json`);
+    return path;
+  }
+
+  writeBackup(path: string, backup: BackupFile): void {
+    mkdirSync(this.backupDir, { recursive: true });
+    writeAtomic(path, backup);
+  }
+
+  /** Every backup of this portal, oldest first. */
+  readBackups(): { file: string; backup: BackupFile }[] {
+    if (!existsSync(this.backupDir)) return [];
+    return readdirSync(this.backupDir)
+      .filter((n) => n.endsWith('.json'))
+      .sort()
+      .map((n) => {
+        const file = join(this.backupDir, n);
+        return { file, backup: readJson(file, 'backup') as BackupFile };
+      });
+  }
+
+  /** The earliest saved state of each object: what the portal held before this product first changed it. */
+  originalStates(): Map<string, BackupEntry> {
+    const out = new Map<string, BackupEntry>();
+    for (const { backup } of this.readBackups()) {
+      for (const entry of backup.objects ?? []) if (!out.has(entry.key)) out.set(entry.key, entry);
+    }
+    return out;
+  }
+}
