@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { config as loadEnv } from 'dotenv';
 import { TemplateError } from '../template/index.js';
 import { UserError } from './errors.js';
+import { register as registerInstall } from './install.js';
 import { register as registerTemplate } from './template.js';
 import { register as registerServe } from './serve.js';
 import { register as registerRecalls } from './recalls.js';
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .description('Install and run the Autosalon CRM in a Bitrix24 portal')
     .showHelpAfterError('(run with --help for usage)');
   registerTemplate(program);
+  registerInstall(program);
   registerServe(program);
   registerRecalls(program);
   return program;
