@@ -75,6 +75,19 @@ describe('SqliteStore', () => {
     expect(b).toEqual({ id: a.id, created: false });
   });
 
+  it('jobs queued together commit together, dedupe inside the group included, and survive a reopen', async () => {
+    const results = await Promise.all([
+      store.enqueue({ memberId: 'm1', kind: 'event', payload: 1, runAt: 0 }),
+      store.enqueue({ memberId: 'm1', kind: 'delayed', payload: 2, runAt: 0, dedupeKey: 'same' }),
+      store.enqueue({ memberId: 'm1', kind: 'delayed', payload: 3, runAt: 0, dedupeKey: 'same' }),
+    ]);
+    expect(results.map((r) => r.created)).toEqual([true, true, false]);
+    expect(results[2].id).toBe(results[1].id);
+    await store.close();
+    store = new SqliteStore(file);
+    expect((await store.listJobs()).map((j) => j.payload)).toEqual([1, 2]);
+  });
+
   it('a job whose lease ran out is taken again, and a restart requeues running jobs', async () => {
     await store.enqueue({ memberId: 'm1', kind: 'event', payload: {}, runAt: 0 });
     const job = await store.claimDue(0, 100);

@@ -296,7 +296,33 @@ export class SqliteStore implements ServiceStore {
     })();
   }
 
-  async enqueue(job: NewJob): Promise<{ id: number; created: boolean }> {
+  /**
+   * Inserts are committed in groups: jobs queued while the event loop is busy share one transaction (one fsync),
+   * and each promise resolves only after its group is on disk.
+   */
+  enqueue(job: NewJob): Promise<{ id: number; created: boolean }> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ job, resolve, reject });
+      if (this.pending.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private pending: { job: NewJob; resolve: (r: { id: number; created: boolean }) => void; reject: (e: unknown) => void }[] = [];
+
+  private flush(): void {
+    const group = this.pending;
+    this.pending = [];
+    let results: { id: number; created: boolean }[];
+    try {
+      results = this.db.transaction(() => group.map(({ job }) => this.insertJob(job)))();
+    } catch (error) {
+      for (const p of group) p.reject(error);
+      return;
+    }
+    group.forEach((p, i) => p.resolve(results[i]));
+  }
+
+  private insertJob(job: NewJob): { id: number; created: boolean } {
     const r = this.stmt.insertJob.run({
       memberId: job.memberId, kind: job.kind, payload: JSON.stringify(job.payload ?? null), runAt: job.runAt,
       dedupeKey: job.dedupeKey ?? null, createdAt: Date.now(),
@@ -434,6 +460,7 @@ export class SqliteStore implements ServiceStore {
   }
 
   async close(): Promise<void> {
+    if (this.pending.length) this.flush();
     if (this.db.open) this.db.close();
   }
 }
