@@ -82,6 +82,13 @@ export const installPageQuery = z.object({
   LANG: text.optional(),
 });
 
+/** The application's page opened in Bitrix24 (and its own date form posting back). */
+export const appPagePayload = z.object({
+  member_id: memberId,
+  APPLICATION_TOKEN: applicationToken,
+  date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'date must look like 2027-02-01').optional(),
+});
+
 /** The call of an app robot (bizproc.robot.add HANDLER), per the server's CBPRestActivity. */
 export const robotPayload = z.object({
   workflow_id: text.min(1, 'workflow_id is empty'),

@@ -9,10 +9,12 @@ import type { ServiceConfig } from './config.js';
 import { InstallRefused, verifyInstall, type InstallRequest } from './install.js';
 import type { Logger } from './log.js';
 import {
-  CRM_EVENTS, crmEventPayload, describeIssues, installEventPayload, installPagePayload, installPageQuery, parseFormBody,
+  appPagePayload, CRM_EVENTS, crmEventPayload, describeIssues, installEventPayload, installPagePayload, installPageQuery, parseFormBody,
   robotDocument, robotPayload, sameToken, uninstallPayload,
 } from './payloads.js';
 import type { ItemJob, RobotHandler, RobotJob } from './processor.js';
+import { recallList, type RecallEntry } from './recalls.js';
+import { localToday } from './time.js';
 import type { NewJob, PortalRecord, ServiceStore } from './store/types.js';
 
 /** The robot handler paths this service serves (app.yaml handlerPath → what runs). */
@@ -54,6 +56,21 @@ function installPage(lang: string, title: string, text: string): string {
   return `<!DOCTYPE html><html lang="${escapeHtml(lang)}"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <script src="//api.bitrix24.com/api/v1/"></script></head><body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p>
 <script>if (window.BX24) BX24.init(function () { BX24.installFinish(); });</script></body></html>`;
+}
+
+/** The application's page in Bitrix24: the re-call list of a day, with a date picker that posts back to itself. */
+function recallPage(lang: string, date: string, entries: RecallEntry[], hidden: Record<string, string>): string {
+  const ru = lang === 'ru';
+  const head = ru ? ['Сделка', 'Клиент', 'Причина отказа', 'Ответственный'] : ['Deal', 'Client', 'Refusal reason', 'Responsible'];
+  const rows = entries.map((e) => `<tr><td>#${escapeHtml(e.dealId)} ${escapeHtml(e.deal)}${e.open ? '' : ru ? ' (открыта снова)' : ' (reopened)'}</td>`
+    + `<td>${escapeHtml(e.client || '—')}</td><td>${escapeHtml(e.reason || '—')}</td><td>${escapeHtml(e.responsible || '—')}</td></tr>`).join('');
+  const fields = Object.entries(hidden).map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`).join('');
+  return `<!DOCTYPE html><html lang="${escapeHtml(lang)}"><head><meta charset="utf-8"><title>${ru ? 'Повторные звонки' : 'Re-calls'}</title>
+<style>body{font:14px sans-serif;margin:16px}table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:6px 10px;text-align:left}</style></head>
+<body><h1>${ru ? 'Повторные звонки' : 'Re-calls'}</h1><form method="post">${fields}<input type="date" name="date" value="${escapeHtml(date)}">
+<button>${ru ? 'Показать' : 'Show'}</button></form>
+${entries.length ? `<table><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr>${rows}</table>` : `<p>${ru ? 'На этот день звонков нет.' : 'No re-calls on this day.'}</p>`}
+</body></html>`;
 }
 
 export function buildServer(deps: ServerDeps): FastifyInstance {
@@ -164,6 +181,17 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     const { entity } = CRM_EVENTS[p.event];
     await queue({ memberId: portal.memberId, kind: 'event', runAt: clock(), payload: { entity, id: p.data.FIELDS.ID } satisfies ItemJob });
     return { status: 'accepted' };
+  });
+
+  // Bitrix24 opens the application's page with a POST carrying member_id and APPLICATION_TOKEN.
+  app.post('/app', async (request, reply) => {
+    const p = parse(appPagePayload, body(request.body), 'application page request');
+    const portal = await authorise({ member_id: p.member_id, application_token: p.APPLICATION_TOKEN });
+    const query = request.query as Record<string, unknown>;
+    const date = p.date ?? localToday(clock(), config.automation.timeZone);
+    const lang = String(query.LANG ?? portal.lang) === 'en' ? 'en' : 'ru';
+    const entries = await recallList(store, { date, memberId: portal.memberId });
+    return reply.type('text/html; charset=utf-8').send(recallPage(lang, date, entries, { member_id: p.member_id, APPLICATION_TOKEN: p.APPLICATION_TOKEN }));
   });
 
   for (const [path, handler] of Object.entries(ROBOT_HANDLERS)) {

@@ -208,3 +208,21 @@ describe('health', () => {
     expect(r.body).not.toContain(TOKEN);
   });
 });
+
+describe('application page', () => {
+  it('shows the re-call list of the chosen date to the portal that presents its token', async () => {
+    await store.openEpisode({
+      memberId: 'member-1', dealId: '5', stageId: 'C3:LOSE', enteredAt: 0, recallDate: '2027-02-01', reason: 'Дорого <b>', dealTitle: 'Ремонт',
+      client: 'Иван', responsibleId: 3, responsibleName: 'Анна', source: 'event', createdAt: 0,
+    });
+    const page = await server().inject({ method: 'POST', url: '/app?DOMAIN=a.bitrix24.ru&LANG=ru', ...form({ member_id: 'member-1', APPLICATION_TOKEN: TOKEN, AUTH_ID: 'x', date: '2027-02-01' }) });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('#5 Ремонт');
+    expect(page.body).toContain('Дорого &#60;b&#62;');
+    const empty = await server().inject({ method: 'POST', url: '/app', ...form({ member_id: 'member-1', APPLICATION_TOKEN: TOKEN, date: '2027-02-02' }) });
+    expect(empty.body).toContain('На этот день звонков нет.');
+    const forged = await server().inject({ method: 'POST', url: '/app', ...form({ member_id: 'member-1', APPLICATION_TOKEN: 'guess', date: '2027-02-01' }) });
+    expect(forged.statusCode).toBe(401);
+    expect(forged.body).not.toContain('Ремонт');
+  });
+});
