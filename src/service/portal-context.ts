@@ -50,6 +50,8 @@ export class PortalContext {
     fullTemplate: Template,
     readonly settings: AutomationSettings,
     private readonly clock: () => number,
+    /** Pipeline code → category id, as the installer's ledger records them. */
+    private readonly knownCategories: () => Map<string, number> = () => new Map(),
   ) {
     this.template = filterByTier(fullTemplate, fullTemplate.tiers.includes(portal.tier) ? portal.tier : fullTemplate.tiers[0]);
   }
@@ -108,7 +110,15 @@ export class PortalContext {
       enums: new Map(), loadedAt: now,
     };
     const categories = ((r.result.categories as { categories?: Row[] } | undefined)?.categories ?? []) as Row[];
+    const existing = new Set(categories.map((c) => Number(c.id)));
+    const fromLedger = this.knownCategories();
     for (const pipeline of this.template.pipelines) {
+      const id = fromLedger.get(pipeline.code);
+      if (id !== undefined && existing.has(id)) {
+        layout.categoryOfPipeline.set(pipeline.code, id);
+        layout.pipelineOfCategory.set(id, pipeline.code);
+        continue;
+      }
       const names = [pipeline.name.ru, pipeline.name.en].map((n) => n.trim().toLowerCase());
       // The oldest same-named category is the one the installer created or adopted.
       const match = categories

@@ -3,6 +3,7 @@
 import { loadTemplate, type Template } from '../template/index.js';
 import { EffectUnknownError, PermanentActionError } from './actions.js';
 import type { ServiceConfig } from './config.js';
+import { appModeInstall, ledgerCategories } from './installer.js';
 import { createLogger, type Logger } from './log.js';
 import { PortalContext } from './portal-context.js';
 import { Processor, type InstallRunner } from './processor.js';
@@ -18,7 +19,7 @@ export interface ServiceOptions {
   clock?: () => number;
   template?: Template;
   store?: ServiceStore;
-  /** The app-mode installer; without it an install stores the portal and skips installing the template. */
+  /** The app-mode installer (default: src/install's). */
   install?: InstallRunner;
   log?: Logger;
   /** Start the background worker and the periodic sweep (default true; tests drive them by hand). */
@@ -54,15 +55,15 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     if (!portal || portal.installState === 'uninstalled') return undefined;
     if (!config.app) throw new PermanentActionError('the service has no application credentials: set B24_APP_CLIENT_ID and B24_APP_CLIENT_SECRET');
     const client = PortalContext.client(portal, config.app, config.oauthUrl, store, config.tokenRefreshMarginSeconds);
-    const ctx = new PortalContext(portal, client, template, config.automation, clock);
+    const ctx = new PortalContext(portal, client, template, config.automation, clock, () => ledgerCategories(config.stateDir, memberId));
     contexts.set(memberId, ctx);
     return ctx;
   }
 
   const processor = new Processor({
     store, context, clock, log,
-    install: options.install && config.app
-      ? { run: options.install, publicUrl: () => publicUrl || undefined, clientId: config.app.clientId, stateDir: config.stateDir }
+    install: config.app
+      ? { run: options.install ?? appModeInstall, publicUrl: () => publicUrl || undefined, clientId: config.app.clientId, stateDir: config.stateDir }
       : undefined,
   });
 

@@ -1,0 +1,28 @@
+// The app-mode install run by the service when a portal installs the application: the installer of src/install,
+// with the tier the service read from app.info, the service's public URL for robot handlers and event bindings.
+import { runInstall } from '../install/apply.js';
+import { PortalState } from '../install/state.js';
+import type { InstallRunner } from './processor.js';
+
+export const appModeInstall: InstallRunner = async (client, options) => {
+  const report = await runInstall(client, { tier: options.tier, lang: options.lang, app: options.app, stateDir: options.stateDir });
+  const failed = report.failed.map((f) => f.reason || f.object);
+  return `${report.created} created, ${report.updated} updated, ${report.unchanged} unchanged in ${report.httpRequests} requests`
+    + `${report.skipped.length ? `; skipped: ${report.skipped.map((s) => s.object).join(', ')}` : ''}`
+    + `${failed.length ? `; failed: ${failed.join('; ')}` : ''}${report.converged ? '' : '; the portal does not fully match the template yet'}`;
+};
+
+/** The deal categories the installer created or adopted for each pipeline (ledger `category:<code>`); empty when unknown. */
+export function ledgerCategories(stateDir: string, memberId: string): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    const ledger = new PortalState(stateDir, memberId).loadLedger({ key: memberId, origin: '', mode: 'app' });
+    for (const [key, object] of Object.entries(ledger.objects)) {
+      const m = /^category:(.+)$/.exec(key);
+      if (m && object.id !== undefined) out.set(m[1], object.id);
+    }
+  } catch {
+    // A damaged ledger is the installer's to report; the pipelines are then recognised by name.
+  }
+  return out;
+}
