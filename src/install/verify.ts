@@ -1,0 +1,99 @@
+// Verify: read the portal and plan, as an install would, and report every difference from the template (drift).
+// Nothing is written. Objects a webhook cannot see (robots, triggers, events, the business process) are listed as
+// not verified, not as drift.
+import type { PortalClient } from '../portal/client.js';
+import { loadTemplate } from '../template/loader.js';
+import type { Lang, Template } from '../template/model.js';
+import { filterByTier, isTier, tierForPlan } from '../template/tiers.js';
+import { InstallError, type ObjectNote, type Plan, type StepAction } from './model.js';
+import { planWithReads, readPortal } from './read.js';
+import { defaultStateDir, PortalState } from './state.js';
+
+export interface VerifyOptions {
+  tier?: string;
+  plan?: string;
+  lang?: Lang;
+  app?: { publicUrl?: string; clientId?: string };
+  stateDir?: string;
+  template?: Template;
+}
+
+export interface Drift { action: StepAction; object: string; title: string; detail: string }
+
+export interface VerifyReport {
+  portal: string;
+  tier: string;
+  tierSource: string;
+  lang: Lang;
+  /** The portal matches the template. */
+  ok: boolean;
+  drift: Drift[];
+  /** Differences the template accepts (a default status kept because leads use it). */
+  notes: ObjectNote[];
+  notVerified: ObjectNote[];
+  kept: ObjectNote[];
+  httpRequests: number;
+  plan: Plan;
+}
+
+export async function verifyPortal(client: PortalClient, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const fullTemplate = options.template ?? loadTemplate();
+  const state = new PortalState(options.stateDir ?? defaultStateDir(), client.portalKey);
+  const ledger = state.loadLedger({ key: client.portalKey, origin: client.origin, mode: client.mode });
+  const start = client.httpRequests;
+  const snapshot = await readPortal(client, fullTemplate, ledger);
+
+  let tier: string | undefined;
+  let tierSource = '';
+  if (options.tier) {
+    if (!isTier(fullTemplate, options.tier)) throw new InstallError(`unknown tier "${options.tier}": use ${fullTemplate.tiers.join(' or ')}`);
+    [tier, tierSource] = [options.tier, '--tier'];
+  } else if (options.plan) [tier, tierSource] = [tierForPlan(fullTemplate, options.plan).tier, `--plan ${options.plan}`];
+  else if (ledger.tier) [tier, tierSource] = [ledger.tier, 'the last install'];
+  else if (snapshot.app?.info) {
+    const info = snapshot.app.info;
+    [tier, tierSource] = [tierForPlan(fullTemplate, info.licenseType || info.licenseFamily || info.license).tier, `app.info ${info.licenseType}`];
+  }
+  if (!tier) {
+    throw new InstallError(`nothing says which tier this portal should have (no install recorded here): pass --tier ${fullTemplate.tiers.join('|')} or --plan CODE`);
+  }
+  const lang = options.lang ?? ledger.lang ?? 'ru';
+  const plan = await planWithReads(client, snapshot, {
+    template: filterByTier(fullTemplate, tier), tier, lang, ledger, portal: client.origin, mode: client.mode, app: options.app,
+  });
+
+  const drift: Drift[] = [];
+  const notes: ObjectNote[] = [];
+  const notVerified: ObjectNote[] = [];
+  for (const s of plan.steps) {
+    if (s.action === 'create' || s.action === 'update' || s.action === 'delete') {
+      drift.push({ action: s.action, object: s.key, title: s.title, detail: s.detail ?? '' });
+    } else if (s.action === 'skip') {
+      if (s.group === 'app' && client.mode === 'webhook') notVerified.push({ object: s.title, reason: 'needs an installed application to be read' });
+      else if (s.template) drift.push({ action: 'skip', object: s.key, title: s.title, detail: s.detail ?? '' });
+      else notes.push({ object: s.title, reason: s.detail ?? '' });
+    }
+  }
+  return {
+    portal: client.origin, tier, tierSource, lang, ok: drift.length === 0, drift, notes, notVerified,
+    kept: plan.steps.filter((s) => s.action === 'keep' && !s.template).map((s) => ({ object: s.title, reason: s.detail ?? '' })),
+    httpRequests: client.httpRequests - start,
+    plan,
+  };
+}
+
+export function renderVerify(report: VerifyReport): string {
+  const out: string[] = [];
+  out.push(`${report.portal}: tier ${report.tier} (${report.tierSource}), language ${report.lang}`);
+  if (report.ok) out.push('OK: the portal matches the template.');
+  else {
+    out.push(`Drift (${report.drift.length}):`);
+    const verb: Record<StepAction, string> = { create: 'missing', update: 'differs', delete: 'extra', skip: 'cannot fix', keep: '' };
+    for (const d of report.drift) out.push(`  ${verb[d.action].padEnd(10)} ${d.title}${d.detail ? ` — ${d.detail}` : ''}`);
+    out.push('Run autosalon install to fix what can be fixed.');
+  }
+  for (const n of report.notes) out.push(`  note: ${n.object} — ${n.reason}`);
+  if (report.notVerified.length) out.push(`Not verified (${report.notVerified.length}): ${report.notVerified.map((n) => n.object).join(', ')} — they need an installed application.`);
+  if (report.kept.length) out.push(`The portal's own elements, not in the template: ${report.kept.length} (left as they are).`);
+  return out.join('\n');
+}
