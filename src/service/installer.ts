@@ -1,16 +1,27 @@
 // The app-mode install run by the service when a portal installs the application: the installer of src/install,
 // with the tier the service read from app.info, the service's public URL for robot handlers and event bindings.
-import { runInstall } from '../install/apply.js';
-import { PortalState } from '../install/state.js';
+import { PortalState, runInstall } from '../install/index.js';
+import type { PortalClient } from '../portal/client.js';
 import type { InstallRunner } from './processor.js';
 
 export const appModeInstall: InstallRunner = async (client, options) => {
   const report = await runInstall(client, { tier: options.tier, lang: options.lang, app: options.app, stateDir: options.stateDir });
+  await bindUninstall(client, `${options.app.publicUrl}/events`);
   const failed = report.failed.map((f) => f.reason || f.object);
   return `${report.created} created, ${report.updated} updated, ${report.unchanged} unchanged in ${report.httpRequests} requests`
     + `${report.skipped.length ? `; skipped: ${report.skipped.map((s) => s.object).join(', ')}` : ''}`
     + `${failed.length ? `; failed: ${failed.join('; ')}` : ''}${report.converged ? '' : '; the portal does not fully match the template yet'}`;
 };
+
+/**
+ * ONAPPUNINSTALL reaches only handlers bound to it (it is not part of the template's CRM events): the service binds
+ * its own, so an uninstalled portal's tokens and pending work are dropped.
+ */
+async function bindUninstall(client: PortalClient, handler: string): Promise<void> {
+  const { result } = await client.call<{ event: string; handler: string }[]>('event.get');
+  if ((result ?? []).some((b) => b.event.toUpperCase() === 'ONAPPUNINSTALL' && b.handler === handler)) return;
+  await client.call('event.bind', { event: 'ONAPPUNINSTALL', handler });
+}
 
 /** The deal categories the installer created or adopted for each pipeline (ledger `category:<code>`); empty when unknown. */
 export function ledgerCategories(stateDir: string, memberId: string): Map<string, number> {
