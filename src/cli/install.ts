@@ -84,7 +84,7 @@ export function consentSummary(plan: Plan): string {
   return `the plan changes ${c.update + c.delete} object(s) that were on the portal before Autosalon (${c.update} to update, ${c.delete} to delete)`;
 }
 
-interface InstallFlags extends TargetFlags {
+export interface InstallFlags extends TargetFlags {
   tier?: string;
   plan?: string;
   dryRun?: boolean;
@@ -105,35 +105,38 @@ export function register(program: Command): void {
     .option('--dry-run', 'show the plan and change nothing')
     .option('--yes', 'apply without asking')
     .option('--json', 'print one JSON object (the report) on stdout')
-    .action(async (flags: InstallFlags) => {
-      const session = openForCli(flags);
-      const template = loadTemplate();
-      const human = (text: string) => (flags.json ? console.error(text) : console.log(text));
-      try {
-        const report = await runInstall(session.client, {
-          tier: flags.tier,
-          plan: flags.plan,
-          lang: flags.lang === undefined ? undefined : parseLang(flags.lang),
-          dryRun: flags.dryRun,
-          app: session.app,
-          stateDir: session.stateDir,
-          template,
-          onProgress: (event) => {
-            if (event.type === 'plan' && event.round === 1) {
-              human(renderPlan(event.plan, template, { target: session.description, tierSource: event.tierSource }));
-              human('');
-              return;
-            }
-            const line = renderProgress(event);
-            if (line) console.error(line);
-          },
-          confirm: (plan) => confirmOnTerminal('Apply this plan?', !!flags.yes, consentSummary(plan)),
-        });
-        if (flags.json) console.log(JSON.stringify(reportJson(report)));
-        else console.log(renderSummary(report));
-        if (report.failed.length || report.cancelled) process.exitCode = 1;
-      } catch (error) {
-        throw asUserError(error, session);
-      }
+    .action(installAction);
+}
+
+/** `autosalon install`: plan, consent, apply, summary (also what `start` runs against a real portal). */
+export async function installAction(flags: InstallFlags): Promise<void> {
+  const session = openForCli(flags);
+  const template = loadTemplate();
+  const human = (text: string) => (flags.json ? console.error(text) : console.log(text));
+  try {
+    const report = await runInstall(session.client, {
+      tier: flags.tier,
+      plan: flags.plan,
+      lang: flags.lang === undefined ? undefined : parseLang(flags.lang),
+      dryRun: flags.dryRun,
+      app: session.app,
+      stateDir: session.stateDir,
+      template,
+      onProgress: (event) => {
+        if (event.type === 'plan' && event.round === 1) {
+          human(renderPlan(event.plan, template, { target: session.description, tierSource: event.tierSource }));
+          human('');
+          return;
+        }
+        const line = renderProgress(event);
+        if (line) console.error(line);
+      },
+      confirm: (plan) => confirmOnTerminal('Apply this plan?', !!flags.yes, consentSummary(plan)),
     });
+    if (flags.json) console.log(JSON.stringify(reportJson(report)));
+    else console.log(renderSummary(report));
+    if (report.failed.length || report.cancelled) process.exitCode = 1;
+  } catch (error) {
+    throw asUserError(error, session);
+  }
 }

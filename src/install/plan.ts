@@ -597,7 +597,7 @@ function planApp(b: Builder, input: PlanInput): void {
   };
   if (!items.length) return;
   if (input.mode === 'webhook') {
-    skipAll('needs an installed application: Bitrix24 refuses it to an incoming webhook (ACCESS_DENIED); install the Autosalon app to get it');
+    skipAll('needs the installed Autosalon application: Bitrix24 refuses it to an incoming webhook (ACCESS_DENIED)');
     return;
   }
   const portalApp = snapshot.app ?? { robots: [], triggers: [], events: [], templates: [] };

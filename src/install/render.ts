@@ -80,7 +80,9 @@ export function renderSummary(report: InstallReport): string {
   if (report.resumed) out.push('An interrupted run was resumed: what it had created was found and recorded.');
   if (report.skipped.length) {
     out.push(`Skipped (${report.skipped.length}):`);
-    for (const s of report.skipped) out.push(`  ! ${s.object} — ${s.reason}`);
+    const byReason = new Map<string, string[]>();
+    for (const s of report.skipped) byReason.set(s.reason, [...(byReason.get(s.reason) ?? []), s.object]);
+    for (const [reason, objects] of byReason) out.push(`  ! ${objects.join(', ')} — ${reason}`);
   }
   if (report.kept.length) out.push(`Kept ${report.kept.length} element(s) of the portal that the template does not know.`);
   if (report.failed.length) {

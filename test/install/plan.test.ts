@@ -68,7 +68,7 @@ describe('plan on a new portal', () => {
   it('webhook mode skips every application object and says why', () => {
     const skipped = plan().steps.filter((s) => s.group === 'app');
     expect(skipped.map((s) => s.kind)).toEqual(['robot', 'robot', 'trigger', 'event', 'event', 'event', 'event', 'event', 'bp']);
-    expect(skipped.every((s) => s.action === 'skip' && /installed application/.test(s.detail!))).toBe(true);
+    expect(skipped.every((s) => s.action === 'skip' && /installed Autosalon application/.test(s.detail!))).toBe(true);
   });
 
   it('the base tier installs Repair only and no automation objects', () => {
