@@ -4,6 +4,7 @@ import { TemplateError } from '../template/index.js';
 import { UserError } from './errors.js';
 import { register as registerAddStage } from './add-stage.js';
 import { register as registerInstall } from './install.js';
+import { register as registerStart } from './start.js';
 import { register as registerUninstall } from './uninstall.js';
 import { register as registerVerify } from './verify.js';
 import { register as registerTemplate } from './template.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerVerify(program);
   registerUninstall(program);
   registerAddStage(program);
+  registerStart(program);
   registerServe(program);
   registerRecalls(program);
   return program;
