@@ -1,0 +1,220 @@
+// The queue server: delivers events and robot calls to application handlers after the REST answer, form-encoded,
+// at most once, without retries (docs: api-reference/events/index.md). Fault switches drop or duplicate a share of
+// event deliveries, for tests of handlers that must survive Bitrix24's "no retries" rule.
+import { toFormBody } from './params.js';
+import type { Portal } from './portal.js';
+import type { AppRow } from './state.js';
+
+export interface EventFaults {
+  /** Share (0..1) of event deliveries silently dropped. */
+  dropRate?: number;
+  /** Share (0..1) of event deliveries sent twice. */
+  duplicateRate?: number;
+  /** Seed of the random choice, so a fault test is repeatable. */
+  seed?: number;
+  /** Drop exactly the next N event deliveries. */
+  dropNext?: number;
+  /** Send the next N event deliveries twice. */
+  duplicateNext?: number;
+}
+
+export interface DeliveryRecord {
+  id: number;
+  kind: 'event' | 'robot' | 'install' | 'uninstall';
+  event: string;
+  handler: string;
+  clientId: string;
+  /** The decoded payload (what the form body encodes). */
+  payload: Record<string, unknown>;
+  status: 'queued' | 'delivered' | 'failed' | 'dropped';
+  /** How many HTTP requests were sent (2 for a duplicated delivery). */
+  sent: number;
+  httpStatus?: number;
+  error?: string;
+  queuedAt: number;
+  deliveredAt?: number;
+}
+
+interface Job {
+  record: DeliveryRecord;
+  onDone?: (record: DeliveryRecord) => void;
+}
+
+/** mulberry32: a tiny seeded generator (repeatable fault patterns). */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const LOG_LIMIT = 5000;
+
+export class EventDispatcher {
+  readonly log: DeliveryRecord[] = [];
+  private readonly queue: Job[] = [];
+  private running = false;
+  private idleWaiters: (() => void)[] = [];
+  private faults: Required<Omit<EventFaults, 'seed'>> = { dropRate: 0, duplicateRate: 0, dropNext: 0, duplicateNext: 0 };
+  private random: () => number = seededRandom(1);
+  private seq = 0;
+  private closed = false;
+
+  constructor(private readonly portal: Portal) {}
+
+  setFaults(faults: EventFaults): void {
+    this.faults = {
+      dropRate: faults.dropRate ?? 0,
+      duplicateRate: faults.duplicateRate ?? 0,
+      dropNext: faults.dropNext ?? 0,
+      duplicateNext: faults.duplicateNext ?? 0,
+    };
+    this.random = seededRandom(faults.seed ?? 1);
+  }
+
+  getFaults(): EventFaults {
+    return { ...this.faults };
+  }
+
+  /** The `auth` block of a delivery: tokens only when a user is known (docs: _includes/auth-params-in-events.md). */
+  authBlock(app: AppRow, userId: number | null, options: { refreshToken?: boolean } = {}): Record<string, string> {
+    const p = this.portal;
+    const block: Record<string, string> = {};
+    if (userId) {
+      const token = p.issueToken(app, userId);
+      block.access_token = token.accessToken;
+      block.expires = String(Math.floor(token.expires / 1000));
+      block.expires_in = String(p.config.accessTokenTtlSeconds);
+      if (options.refreshToken) block.refresh_token = token.refreshToken;
+      block.user_id = String(userId);
+    }
+    Object.assign(block, {
+      scope: app.scope.join(','),
+      domain: p.domain,
+      server_endpoint: p.serverEndpoint,
+      status: 'L',
+      client_endpoint: p.clientEndpoint,
+      member_id: p.state.memberId,
+      application_token: app.applicationToken,
+    });
+    return block;
+  }
+
+  /**
+   * A CRM (or other) event: one delivery per handler bound to it by an installed app.
+   * `causedBy` is the user whose action it was; null for automation, workflows and agents (no tokens then).
+   */
+  fire(event: string, data: Record<string, unknown>, causedBy: number | null): void {
+    const name = event.toUpperCase();
+    const p = this.portal;
+    for (const binding of p.state.eventBindings) {
+      if (binding.event !== name || binding.offline) continue;
+      const app = p.app(binding.clientId);
+      if (!app || !app.installed) continue;
+      const userId = binding.authType > 0 ? binding.authType : causedBy;
+      const payload = {
+        event: name,
+        event_handler_id: String(binding.id),
+        data,
+        ts: String(Math.floor(p.now() / 1000)),
+        auth: this.authBlock(app, userId),
+      };
+      this.enqueue('event', name, binding.handler, app.clientId, payload);
+    }
+  }
+
+  enqueue(kind: DeliveryRecord['kind'], event: string, handler: string, clientId: string, payload: Record<string, unknown>, onDone?: (r: DeliveryRecord) => void): DeliveryRecord {
+    const record: DeliveryRecord = { id: ++this.seq, kind, event, handler, clientId, payload, status: 'queued', sent: 0, queuedAt: this.portal.now() };
+    this.log.push(record);
+    if (this.log.length > LOG_LIMIT) this.log.splice(0, this.log.length - LOG_LIMIT);
+    this.queue.push({ record, onDone });
+    if (!this.running) setImmediate(() => void this.run());
+    return record;
+  }
+
+  /** POSTs a payload right away and waits for the answer (install/uninstall events). */
+  async deliverNow(kind: DeliveryRecord['kind'], event: string, handler: string, clientId: string, payload: Record<string, unknown>): Promise<DeliveryRecord> {
+    const record: DeliveryRecord = { id: ++this.seq, kind, event, handler, clientId, payload, status: 'queued', sent: 0, queuedAt: this.portal.now() };
+    this.log.push(record);
+    await this.post(record);
+    return record;
+  }
+
+  private decideFault(): 'drop' | 'duplicate' | null {
+    const f = this.faults;
+    if (f.dropNext > 0) {
+      f.dropNext--;
+      return 'drop';
+    }
+    if (f.duplicateNext > 0) {
+      f.duplicateNext--;
+      return 'duplicate';
+    }
+    if (f.dropRate > 0 && this.random() < f.dropRate) return 'drop';
+    if (f.duplicateRate > 0 && this.random() < f.duplicateRate) return 'duplicate';
+    return null;
+  }
+
+  private async run(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (this.queue.length > 0 && !this.closed) {
+        const job = this.queue.shift()!;
+        const fault = job.record.kind === 'event' ? this.decideFault() : null;
+        if (fault === 'drop') {
+          job.record.status = 'dropped';
+        } else {
+          await this.post(job.record);
+          if (fault === 'duplicate') await this.post(job.record);
+        }
+        job.onDone?.(job.record);
+      }
+    } finally {
+      this.running = false;
+      if (this.queue.length === 0) {
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        waiters.forEach((w) => w());
+      }
+    }
+  }
+
+  private async post(record: DeliveryRecord): Promise<void> {
+    record.sent++;
+    try {
+      const response = await fetch(record.handler, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'Bitrix24 Webhook Engine' },
+        body: toFormBody(record.payload),
+        signal: AbortSignal.timeout(this.portal.config.deliveryTimeoutMs),
+      });
+      await response.arrayBuffer().catch(() => undefined);
+      record.httpStatus = response.status;
+      // The queue server only logs failures; nothing is repeated.
+      record.status = response.ok ? 'delivered' : 'failed';
+    } catch (error) {
+      record.status = 'failed';
+      record.error = (error as Error).message;
+    }
+    record.deliveredAt = this.portal.now();
+  }
+
+  /** Resolves when every queued delivery has been made (or dropped). */
+  idle(): Promise<void> {
+    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  close(): void {
+    this.closed = true;
+    this.queue.length = 0;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    waiters.forEach((w) => w());
+  }
+}

@@ -1,0 +1,161 @@
+// List filters of the legacy methods (crm.*.list, user.get, bizproc.workflow.template.list): a key may carry an
+// operator prefix — `>=` `>` `<=` `<` `@` (IN) `!@` (NOT IN) `%` (substring) `=%`/`%=` (LIKE with %) `!%` `!%=`
+// `=` (default) `!=`/`!` — and an array value without a prefix means IN (docs: crm-lead-list.md, user-get.md).
+import { parseDateTime } from './time.js';
+
+export type ValueType = 'int' | 'float' | 'string' | 'datetime' | 'date' | 'bool';
+
+export interface FieldSpec {
+  type: ValueType;
+  get: (record: never) => unknown;
+}
+
+export type FieldResolver<R> = (field: string) => { type: ValueType; get: (record: R) => unknown } | undefined;
+
+type Operator = '=' | '!' | '>' | '>=' | '<' | '<=' | 'in' | '!in' | 'like' | '!like' | 'substr' | '!substr';
+
+const PREFIXES: [string, Operator][] = [
+  ['!%=', '!like'],
+  ['>=', '>='],
+  ['<=', '<='],
+  ['!@', '!in'],
+  ['!=', '!'],
+  ['!%', '!substr'],
+  ['=%', 'like'],
+  ['%=', 'like'],
+  ['>', '>'],
+  ['<', '<'],
+  ['@', 'in'],
+  ['%', 'substr'],
+  ['=', '='],
+  ['!', '!'],
+];
+
+export interface Condition<R> {
+  field: string;
+  op: Operator;
+  value: unknown;
+  type: ValueType;
+  get: (record: R) => unknown;
+}
+
+export function splitKey(key: string): { op: Operator; field: string } {
+  for (const [prefix, op] of PREFIXES) {
+    if (key.startsWith(prefix)) return { op, field: key.slice(prefix.length) };
+  }
+  return { op: '=', field: key };
+}
+
+/** Conditions for the known fields; keys naming unknown fields are ignored, like the legacy CRM filters do. */
+export function parseFilter<R>(filter: Record<string, unknown>, resolve: FieldResolver<R>): Condition<R>[] {
+  const out: Condition<R>[] = [];
+  for (const [key, value] of Object.entries(filter)) {
+    const { op, field } = splitKey(key);
+    const spec = resolve(field.toUpperCase()) ?? resolve(field);
+    if (!spec) continue;
+    out.push({ field, op, value, type: spec.type, get: spec.get });
+  }
+  return out;
+}
+
+function normalize(value: unknown, type: ValueType, timeZone: string): string | number | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'boolean') return type === 'bool' ? (value ? 'Y' : 'N') : value ? 1 : 0;
+  switch (type) {
+    case 'int':
+    case 'float': {
+      if (value === '') return null;
+      const n = Number(value);
+      return Number.isNaN(n) ? String(value) : n;
+    }
+    case 'datetime': {
+      if (typeof value === 'number') return value;
+      return parseDateTime(value, timeZone) ?? null;
+    }
+    case 'date': {
+      const ms = parseDateTime(value, timeZone);
+      return ms === undefined ? null : ms;
+    }
+    default:
+      return String(value);
+  }
+}
+
+function likeToRegExp(pattern: string): RegExp {
+  const escaped = pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/%/g, '.*').replace(/_/g, '.');
+  return new RegExp(`^${escaped}$`, 'i');
+}
+
+function compareOne(actual: string | number | null, op: Operator, expected: unknown, type: ValueType, timeZone: string): boolean {
+  const list = Array.isArray(expected) ? expected : typeof expected === 'string' && (op === 'in' || op === '!in') ? expected.split(',') : [expected];
+  switch (op) {
+    case '=':
+    case 'in':
+      return list.some((e) => equal(actual, normalize(e, type, timeZone)));
+    case '!':
+    case '!in':
+      return !list.some((e) => equal(actual, normalize(e, type, timeZone)));
+    case 'substr':
+    case '!substr': {
+      const hit = actual !== null && list.some((e) => String(actual).toLowerCase().includes(String(e ?? '').toLowerCase()));
+      return op === 'substr' ? hit : !hit;
+    }
+    case 'like':
+    case '!like': {
+      const hit = actual !== null && list.some((e) => likeToRegExp(String(e ?? '')).test(String(actual)));
+      return op === 'like' ? hit : !hit;
+    }
+    default: {
+      const e = normalize(list[0], type, timeZone);
+      if (actual === null || e === null) return false;
+      if (op === '>') return actual > e;
+      if (op === '>=') return actual >= e;
+      if (op === '<') return actual < e;
+      return actual <= e;
+    }
+  }
+}
+
+function equal(a: string | number | null, b: string | number | null): boolean {
+  if (a === null || a === '') return b === null || b === '';
+  if (b === null) return false;
+  if (typeof a === 'number' && typeof b === 'number') return a === b;
+  return String(a) === String(b);
+}
+
+export function matches<R>(record: R, conditions: Condition<R>[], timeZone: string): boolean {
+  return conditions.every((c) => {
+    const raw = c.get(record);
+    const values = Array.isArray(raw) ? raw : [raw];
+    const normalized = values.map((v) => normalize(v, c.type, timeZone));
+    if (normalized.length === 0) normalized.push(null);
+    // A negative operator must hold for every value of a multiple field; a positive one for any.
+    const negative = c.op === '!' || c.op === '!in' || c.op === '!substr' || c.op === '!like';
+    return negative
+      ? normalized.every((v) => compareOne(v, c.op, c.value, c.type, timeZone))
+      : normalized.some((v) => compareOne(v, c.op, c.value, c.type, timeZone));
+  });
+}
+
+/** Sorts by `{FIELD: "ASC"|"DESC"}` (case-insensitive), with ID ascending as the tie-breaker. */
+export function sortRecords<R>(records: R[], order: Record<string, unknown>, resolve: FieldResolver<R>, timeZone: string): R[] {
+  const keys = Object.entries(order)
+    .map(([field, dir]) => ({ spec: resolve(field.toUpperCase()) ?? resolve(field), desc: String(dir).toUpperCase() === 'DESC' }))
+    .filter((k): k is { spec: NonNullable<ReturnType<FieldResolver<R>>>; desc: boolean } => k.spec !== undefined);
+  const idSpec = resolve('ID');
+  if (idSpec && !keys.some((k) => k.spec === idSpec)) keys.push({ spec: idSpec, desc: false });
+  return [...records].sort((a, b) => {
+    for (const { spec, desc } of keys) {
+      const va = normalize(first(spec.get(a)), spec.type, timeZone);
+      const vb = normalize(first(spec.get(b)), spec.type, timeZone);
+      if (va === vb) continue;
+      if (va === null) return desc ? 1 : -1;
+      if (vb === null) return desc ? -1 : 1;
+      const cmp = typeof va === 'number' && typeof vb === 'number' ? va - vb : String(va).localeCompare(String(vb));
+      if (cmp !== 0) return desc ? -cmp : cmp;
+    }
+    return 0;
+  });
+}
+
+const first = (v: unknown) => (Array.isArray(v) ? v[0] : v);

@@ -1,0 +1,173 @@
+// System and user methods: app.info, feature.get, server.time, scope, method.get, profile, user.current, user.get,
+// department.get (docs: api-reference/common/system/*, common/users/profile.md, user/*, departments/*).
+import { RestError } from '../errors.js';
+import { parseFilter, matches, sortRecords, type FieldResolver, type ValueType } from '../filter.js';
+import { isObject, phpTruthy, resolveParam, upperKeys } from '../params.js';
+import type { Portal } from '../portal.js';
+import { page, type MethodTable } from '../registry.js';
+import type { DepartmentRow, UserRow } from '../state.js';
+import { ALL_SCOPES } from '../seed.js';
+
+/** The licence family: the plan code without its digits (ent10000 → ent). */
+export const licenseFamily = (plan: string) => plan.replace(/\d+$/, '');
+
+function userOut(portal: Portal, u: UserRow): Record<string, unknown> {
+  return {
+    ID: String(u.ID),
+    ACTIVE: u.ACTIVE,
+    NAME: u.NAME,
+    LAST_NAME: u.LAST_NAME,
+    SECOND_NAME: u.SECOND_NAME,
+    EMAIL: u.EMAIL,
+    LAST_LOGIN: portal.datetime(u.DATE_REGISTER),
+    DATE_REGISTER: portal.datetime(u.DATE_REGISTER),
+    TIME_ZONE: '',
+    IS_ONLINE: 'N',
+    PERSONAL_GENDER: u.PERSONAL_GENDER,
+    PERSONAL_BIRTHDAY: '',
+    WORK_POSITION: u.WORK_POSITION,
+    UF_EMPLOYMENT_DATE: '',
+    UF_DEPARTMENT: [...u.UF_DEPARTMENT],
+    USER_TYPE: 'employee',
+  };
+}
+
+const USER_FIELDS: Record<string, { type: ValueType; get: (u: UserRow) => unknown }> = {
+  ID: { type: 'int', get: (u) => u.ID },
+  ACTIVE: { type: 'bool', get: (u) => (u.ACTIVE ? 'Y' : 'N') },
+  NAME: { type: 'string', get: (u) => u.NAME },
+  LAST_NAME: { type: 'string', get: (u) => u.LAST_NAME },
+  SECOND_NAME: { type: 'string', get: (u) => u.SECOND_NAME },
+  EMAIL: { type: 'string', get: (u) => u.EMAIL },
+  WORK_POSITION: { type: 'string', get: (u) => u.WORK_POSITION },
+  UF_DEPARTMENT: { type: 'int', get: (u) => u.UF_DEPARTMENT },
+  USER_TYPE: { type: 'string', get: () => 'employee' },
+  IS_ONLINE: { type: 'string', get: () => 'N' },
+  NAME_SEARCH: { type: 'string', get: (u) => `${u.NAME} ${u.LAST_NAME} ${u.EMAIL}` },
+};
+const resolveUserField: FieldResolver<UserRow> = (field) => USER_FIELDS[field];
+
+const DEPARTMENT_FIELDS: Record<string, { type: ValueType; get: (d: DepartmentRow) => unknown }> = {
+  ID: { type: 'int', get: (d) => d.ID },
+  NAME: { type: 'string', get: (d) => d.NAME },
+  SORT: { type: 'int', get: (d) => d.SORT },
+  PARENT: { type: 'int', get: (d) => d.PARENT },
+  UF_HEAD: { type: 'int', get: (d) => d.UF_HEAD },
+};
+const resolveDepartmentField: FieldResolver<DepartmentRow> = (field) => DEPARTMENT_FIELDS[field];
+
+function departmentOut(d: DepartmentRow): Record<string, unknown> {
+  const out: Record<string, unknown> = { ID: String(d.ID), NAME: d.NAME, SORT: d.SORT };
+  if (d.PARENT !== null) out.PARENT = String(d.PARENT);
+  if (d.UF_HEAD !== null) out.UF_HEAD = String(d.UF_HEAD);
+  return out;
+}
+
+export const commonMethods: MethodTable = [
+  {
+    name: 'app.info',
+    scope: null,
+    appOnly: true,
+    read: true,
+    handler: (_params, { portal, auth }) => {
+      const app = auth.app!;
+      const plan = portal.state.plan;
+      return {
+        ID: app.id,
+        CODE: app.code,
+        VERSION: app.version,
+        STATUS: 'L',
+        INSTALLED: app.installed,
+        PAYMENT_EXPIRED: 'N',
+        DAYS: null,
+        LANGUAGE_ID: portal.lang,
+        LICENSE: `${portal.lang}_${plan}`,
+        LICENSE_TYPE: plan,
+        LICENSE_FAMILY: licenseFamily(plan),
+      };
+    },
+  },
+  {
+    name: 'feature.get',
+    scope: null,
+    read: true,
+    handler: (params, { portal }) => {
+      const code = String(upperKeys(params).CODE ?? '').trim();
+      if (!code) throw new RestError('CODE_EMPTY', "CODE can't be empty", 400);
+      return { value: portal.feature(code) ? 'Y' : 'N' };
+    },
+  },
+  {
+    name: 'server.time',
+    scope: null,
+    read: true,
+    handler: (_params, { portal }) => portal.datetime(portal.now()),
+  },
+  {
+    name: 'scope',
+    scope: null,
+    read: true,
+    handler: (params, { auth }) => (phpTruthy(upperKeys(params).FULL) ? [...ALL_SCOPES] : [...auth.scope]),
+  },
+  {
+    name: 'method.get',
+    scope: null,
+    read: true,
+    handler: (params, { portal, auth }) => {
+      const name = String(params.name ?? params.NAME ?? '').toLowerCase();
+      const def = portal.registry.get(name);
+      const available = !!def && (!def.scope || auth.scope.includes(def.scope)) && !(def.appOnly && auth.type !== 'oauth');
+      return { isExisting: !!def, isAvailable: available };
+    },
+  },
+  {
+    name: 'profile',
+    scope: null,
+    read: true,
+    handler: (_params, { portal, auth }) => {
+      const u = portal.user(auth.userId)!;
+      return { ID: String(u.ID), ADMIN: u.ADMIN, NAME: u.NAME, LAST_NAME: u.LAST_NAME, PERSONAL_GENDER: u.PERSONAL_GENDER, TIME_ZONE: '' };
+    },
+  },
+  {
+    name: 'user.current',
+    scope: 'user',
+    read: true,
+    handler: (_params, { portal, auth }) => userOut(portal, portal.user(auth.userId)!),
+  },
+  {
+    name: 'user.get',
+    scope: 'user',
+    read: true,
+    handler: (params, { portal, start }) => {
+      const filterParam = resolveParam(params, 'filter');
+      // Older callers pass the filter fields at the top level (user.get?ID=1).
+      const filter: Record<string, unknown> = isObject(filterParam) ? { ...filterParam } : {};
+      for (const [k, v] of Object.entries(params)) {
+        if (!['sort', 'order', 'filter', 'admin_mode', 'select', 'image_resize'].includes(k.toLowerCase())) filter[k] = v;
+      }
+      const conditions = parseFilter(filter, resolveUserField);
+      let users = portal.state.users.filter((u) => matches(u, conditions, portal.timeZone));
+      const sortField = typeof params.sort === 'string' ? params.sort : typeof params.SORT === 'string' ? params.SORT : 'ID';
+      const orderDir = String(params.order ?? params.ORDER ?? 'ASC');
+      users = sortRecords(users, { [sortField]: orderDir }, resolveUserField, portal.timeZone);
+      return page(users, start, (u) => userOut(portal, u));
+    },
+  },
+  {
+    name: 'department.get',
+    scope: 'department',
+    read: true,
+    handler: (params, { portal, start }) => {
+      const filter: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(params)) {
+        if (['ID', 'NAME', 'SORT', 'PARENT', 'UF_HEAD'].includes(k.toUpperCase())) filter[k.toUpperCase()] = v;
+      }
+      const conditions = parseFilter(filter, resolveDepartmentField);
+      let rows = portal.state.departments.filter((d) => matches(d, conditions, portal.timeZone));
+      const sortField = String(params.sort ?? params.SORT_BY ?? 'ID');
+      rows = sortRecords(rows, { [sortField]: String(params.order ?? 'ASC') }, resolveDepartmentField, portal.timeZone);
+      return page(rows, start, departmentOut);
+    },
+  },
+];

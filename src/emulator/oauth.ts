@@ -1,0 +1,48 @@
+// The OAuth server (oauth.bitrix.info in the cloud): the token endpoint answers refresh (and authorization-code)
+// requests in the documented shape (docs: settings/oauth/index.md, auto-renewal.md, error-codes.md).
+import { isObject, type Params } from './params.js';
+import type { Portal } from './portal.js';
+import type { TokenRow } from './state.js';
+
+export interface OAuthAnswer { status: number; body: Record<string, unknown> }
+
+const oauthError = (status: number, error: string, description: string): OAuthAnswer => ({ status, body: { error, error_description: description } });
+
+export function tokenAnswer(portal: Portal, token: TokenRow): Record<string, unknown> {
+  return {
+    access_token: token.accessToken,
+    client_endpoint: portal.clientEndpoint,
+    domain: new URL(portal.oauthUrl).host,
+    expires: Math.floor(token.expires / 1000),
+    expires_in: portal.config.accessTokenTtlSeconds,
+    member_id: portal.state.memberId,
+    refresh_token: token.refreshToken,
+    scope: token.scope.join(','),
+    server_endpoint: portal.serverEndpoint,
+    status: 'L',
+    user_id: token.userId,
+  };
+}
+
+/** GET or POST {oauthUrl}/oauth/token/ */
+export function handleTokenRequest(portal: Portal, params: Params): OAuthAnswer {
+  const p = isObject(params) ? params : {};
+  const grantType = String(p.grant_type ?? '');
+  const clientId = String(p.client_id ?? '');
+  const clientSecret = String(p.client_secret ?? '');
+  if (!grantType || !clientId) return oauthError(400, 'invalid_request', 'grant_type and client_id are required');
+  const app = portal.app(clientId);
+  if (!app || app.clientSecret !== clientSecret) return oauthError(401, 'invalid_client', 'Invalid client credentials');
+  if (!app.installed) return oauthError(400, 'invalid_grant', 'The application is not installed on the portal');
+  if (grantType !== 'refresh_token') return oauthError(400, 'unsupported_grant_type', `grant_type "${grantType}" is not supported`);
+  const refreshToken = String(p.refresh_token ?? '');
+  const row = portal.state.tokens.find((t) => t.refreshToken === refreshToken && t.clientId === clientId);
+  const now = portal.now();
+  if (!row || row.refreshUsed || row.refreshExpires <= now) {
+    return oauthError(400, 'invalid_grant', 'The refresh token is invalid or has expired; the application must be authorised again');
+  }
+  // A refresh token is spent once exchanged: the app must store the new pair.
+  row.refreshUsed = true;
+  const token = portal.issueToken(app, row.userId);
+  return { status: 200, body: tokenAnswer(portal, token) };
+}

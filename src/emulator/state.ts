@@ -1,0 +1,331 @@
+// The portal's data: one JSON-serialisable object, kept in memory and (with a state file) on disk.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { z } from 'zod';
+
+export type CrmEntity = 'lead' | 'deal' | 'contact' | 'company';
+export const CRM_ENTITIES: readonly CrmEntity[] = ['lead', 'deal', 'contact', 'company'];
+export const ENTITY_TYPE_ID: Record<CrmEntity, number> = { lead: 1, deal: 2, contact: 3, company: 4 };
+export const USER_FIELD_ENTITY: Record<CrmEntity, string> = { lead: 'CRM_LEAD', deal: 'CRM_DEAL', contact: 'CRM_CONTACT', company: 'CRM_COMPANY' };
+
+export interface StatusRow {
+  ID: number;
+  ENTITY_ID: string;
+  STATUS_ID: string;
+  NAME: string;
+  NAME_INIT: string;
+  SORT: number;
+  SYSTEM: 'Y' | 'N';
+  COLOR: string | null;
+  /** S success, F failure, null in progress (the ORM stores P as NULL). */
+  SEMANTICS: 'S' | 'F' | null;
+  CATEGORY_ID: number | null;
+}
+
+export interface DealCategoryRow {
+  id: number;
+  name: string;
+  sort: number;
+  originId: string | null;
+  originatorId: string | null;
+}
+
+export interface UserRow {
+  ID: number;
+  ACTIVE: boolean;
+  ADMIN: boolean;
+  NAME: string;
+  LAST_NAME: string;
+  SECOND_NAME: string;
+  EMAIL: string;
+  WORK_POSITION: string;
+  PERSONAL_GENDER: string;
+  UF_DEPARTMENT: number[];
+  DATE_REGISTER: number;
+}
+
+export interface DepartmentRow { ID: number; NAME: string; SORT: number; PARENT: number | null; UF_HEAD: number | null }
+
+export interface EnumItemRow { ID: number; SORT: number; VALUE: string; DEF: 'Y' | 'N'; XML_ID: string }
+
+export interface UserFieldRow {
+  ID: number;
+  ENTITY_ID: string;
+  FIELD_NAME: string;
+  USER_TYPE_ID: string;
+  XML_ID: string | null;
+  SORT: number;
+  MULTIPLE: 'Y' | 'N';
+  MANDATORY: 'Y' | 'N';
+  SHOW_FILTER: string;
+  SHOW_IN_LIST: 'Y' | 'N';
+  EDIT_IN_LIST: 'Y' | 'N';
+  IS_SEARCHABLE: 'Y' | 'N';
+  SETTINGS: Record<string, unknown>;
+  EDIT_FORM_LABEL: Record<string, string>;
+  LIST_COLUMN_LABEL: Record<string, string>;
+  LIST_FILTER_LABEL: Record<string, string>;
+  ERROR_MESSAGE: Record<string, string>;
+  HELP_MESSAGE: Record<string, string>;
+  LIST: EnumItemRow[];
+}
+
+export interface MultiFieldValue { ID: string; VALUE_TYPE: string; VALUE: string; TYPE_ID: string }
+
+/** A CRM record as stored: scalars as the legacy REST returns them (strings), datetimes as epoch ms. */
+export type CrmRecord = Record<string, unknown> & { ID: number };
+
+export interface AppRow {
+  /** b_rest_app.ID, numeric. */
+  id: number;
+  clientId: string;
+  clientSecret: string;
+  code: string;
+  handlerUrl: string;
+  scope: string[];
+  applicationToken: string;
+  installedBy: number;
+  installed: boolean;
+  version: number;
+}
+
+export interface TokenRow {
+  accessToken: string;
+  refreshToken: string;
+  clientId: string;
+  userId: number;
+  scope: string[];
+  /** Epoch ms. */
+  expires: number;
+  refreshExpires: number;
+  /** A refresh token is spent once it has been exchanged. */
+  refreshUsed: boolean;
+}
+
+export interface EventBindingRow { id: number; clientId: string; event: string; handler: string; authType: number; offline: boolean }
+
+export interface RobotRow {
+  clientId: string;
+  code: string;
+  internalCode: string;
+  handler: string;
+  authUserId: number;
+  useSubscription: string;
+  name: unknown;
+  description: unknown;
+  properties: Record<string, unknown>;
+  returnProperties: Record<string, unknown>;
+  documentType: unknown;
+  filter: unknown;
+  usePlacement: string;
+  placementHandler: string;
+}
+
+export interface TriggerRow { clientId: string; code: string; name: string }
+export interface TriggerFiredRow { id: number; clientId: string; code: string; ownerTypeId: number; ownerId: number; at: number }
+
+export interface WorkflowTemplateRow {
+  ID: number;
+  MODULE_ID: string;
+  ENTITY: string;
+  DOCUMENT_TYPE: string;
+  AUTO_EXECUTE: number;
+  NAME: string;
+  DESCRIPTION: string;
+  TEMPLATE: unknown;
+  PARAMETERS: unknown;
+  VARIABLES: unknown;
+  CONSTANTS: unknown;
+  MODIFIED: number;
+  IS_MODIFIED: 'Y' | 'N';
+  USER_ID: number;
+  SYSTEM_CODE: string;
+  ACTIVE: 'Y' | 'N';
+}
+
+export interface RobotRunRow {
+  workflowId: string;
+  clientId: string;
+  code: string;
+  activityName: string;
+  eventToken: string;
+  documentId: string[];
+  documentType: string[];
+  properties: Record<string, unknown>;
+  startedAt: number;
+  /** What bizproc.event.send reported, once it did. */
+  completed: null | { at: number; returnValues: Record<string, unknown>; logMessage: string };
+  delivery: 'queued' | 'delivered' | 'failed' | 'dropped';
+}
+
+export interface WorkflowRow { id: string; templateId: number; documentId: string[]; parameters: unknown; startedBy: number; startedAt: number; clientId: string | null }
+
+export interface NotificationRow {
+  id: number;
+  kind: 'system' | 'personal';
+  userId: number;
+  fromUserId: number | null;
+  message: string;
+  messageOut: string;
+  tag: string;
+  subTag: string;
+  clientId: string | null;
+  at: number;
+}
+
+export interface TaskRow { id: number; fields: Record<string, unknown>; createdBy: number; createdAt: number; changedAt: number }
+
+export interface ActivityRow {
+  ID: number;
+  OWNER_TYPE_ID: number;
+  OWNER_ID: number;
+  TYPE_ID: number;
+  PROVIDER_ID: string;
+  PROVIDER_TYPE_ID: string;
+  SUBJECT: string;
+  DESCRIPTION: string;
+  DEADLINE: number | null;
+  START_TIME: number | null;
+  END_TIME: number | null;
+  RESPONSIBLE_ID: number;
+  AUTHOR_ID: number;
+  EDITOR_ID: number;
+  COMPLETED: 'Y' | 'N';
+  STATUS: number;
+  PRIORITY: number;
+  CREATED: number;
+  LAST_UPDATED: number;
+  PING_OFFSETS: number[];
+  COLOR_ID: string | null;
+  PARENT_ID: number;
+}
+
+export interface TimelineCommentRow { ID: number; ENTITY_TYPE: string; ENTITY_ID: number; COMMENT: string; AUTHOR_ID: number; CREATED: number; FILES: unknown[] }
+
+export interface PortalState {
+  format: typeof STATE_FORMAT;
+  version: 1;
+  memberId: string;
+  plan: string;
+  language: 'ru' | 'en';
+  timeZone: string;
+  /** Offset of the portal clock from the host clock, kept so a restarted emulator resumes "its" time. */
+  clockOffsetMs: number;
+  webhook: { userId: number; secret: string; scope: string[] };
+  seq: Record<string, number>;
+  users: UserRow[];
+  departments: DepartmentRow[];
+  statuses: StatusRow[];
+  dealCategories: DealCategoryRow[];
+  crm: Record<CrmEntity, CrmRecord[]>;
+  userFields: UserFieldRow[];
+  cardConfigs: Record<string, unknown>;
+  apps: AppRow[];
+  tokens: TokenRow[];
+  eventBindings: EventBindingRow[];
+  robots: RobotRow[];
+  triggers: TriggerRow[];
+  triggersFired: TriggerFiredRow[];
+  workflowTemplates: WorkflowTemplateRow[];
+  workflows: WorkflowRow[];
+  robotRuns: RobotRunRow[];
+  notifications: NotificationRow[];
+  tasks: TaskRow[];
+  activities: ActivityRow[];
+  timelineComments: TimelineCommentRow[];
+}
+
+export const STATE_FORMAT = 'autosalon-bitrix24-emulator';
+
+/** The next ID of a table, like an AUTO_INCREMENT column. */
+export function nextId(state: PortalState, table: string, start = 1): number {
+  const next = Math.max(state.seq[table] ?? start - 1, start - 1) + 1;
+  state.seq[table] = next;
+  return next;
+}
+
+export const randomHex = (bytes: number) => randomBytes(bytes).toString('hex');
+/** Lower-case letters and digits, the alphabet of Bitrix24 tokens and webhook codes. */
+export function randomToken(length: number): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  const bytes = randomBytes(length);
+  let out = '';
+  for (let i = 0; i < length; i++) out += alphabet[bytes[i] % alphabet.length];
+  return out;
+}
+
+export class EmulatorStateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EmulatorStateError';
+  }
+}
+
+const array = z.array(z.unknown());
+// The shape check is shallow on purpose: it catches a truncated, hand-broken or foreign file with a clear message,
+// while the rows themselves are the emulator's own output.
+const stateShape = z.object({
+  format: z.literal(STATE_FORMAT),
+  version: z.literal(1),
+  memberId: z.string().min(1),
+  plan: z.string().min(1),
+  language: z.enum(['ru', 'en']),
+  timeZone: z.string().min(1),
+  clockOffsetMs: z.number(),
+  webhook: z.object({ userId: z.number().int().positive(), secret: z.string().min(1), scope: z.array(z.string()) }),
+  seq: z.record(z.string(), z.number()),
+  users: array,
+  departments: array,
+  statuses: array,
+  dealCategories: array,
+  crm: z.object({ lead: array, deal: array, contact: array, company: array }),
+  userFields: array,
+  cardConfigs: z.record(z.string(), z.unknown()),
+  apps: array,
+  tokens: array,
+  eventBindings: array,
+  robots: array,
+  triggers: array,
+  triggersFired: array,
+  workflowTemplates: array,
+  workflows: array,
+  robotRuns: array,
+  notifications: array,
+  tasks: array,
+  activities: array,
+  timelineComments: array,
+});
+
+/** Reads a state file; undefined when it does not exist; EmulatorStateError (with what to do) when it is broken. */
+export function readStateFile(path: string): PortalState | undefined {
+  if (!existsSync(path)) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new EmulatorStateError(`cannot read the emulator state file ${path}: ${(error as Error).message}`);
+  }
+  const advice = 'fix the file, or move it away to start a new portal';
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new EmulatorStateError(`the emulator state file ${path} is not valid JSON (${(error as Error).message}): ${advice}`);
+  }
+  const parsed = stateShape.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue.path.length ? issue.path.join('.') : '(top level)';
+    throw new EmulatorStateError(`the emulator state file ${path} is not an emulator portal (${where}: ${issue.message}): ${advice}`);
+  }
+  return data as PortalState;
+}
+
+/** Writes atomically (temp file + rename), so a crash never leaves half a file. */
+export function writeStateFile(path: string, state: PortalState): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(state));
+  renameSync(tmp, path);
+}
