@@ -1,0 +1,12 @@
+// npm run bench: every benchmark of the product, in one run, against servers on 127.0.0.1.
+import { join } from 'node:path';
+import { relaunchTrustingCa } from '../src/install/embedded.js';
+import { defaultStateDir } from '../src/install/state.js';
+import { benchInstall, renderInstallBench } from './bench/install.js';
+
+// The emulator's CA must be trusted from process start: the first run makes it and relaunches itself.
+const certDir = join(defaultStateDir(), 'bench-ca');
+const code = await relaunchTrustingCa(certDir);
+if (code !== undefined) process.exit(code);
+
+console.log(renderInstallBench(await benchInstall({ certDir })));
