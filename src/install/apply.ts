@@ -42,6 +42,8 @@ export interface InstallOptions {
   /** Test hook: runs after a batch was executed by the portal and before its answer is processed. */
   onBatchSent?: (info: { round: number; batch: number; stepIds: string[] }) => void | Promise<void>;
   maxRounds?: number;
+  /** Commands per batch request (at most 50, the portal's limit). */
+  maxBatch?: number;
   /** First wait when commands were refused by the operating limit (doubles on each repeat). */
   limitWaitMs?: number;
 }
@@ -241,7 +243,7 @@ export async function runInstall(client: PortalClient, options: InstallOptions =
     }
     state.saveLedger(ledger);
 
-    const batches = packBatches(steps);
+    const batches = packBatches(steps, Math.min(options.maxBatch ?? MAX_BATCH, MAX_BATCH));
     let lost = false;
     let limited = false;
     for (const [i, batch] of batches.entries()) {

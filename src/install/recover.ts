@@ -13,7 +13,7 @@ function findCreated(step: JournalStep, snapshot: PortalSnapshot, ledger: Ledger
   switch (step.kind) {
     case 'category': {
       const names = Array.isArray(n.names) ? n.names.map(String) : [];
-      const taken = new Set(Object.values(ledger.objects).map((o) => o.id));
+      const taken = new Set(Object.entries(ledger.objects).filter(([key]) => key.startsWith('category:')).map(([, o]) => o.id));
       const row = snapshot.categories
         .filter((c) => !c.isDefault && c.id !== 0 && !taken.has(c.id))
         .sort((a, b) => a.id - b.id)
