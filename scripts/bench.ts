@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { relaunchTrustingCa } from '../src/install/embedded.js';
 import { defaultStateDir } from '../src/install/state.js';
+import { benchEvents, renderEventsBench } from './bench/events.js';
 import { benchInstall, renderInstallBench } from './bench/install.js';
 
 // The emulator's CA must be trusted from process start: the first run makes it and relaunches itself.
@@ -10,3 +11,5 @@ const code = await relaunchTrustingCa(certDir);
 if (code !== undefined) process.exit(code);
 
 console.log(renderInstallBench(await benchInstall({ certDir })));
+console.log('');
+console.log(renderEventsBench(await benchEvents()));
