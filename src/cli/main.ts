@@ -10,6 +10,7 @@ import { register as registerVerify } from './verify.js';
 import { register as registerTemplate } from './template.js';
 import { register as registerServe } from './serve.js';
 import { register as registerRecalls } from './recalls.js';
+import { register as registerEmulator } from './emulator.js';
 
 loadEnv({ quiet: true });
 
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerStart(program);
   registerServe(program);
   registerRecalls(program);
+  registerEmulator(program);
   return program;
 }
 
