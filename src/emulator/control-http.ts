@@ -13,6 +13,15 @@ function jsonBody(req: FastifyRequest): Record<string, unknown> {
 
 class ControlInputError extends Error {}
 
+const ENTITIES = ['lead', 'deal', 'contact', 'company'] as const;
+function crmEntity(name: string): (typeof ENTITIES)[number] {
+  if (!(ENTITIES as readonly string[]).includes(name)) throw new ControlInputError(`unknown CRM entity "${name}": use lead, deal, contact or company`);
+  return name as (typeof ENTITIES)[number];
+}
+const objectOf = (v: unknown): Record<string, unknown> => (isObject(v) ? v : {});
+/** {"userId": 3} acts as that user; {"userId": null} as automation (events without tokens); absent: user 1. */
+const userOf = (b: Record<string, unknown>) => ('userId' in b ? { userId: b.userId === null ? null : Number(b.userId) } : {});
+
 type Handler = (body: Record<string, unknown>, req: FastifyRequest) => unknown;
 
 export function registerControlRoutes(app: FastifyInstance, base: string, control: EmulatorControl): void {
@@ -57,5 +66,17 @@ export function registerControlRoutes(app: FastifyInstance, base: string, contro
     throw new ControlInputError('give {"advanceMs": N} or {"set": epochMs | ISO date}');
   });
   route('POST', '/plan', (b) => control.setPlan(String(b.plan ?? '')));
+  route('POST', '/robots/run', (b) => {
+    const { delivery, ...run } = control.runRobot(b as never);
+    return { ...run, deliveryId: delivery.id };
+  });
+  route('GET', '/robots/runs/:workflowId', (_b, req) => {
+    const run = control.robotRun(param(req, 'workflowId'));
+    if (!run) throw new ControlInputError(`no robot run ${param(req, 'workflowId')}`);
+    return run;
+  });
+  route('POST', '/leads/:id/convert', (b, req) => control.convertLead(Number(param(req, 'id')), b));
+  route('POST', '/crm/:entity', (b, req) => ({ id: control.addRecord(crmEntity(param(req, 'entity')), objectOf(b.fields), userOf(b)) }));
+  route('POST', '/crm/:entity/:id', (b, req) => control.updateRecord(crmEntity(param(req, 'entity')), Number(param(req, 'id')), objectOf(b.fields), userOf(b)));
   route('GET', '/collections/:name', (_b, req) => control.collection(param(req, 'name') as Collection));
 }

@@ -2,9 +2,13 @@
 // event fault switches, running an app robot, converting a lead, moving the clock — plus statistics and read access
 // to what REST cannot read (notifications sent, tasks, ...). Same functions in-process and over HTTP (/_control).
 import type { DeliveryRecord, EventFaults } from './events.js';
+import { activityName, resolveDocumentId, signEventToken, workflowInstanceId } from './methods/bizproc.js';
+import { createRecord, findRecord, updateRecord } from './methods/crm-items.js';
+import { statusesOf } from './methods/crm-status.js';
+import { userFieldsOf } from './methods/crm-userfield.js';
 import type { Portal } from './portal.js';
-import { randomHex, randomToken, type AppRow, type PortalState } from './state.js';
 import { ALL_SCOPES } from './seed.js';
+import { randomHex, randomToken, type AppRow, type CrmEntity, type CrmRecord, type PortalState, type RobotRunRow } from './state.js';
 
 export interface EmulatorStats {
   /** HTTP requests served to REST clients (/rest/…), a batch counting as one. */
@@ -52,6 +56,36 @@ export interface InstalledApp {
 }
 
 export interface IssuedToken { accessToken: string; refreshToken: string; expires: number; userId: number; clientId: string }
+
+export interface RunRobotOptions {
+  /** The robot's CODE as registered with bizproc.robot.add. */
+  code: string;
+  /** The app that registered it (needed only when two apps use the same CODE). */
+  clientId?: string;
+  /** "DEAL_5" or ["crm", "CCrmDocumentDeal", "DEAL_5"]. */
+  documentId: string | string[];
+  /** Values of the robot's PROPERTIES (defaults fill the rest). */
+  properties?: Record<string, unknown>;
+  /** The user whose token the handler gets; default the robot's AUTH_USER_ID, else 1. */
+  userId?: number;
+  /** Seconds the robot waits for bizproc.event.send (0: no limit). */
+  timeoutDuration?: number;
+}
+
+export interface RobotRunInfo { workflowId: string; eventToken: string; activityName: string; delivery: DeliveryRecord }
+
+export interface ConvertLeadOptions {
+  /** Deal pipeline of the new deal; default the default pipeline (0). */
+  categoryId?: number;
+  /** What to create; by default a contact and a deal, and a company when the lead has COMPANY_TITLE. */
+  contact?: boolean;
+  company?: boolean;
+  deal?: boolean;
+  /** The user converting; default 1. */
+  userId?: number;
+}
+
+export interface ConversionResult { contactId?: number; companyId?: number; dealId?: number }
 
 export type Collection = Exclude<keyof PortalState, 'format' | 'version' | 'memberId' | 'plan' | 'language' | 'timeZone' | 'clockOffsetMs' | 'webhook' | 'seq'>;
 
@@ -241,6 +275,146 @@ export class EmulatorControl {
 
   setPlan(plan: string): void {
     this.portal.setPlan(plan);
+    this.portal.persist();
+  }
+
+  /**
+   * Runs an app robot on a document as an automation rule would: Bitrix24's queue server POSTs the robot payload
+   * (workflow_id, code, document_id[], document_type[], event_token, properties[…], use_subscription,
+   * timeout_duration, ts, auth[…]) to the robot's HANDLER, form-encoded, after this returns.
+   */
+  runRobot(options: RunRobotOptions): RobotRunInfo {
+    const p = this.portal;
+    const candidates = p.state.robots.filter((r) => r.code === options.code && (!options.clientId || r.clientId === options.clientId));
+    if (candidates.length === 0) throw new Error(`no robot with code "${options.code}" is registered${options.clientId ? ` by ${options.clientId}` : ''}`);
+    if (candidates.length > 1) throw new Error(`several apps registered a robot "${options.code}": give clientId`);
+    const robot = candidates[0];
+    const app = p.app(robot.clientId);
+    if (!app || !app.installed) throw new Error(`the app of robot "${options.code}" is not installed`);
+    const document = resolveDocumentId(p, options.documentId);
+    if (!document) throw new Error(`no document ${JSON.stringify(options.documentId)}: give e.g. "DEAL_5" of an existing deal`);
+    const workflowId = workflowInstanceId(p.now());
+    const name = activityName();
+    const eventToken = signEventToken(p, workflowId, name, randomHex(16));
+    const properties: Record<string, unknown> = {};
+    for (const [key, property] of Object.entries(robot.properties)) {
+      const given = options.properties?.[key];
+      const fallback = (property as Record<string, unknown>).DEFAULT;
+      const value = given ?? fallback;
+      // Values are externalised by type; null becomes "".
+      properties[key] = value === undefined || value === null ? '' : value;
+    }
+    const userId = options.userId ?? (robot.authUserId > 0 ? robot.authUserId : 1);
+    const payload = {
+      workflow_id: workflowId,
+      code: robot.code,
+      document_id: document.id,
+      document_type: document.type,
+      event_token: eventToken,
+      properties,
+      use_subscription: robot.useSubscription === 'N' ? 'N' : 'Y',
+      timeout_duration: String(options.timeoutDuration ?? 0),
+      ts: String(Math.floor(p.now() / 1000)),
+      auth: p.events.authBlock(app, userId, { refreshToken: true }),
+    };
+    const run: RobotRunRow = {
+      workflowId,
+      clientId: robot.clientId,
+      code: robot.code,
+      activityName: name,
+      eventToken,
+      documentId: document.id,
+      documentType: document.type,
+      properties,
+      startedAt: p.now(),
+      completed: null,
+      delivery: 'queued',
+    };
+    p.state.robotRuns.push(run);
+    const delivery = p.events.enqueue('robot', robot.code, robot.handler, robot.clientId, payload, (record) => {
+      run.delivery = record.status;
+      p.persist();
+    });
+    p.persist();
+    return { workflowId, eventToken, activityName: name, delivery };
+  }
+
+  /** A robot run with what bizproc.event.send returned for it (completed: null while it waits). */
+  robotRun(workflowId: string): RobotRunRow | undefined {
+    const run = this.portal.state.robotRuns.find((r) => r.workflowId === workflowId);
+    return run ? structuredClone(run) : undefined;
+  }
+
+  /**
+   * Converts a lead as a user does in the UI (REST cannot): creates the contact, company and deal linked with
+   * LEAD_ID (user fields of the same name carried over), moves the lead to the success status, and fires the
+   * events of each change with the user's tokens.
+   */
+  convertLead(leadId: number, options: ConvertLeadOptions = {}): ConversionResult {
+    const p = this.portal;
+    const lead = findRecord(p, 'lead', leadId);
+    if (!lead) throw new Error(`no lead ${leadId}`);
+    const actor = { userId: options.userId ?? 1 };
+    const success = statusesOf(p, 'STATUS').find((s) => s.SEMANTICS === 'S');
+    if (!success) throw new Error('the lead statuses have no success status');
+    if (lead.STATUS_ID === success.STATUS_ID) throw new Error(`lead ${leadId} is already converted`);
+    const copyUserFields = (target: CrmEntity): Record<string, unknown> => {
+      const names = new Set(userFieldsOf(p, target).map((f) => f.FIELD_NAME));
+      return Object.fromEntries(Object.entries(lead).filter(([k, v]) => names.has(k) && v !== null && v !== undefined));
+    };
+    const multi = (type: string) => ((lead[type] as { VALUE: string; VALUE_TYPE: string }[] | undefined) ?? []).map((v) => ({ VALUE: v.VALUE, VALUE_TYPE: v.VALUE_TYPE }));
+    const link = (record: CrmRecord) => {
+      record.LEAD_ID = String(leadId);
+    };
+    const result: ConversionResult = {};
+    const common = { ASSIGNED_BY_ID: lead.ASSIGNED_BY_ID, SOURCE_ID: lead.SOURCE_ID, SOURCE_DESCRIPTION: lead.SOURCE_DESCRIPTION, OPENED: lead.OPENED };
+    if (options.contact ?? true) {
+      const contact = createRecord(p, 'contact', { ...copyUserFields('contact'), ...common, NAME: lead.NAME, LAST_NAME: lead.LAST_NAME, SECOND_NAME: lead.SECOND_NAME, HONORIFIC: lead.HONORIFIC, POST: lead.POST, BIRTHDATE: lead.BIRTHDATE, ADDRESS: lead.ADDRESS, PHONE: multi('PHONE'), EMAIL: multi('EMAIL') }, actor);
+      link(contact);
+      result.contactId = contact.ID;
+    }
+    if (options.company ?? (typeof lead.COMPANY_TITLE === 'string' && lead.COMPANY_TITLE.trim() !== '')) {
+      const company = createRecord(p, 'company', { ...copyUserFields('company'), ...common, TITLE: lead.COMPANY_TITLE, PHONE: multi('PHONE'), EMAIL: multi('EMAIL') }, actor);
+      link(company);
+      result.companyId = company.ID;
+    }
+    if (options.deal ?? true) {
+      const deal = createRecord(
+        p,
+        'deal',
+        {
+          ...copyUserFields('deal'),
+          ...common,
+          TITLE: lead.TITLE,
+          CATEGORY_ID: options.categoryId ?? 0,
+          OPPORTUNITY: lead.OPPORTUNITY,
+          CURRENCY_ID: lead.CURRENCY_ID,
+          COMMENTS: lead.COMMENTS,
+          CONTACT_ID: result.contactId,
+          COMPANY_ID: result.companyId,
+        },
+        actor,
+      );
+      link(deal);
+      result.dealId = deal.ID;
+    }
+    updateRecord(p, 'lead', lead, { STATUS_ID: success.STATUS_ID, CONTACT_ID: result.contactId ?? lead.CONTACT_ID, COMPANY_ID: result.companyId ?? lead.COMPANY_ID }, actor);
+    p.persist();
+    return result;
+  }
+
+  /** Adds a CRM record as a user in the UI (userId) or as automation/an agent (userId null: events without tokens). */
+  addRecord(entity: CrmEntity, fields: Record<string, unknown>, options: { userId?: number | null } = {}): number {
+    const record = createRecord(this.portal, entity, fields, { userId: options.userId === undefined ? 1 : options.userId });
+    this.portal.persist();
+    return record.ID;
+  }
+
+  /** Changes a CRM record as a user in the UI (userId) or as automation (userId null: events without tokens). */
+  updateRecord(entity: CrmEntity, id: number, fields: Record<string, unknown>, options: { userId?: number | null } = {}): void {
+    const record = findRecord(this.portal, entity, id);
+    if (!record) throw new Error(`no ${entity} ${id}`);
+    updateRecord(this.portal, entity, record, fields, { userId: options.userId === undefined ? 1 : options.userId });
     this.portal.persist();
   }
 

@@ -5,12 +5,18 @@ import { batchMethods } from './batch.js';
 import { ensureCertificates } from './certs.js';
 import { EmulatorControl } from './control.js';
 import type { OperatingLimit, RateLimit } from './limits.js';
+import { bizprocMethods } from './methods/bizproc.js';
 import { commonMethods } from './methods/common.js';
+import { crmActivityMethods } from './methods/crm-activity.js';
+import { crmAutomationMethods } from './methods/crm-automation.js';
 import { crmCategoryMethods } from './methods/crm-category.js';
 import { crmDetailsMethods } from './methods/crm-details.js';
 import { crmItemMethods } from './methods/crm-items.js';
 import { crmStatusMethods } from './methods/crm-status.js';
 import { crmUserFieldMethods } from './methods/crm-userfield.js';
+import { eventMethods } from './methods/events.js';
+import { imMethods } from './methods/im.js';
+import { taskMethods } from './methods/tasks.js';
 import { Portal } from './portal.js';
 import { buildRegistry } from './registry.js';
 import { newPortal, type Lang } from './seed.js';
@@ -18,7 +24,18 @@ import { CONTROL_PATH, OAUTH_PATH, buildServer } from './server.js';
 import { readStateFile } from './state.js';
 import { Clock } from './time.js';
 
-export { EmulatorControl, type EmulatorStats, type InstallAppOptions, type InstalledApp, type IssuedToken } from './control.js';
+export {
+  EmulatorControl,
+  type Collection,
+  type ConversionResult,
+  type ConvertLeadOptions,
+  type EmulatorStats,
+  type InstallAppOptions,
+  type InstalledApp,
+  type IssuedToken,
+  type RobotRunInfo,
+  type RunRobotOptions,
+} from './control.js';
 export type { DeliveryRecord, EventFaults } from './events.js';
 export { EmulatorStateError } from './state.js';
 
@@ -110,7 +127,21 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     },
     clock,
   );
-  portal.registry = buildRegistry(batchMethods, commonMethods, crmStatusMethods, crmCategoryMethods, crmUserFieldMethods, crmItemMethods, crmDetailsMethods);
+  portal.registry = buildRegistry(
+    batchMethods,
+    commonMethods,
+    crmStatusMethods,
+    crmCategoryMethods,
+    crmUserFieldMethods,
+    crmItemMethods,
+    crmDetailsMethods,
+    crmAutomationMethods,
+    crmActivityMethods,
+    eventMethods,
+    bizprocMethods,
+    imMethods,
+    taskMethods,
+  );
   const control = new EmulatorControl(portal);
   const certs = await ensureCertificates(options.certDir ?? defaultCertDir(options.stateFile));
   const server = buildServer(portal, control, certs);

@@ -166,8 +166,11 @@ export interface NotificationRow {
   kind: 'system' | 'personal';
   userId: number;
   fromUserId: number | null;
+  /** The MESSAGE parameter as sent. */
   message: string;
   messageOut: string;
+  /** The text the portal shows (a system notice of an app is prefixed with the app's name and #BR#). */
+  shownMessage: string;
   tag: string;
   subTag: string;
   clientId: string | null;

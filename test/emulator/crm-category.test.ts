@@ -59,7 +59,7 @@ describe('crm.category', () => {
     expect((await addCategory({ name: '  ' })).body).toEqual({ error: '0', error_description: "Field 'NAME' is required" });
     expect((await rawCall(emu, 'crm.category.get', { entityTypeId: 2, id: 9999 })).body).toEqual({ error: 'NOT_FOUND', error_description: 'Element not found' });
     expect((await rawCall(emu, 'crm.category.list', { entityTypeId: 1 })).body.error).toBe('ENTITY_TYPE_NOT_SUPPORTED');
-    expect((await rawCall(emu, 'crm.category.list', {})).body).toEqual({ error: 'MAIN_CONTROLLER_22001', error_description: 'Could not find value for parameter {entityTypeId}' });
+    expect((await rawCall(emu, 'crm.category.list', {})).body).toEqual({ error: '100', error_description: 'Could not find value for parameter {entityTypeId}' });
   });
 
   test('a negative sort becomes 0; update changes name and sort', async () => {

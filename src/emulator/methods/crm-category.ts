@@ -13,7 +13,7 @@ const d7Error = (code: string, message: string) => new RestError(code, message, 
 
 function requiredParam(params: Params, name: string): unknown {
   const value = params[name];
-  if (value === undefined || value === null) throw d7Error('MAIN_CONTROLLER_22001', `Could not find value for parameter {${name}}`);
+  if (value === undefined || value === null) throw d7Error('100', `Could not find value for parameter {${name}}`);
   return value;
 }
 
@@ -66,7 +66,7 @@ export function createDealCategory(portal: Portal, fields: { name: string; sort:
 
 function fieldsOf(params: Params): Record<string, unknown> {
   const fields = asPhpArray(requiredParam(params, 'fields'));
-  if (!fields) throw d7Error('MAIN_CONTROLLER_22001', 'Could not find value for parameter {fields}');
+  if (!fields) throw d7Error('100', 'Could not find value for parameter {fields}');
   return fields;
 }
 

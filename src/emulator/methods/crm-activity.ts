@@ -1,0 +1,266 @@
+// crm.activity.todo.* (Crm\Controller\Activity\ToDo), crm.activity.get/list/delete (the legacy activity proxy) and
+// crm.timeline.comment.add (docs api-reference/crm/timeline/*).
+import { RestError, crmError } from '../errors.js';
+import { matches, parseFilter, sortRecords, type FieldResolver, type ValueType } from '../filter.js';
+import { asPhpArray, isObject, phpInt, phpString, resolveId, resolveParam, type Params } from '../params.js';
+import type { Portal } from '../portal.js';
+import { page, type CallContext, type MethodTable } from '../registry.js';
+import { CRM_ENTITIES, ENTITY_TYPE_ID, type ActivityRow, type CrmEntity } from '../state.js';
+import { parseDateTime } from '../time.js';
+import { findRecord } from './crm-items.js';
+
+const TODO_TYPE_ID = 6;
+const d7 = (code: string, message: string) => new RestError(code, message, 400);
+const missing = (name: string) => d7('100', `Could not find value for parameter {${name}}`);
+const notFound = () => d7('NOT_FOUND', 'Element not found');
+const COLOR_IDS = ['1', '2', '3', '4', '5', '6', '7'];
+
+const entityOfType = (typeId: number): CrmEntity | undefined => CRM_ENTITIES.find((e) => ENTITY_TYPE_ID[e] === typeId);
+
+function required(params: Params, name: string): unknown {
+  if (params[name] === undefined || params[name] === null) throw missing(name);
+  return params[name];
+}
+
+function owner(ctx: CallContext, params: Params): { typeId: number; id: number } {
+  const typeId = phpInt(required(params, 'ownerTypeId'));
+  const id = phpInt(required(params, 'ownerId'));
+  const entity = entityOfType(typeId);
+  if (!entity) throw notFound();
+  if (!findRecord(ctx.portal, entity, id)) throw d7('OWNER_NOT_FOUND', 'Owner was not found');
+  return { typeId, id };
+}
+
+function deadlineOf(portal: Portal, value: unknown): number {
+  const ms = typeof value === 'string' ? parseDateTime(value, portal.timeZone) : undefined;
+  if (ms === undefined) throw d7('WRONG_DATETIME_FORMAT', 'Incorrect date format');
+  return ms;
+}
+
+function pingOffsets(value: unknown): number[] {
+  const list = Array.isArray(value) ? value : isObject(value) ? Object.values(value) : [];
+  return [...new Set(list.map((v) => phpInt(v)).filter((n) => n >= 0))].sort((a, b) => a - b);
+}
+
+function loadTodo(ctx: CallContext, params: Params): ActivityRow {
+  const { typeId, id: ownerId } = owner(ctx, params);
+  const id = phpInt(required(params, 'id'));
+  const todo = ctx.portal.state.activities.find((a) => a.ID === id && a.OWNER_TYPE_ID === typeId && a.OWNER_ID === ownerId && a.PROVIDER_ID === 'CRM_TODO');
+  if (!todo) throw notFound();
+  return todo;
+}
+
+function touch(ctx: CallContext, todo: ActivityRow): { id: number } {
+  todo.LAST_UPDATED = ctx.portal.now();
+  todo.EDITOR_ID = ctx.auth.userId;
+  ctx.portal.events.fire('ONCRMACTIVITYUPDATE', { FIELDS: { ID: String(todo.ID) } }, ctx.auth.userId);
+  return { id: todo.ID };
+}
+
+export function activityOut(portal: Portal, a: ActivityRow): Record<string, unknown> {
+  const dt = (ms: number | null) => (ms === null ? '' : portal.datetime(ms));
+  return {
+    ID: String(a.ID),
+    OWNER_ID: String(a.OWNER_ID),
+    OWNER_TYPE_ID: String(a.OWNER_TYPE_ID),
+    TYPE_ID: String(a.TYPE_ID),
+    PROVIDER_ID: a.PROVIDER_ID,
+    PROVIDER_TYPE_ID: a.PROVIDER_TYPE_ID,
+    PROVIDER_GROUP_ID: null,
+    ASSOCIATED_ENTITY_ID: '0',
+    SUBJECT: a.SUBJECT,
+    CREATED: dt(a.CREATED),
+    LAST_UPDATED: dt(a.LAST_UPDATED),
+    START_TIME: dt(a.START_TIME),
+    END_TIME: dt(a.END_TIME),
+    DEADLINE: dt(a.DEADLINE),
+    COMPLETED: a.COMPLETED,
+    STATUS: String(a.STATUS),
+    RESPONSIBLE_ID: String(a.RESPONSIBLE_ID),
+    PRIORITY: String(a.PRIORITY),
+    NOTIFY_TYPE: '0',
+    NOTIFY_VALUE: '0',
+    DESCRIPTION: a.DESCRIPTION,
+    DESCRIPTION_TYPE: '1',
+    DIRECTION: '0',
+    LOCATION: '',
+    SETTINGS: { PING_OFFSETS: a.PING_OFFSETS, ...(a.COLOR_ID ? { COLOR: a.COLOR_ID } : {}) },
+    ORIGINATOR_ID: null,
+    ORIGIN_ID: null,
+    AUTHOR_ID: String(a.AUTHOR_ID),
+    EDITOR_ID: String(a.EDITOR_ID),
+    PROVIDER_PARAMS: [],
+    PROVIDER_DATA: null,
+    RESULT_MARK: '0',
+    RESULT_VALUE: null,
+    RESULT_SUM: null,
+    RESULT_CURRENCY_ID: null,
+    RESULT_STATUS: '0',
+    RESULT_STREAM: '0',
+    RESULT_SOURCE_ID: null,
+    AUTOCOMPLETE_RULE: '0',
+  };
+}
+
+const ACTIVITY_FIELDS: Record<string, ValueType> = {
+  ID: 'int', OWNER_ID: 'int', OWNER_TYPE_ID: 'int', TYPE_ID: 'int', PROVIDER_ID: 'string', PROVIDER_TYPE_ID: 'string', SUBJECT: 'string',
+  COMPLETED: 'string', STATUS: 'int', RESPONSIBLE_ID: 'int', AUTHOR_ID: 'int', DEADLINE: 'datetime', CREATED: 'datetime', LAST_UPDATED: 'datetime',
+  START_TIME: 'datetime', END_TIME: 'datetime', PRIORITY: 'int', DESCRIPTION: 'string',
+};
+const activityResolver: FieldResolver<ActivityRow> = (field) =>
+  ACTIVITY_FIELDS[field] ? { type: ACTIVITY_FIELDS[field], get: (a) => (a as unknown as Record<string, unknown>)[field] ?? null } : undefined;
+
+export const crmActivityMethods: MethodTable = [
+  {
+    name: 'crm.activity.todo.add',
+    scope: 'crm',
+    handler: (params, ctx) => {
+      const { typeId, id: ownerId } = owner(ctx, params);
+      const deadline = deadlineOf(ctx.portal, required(params, 'deadline'));
+      const now = ctx.portal.now();
+      const responsible = phpInt(params.responsibleId) || ctx.auth.userId;
+      const parent = phpInt(params.parentActivityId);
+      const color = phpString(params.colorId);
+      const todo: ActivityRow = {
+        ID: ctx.portal.nextId('activity'),
+        OWNER_TYPE_ID: typeId,
+        OWNER_ID: ownerId,
+        TYPE_ID: TODO_TYPE_ID,
+        PROVIDER_ID: 'CRM_TODO',
+        PROVIDER_TYPE_ID: 'TODO',
+        SUBJECT: phpString(params.title),
+        DESCRIPTION: phpString(params.description),
+        DEADLINE: deadline,
+        START_TIME: deadline,
+        END_TIME: deadline,
+        RESPONSIBLE_ID: responsible,
+        AUTHOR_ID: ctx.auth.userId,
+        EDITOR_ID: ctx.auth.userId,
+        COMPLETED: 'N',
+        STATUS: 1,
+        PRIORITY: 2,
+        CREATED: now,
+        LAST_UPDATED: now,
+        PING_OFFSETS: pingOffsets(params.pingOffsets),
+        COLOR_ID: COLOR_IDS.includes(color) ? color : null,
+        // A parent that does not exist is dropped.
+        PARENT_ID: parent > 0 && ctx.portal.state.activities.some((a) => a.ID === parent) ? parent : 0,
+      };
+      ctx.portal.state.activities.push(todo);
+      ctx.portal.events.fire('ONCRMACTIVITYADD', { FIELDS: { ID: String(todo.ID) } }, ctx.auth.userId);
+      return { id: todo.ID };
+    },
+  },
+  {
+    name: 'crm.activity.todo.update',
+    scope: 'crm',
+    handler: (params, ctx) => {
+      const todo = loadTodo(ctx, params);
+      if (todo.COMPLETED === 'Y') throw d7('CAN_NOT_UPDATE_COMPLETED_TODO', 'Completed activity cannot be modified');
+      const deadline = deadlineOf(ctx.portal, required(params, 'deadline'));
+      // The controller's defaults apply: title and description not given become empty.
+      todo.SUBJECT = phpString(params.title);
+      todo.DESCRIPTION = phpString(params.description);
+      todo.DEADLINE = todo.START_TIME = todo.END_TIME = deadline;
+      if (phpInt(params.responsibleId) > 0) todo.RESPONSIBLE_ID = phpInt(params.responsibleId);
+      if (params.pingOffsets !== undefined) todo.PING_OFFSETS = pingOffsets(params.pingOffsets);
+      if (params.colorId !== undefined && COLOR_IDS.includes(phpString(params.colorId))) todo.COLOR_ID = phpString(params.colorId);
+      return touch(ctx, todo);
+    },
+  },
+  {
+    name: 'crm.activity.todo.updateDescription',
+    scope: 'crm',
+    handler: (params, ctx) => {
+      const todo = loadTodo(ctx, params);
+      if (todo.COMPLETED === 'Y') throw d7('CAN_NOT_UPDATE_COMPLETED_TODO', 'Completed activity cannot be modified');
+      todo.DESCRIPTION = phpString(required(params, 'value'));
+      return touch(ctx, todo);
+    },
+  },
+  {
+    name: 'crm.activity.todo.updateDeadline',
+    scope: 'crm',
+    handler: (params, ctx) => {
+      const todo = loadTodo(ctx, params);
+      if (todo.COMPLETED === 'Y') throw d7('CAN_NOT_UPDATE_COMPLETED_TODO', 'Completed activity cannot be modified');
+      todo.DEADLINE = todo.START_TIME = todo.END_TIME = deadlineOf(ctx.portal, required(params, 'value'));
+      return touch(ctx, todo);
+    },
+  },
+  {
+    name: 'crm.activity.todo.updateResponsibleUser',
+    scope: 'crm',
+    handler: (params, ctx) => {
+      const todo = loadTodo(ctx, params);
+      const responsible = phpInt(required(params, 'responsibleId'));
+      if (responsible <= 0) throw d7('0', 'Parameter "responsibleId" must be greater than 0');
+      todo.RESPONSIBLE_ID = responsible;
+      return touch(ctx, todo);
+    },
+  },
+  {
+    name: 'crm.activity.get',
+    scope: 'crm',
+    read: true,
+    handler: (params, { portal }) => {
+      const id = resolveId(params);
+      if (id <= 0) throw crmError('ID is not defined or invalid.');
+      const activity = portal.state.activities.find((a) => a.ID === id);
+      if (!activity) throw crmError('Not found');
+      return activityOut(portal, activity);
+    },
+  },
+  {
+    name: 'crm.activity.list',
+    scope: 'crm',
+    read: true,
+    handler: (params, { portal, start }) => {
+      const order = asPhpArray(resolveParam(params, 'order') ?? []);
+      if (!order) throw crmError("Parameter 'order' must be array.");
+      const filter = asPhpArray(resolveParam(params, 'filter') ?? []);
+      if (!filter) throw crmError("Parameter 'filter' must be array.");
+      const conditions = parseFilter(filter, activityResolver);
+      const rows = sortRecords(portal.state.activities.filter((a) => matches(a, conditions, portal.timeZone)), order, activityResolver, portal.timeZone);
+      return page(rows, start, (a) => activityOut(portal, a));
+    },
+  },
+  {
+    name: 'crm.activity.delete',
+    scope: 'crm',
+    handler: (params, ctx) => {
+      const id = resolveId(params);
+      if (id <= 0) throw crmError('ID is not defined or invalid.');
+      const activity = ctx.portal.state.activities.find((a) => a.ID === id);
+      if (!activity) throw crmError('Not found');
+      ctx.portal.state.activities = ctx.portal.state.activities.filter((a) => a !== activity);
+      ctx.portal.events.fire('ONCRMACTIVITYDELETE', { FIELDS: { ID: String(id) } }, ctx.auth.userId);
+      return true;
+    },
+  },
+  {
+    name: 'crm.timeline.comment.add',
+    scope: 'crm',
+    handler: (params, ctx) => {
+      const fields = asPhpArray(params.fields ?? params.FIELDS);
+      if (!fields) throw missing('fields');
+      const entityType = phpString(fields.ENTITY_TYPE).toLowerCase() as CrmEntity;
+      const entityId = phpInt(fields.ENTITY_ID);
+      if (!CRM_ENTITIES.includes(entityType) || !findRecord(ctx.portal, entityType, entityId)) throw d7('OWNER_NOT_FOUND', 'Owner was not found');
+      const comment = phpString(fields.COMMENT);
+      if (comment.trim() === '') throw d7('INVALID_ARG_VALUE', 'Empty comment');
+      const id = ctx.portal.nextId('timelineComment');
+      ctx.portal.state.timelineComments.push({
+        ID: id,
+        ENTITY_TYPE: entityType,
+        ENTITY_ID: entityId,
+        COMMENT: comment,
+        AUTHOR_ID: ctx.auth.userId,
+        CREATED: ctx.portal.now(),
+        FILES: Array.isArray(fields.FILES) ? fields.FILES : [],
+      });
+      ctx.portal.events.fire('ONCRMTIMELINECOMMENTADD', { FIELDS: { ID: String(id) } }, ctx.auth.userId);
+      return id;
+    },
+  },
+];

@@ -1,0 +1,179 @@
+// tasks.task.add / get / list / update / complete / delete (docs api-reference/tasks/*): UPPER_CASE fields in,
+// camelCase task objects out; UF_CRM_TASK binds a task to CRM items ("L_4", "D_10", "C_7", "CO_5").
+import { RestError } from '../errors.js';
+import { matches, parseFilter, sortRecords, type FieldResolver, type ValueType } from '../filter.js';
+import { asPhpArray, isObject, phpInt, phpString, type Params } from '../params.js';
+import type { Portal } from '../portal.js';
+import { ListAnswer, PAGE_SIZE, type CallContext, type MethodTable } from '../registry.js';
+import type { TaskRow } from '../state.js';
+import { parseDateTime } from '../time.js';
+
+const STATUS_PENDING = 2;
+const STATUS_COMPLETED = 5;
+const coreError = (message: string) => new RestError('ERROR_CORE', message, 400);
+const missing = (name: string) => new RestError('100', `Could not find value for parameter {${name}}`, 400);
+
+const toCamel = (name: string) => name.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+const LIST_FIELDS = ['AUDITORS', 'ACCOMPLICES', 'UF_CRM_TASK', 'TAGS'];
+const DATE_FIELDS = ['DEADLINE', 'START_DATE_PLAN', 'END_DATE_PLAN', 'CREATED_DATE', 'CHANGED_DATE', 'CLOSED_DATE'];
+
+function normalizeFields(portal: Portal, input: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [rawKey, value] of Object.entries(input)) {
+    const key = rawKey.toUpperCase();
+    if (LIST_FIELDS.includes(key)) out[key] = (Array.isArray(value) ? value : isObject(value) ? Object.values(value) : value === '' || value == null ? [] : [value]).map(phpString);
+    else if (DATE_FIELDS.includes(key)) out[key] = value === '' || value == null ? null : (parseDateTime(value, portal.timeZone) ?? null);
+    else out[key] = value;
+  }
+  return out;
+}
+
+function taskOut(portal: Portal, task: TaskRow, select?: Set<string>): Record<string, unknown> {
+  const f = task.fields;
+  const date = (v: unknown) => (typeof v === 'number' ? portal.datetime(v) : null);
+  const id = (v: unknown) => (v === undefined || v === null || v === '' ? null : String(phpInt(v)));
+  const out: Record<string, unknown> = {
+    id: String(task.id),
+    parentId: id(f.PARENT_ID),
+    title: phpString(f.TITLE),
+    description: phpString(f.DESCRIPTION),
+    priority: String(f.PRIORITY ?? 1),
+    status: String(f.STATUS ?? STATUS_PENDING),
+    createdBy: String(task.createdBy),
+    createdDate: portal.datetime(task.createdAt),
+    responsibleId: String(phpInt(f.RESPONSIBLE_ID)),
+    changedBy: String(phpInt(f.CHANGED_BY ?? task.createdBy)),
+    changedDate: portal.datetime(task.changedAt),
+    closedBy: id(f.CLOSED_BY),
+    closedDate: date(f.CLOSED_DATE),
+    deadline: date(f.DEADLINE),
+    startDatePlan: date(f.START_DATE_PLAN),
+    endDatePlan: date(f.END_DATE_PLAN),
+    groupId: String(phpInt(f.GROUP_ID)),
+    auditors: (f.AUDITORS as string[] | undefined) ?? [],
+    accomplices: (f.ACCOMPLICES as string[] | undefined) ?? [],
+  };
+  // UF_CRM_TASK (and other user fields) only when selected, as ufCrmTask.
+  for (const key of Object.keys(f)) {
+    if (key.startsWith('UF_') && (select?.has(key) || select?.has('UF_*'))) out[toCamel(key)] = f[key];
+  }
+  if (select && !select.has('*') && select.size > 0) {
+    const wanted = new Set([...select].map(toCamel));
+    wanted.add('id');
+    for (const key of Object.keys(out)) if (!wanted.has(key) && !key.startsWith('uf')) delete out[key];
+  }
+  return out;
+}
+
+function selectOf(params: Params): Set<string> | undefined {
+  const select = params.select ?? params.SELECT;
+  const list = Array.isArray(select) ? select : isObject(select) ? Object.values(select) : undefined;
+  return list ? new Set(list.map((s) => phpString(s).toUpperCase())) : undefined;
+}
+
+function validate(portal: Portal, fields: Record<string, unknown>, creating: boolean): void {
+  if ((creating || fields.TITLE !== undefined) && phpString(fields.TITLE).trim() === '') throw coreError('Task title not specified');
+  if (creating || fields.RESPONSIBLE_ID !== undefined) {
+    const responsible = phpInt(fields.RESPONSIBLE_ID);
+    if (responsible <= 0) throw coreError('Responsible person not specified');
+    if (!portal.user(responsible)) throw coreError('User specified in the "Responsible" field not found');
+  }
+  if (fields.STATUS !== undefined && ![1, 2, 3, 4, 5, 6, 7].includes(phpInt(fields.STATUS))) throw coreError('Incorrect status');
+  if (fields.PARENT_ID !== undefined && phpInt(fields.PARENT_ID) > 0 && !portal.state.tasks.some((t) => t.id === phpInt(fields.PARENT_ID))) {
+    throw coreError('Task specified in the "Parent Task" field not found');
+  }
+}
+
+function findTask(ctx: CallContext, params: Params): TaskRow {
+  const id = phpInt(params.taskId ?? params.TASKID ?? params.id ?? params.ID);
+  if (params.taskId === undefined && params.TASKID === undefined && params.id === undefined && params.ID === undefined) throw missing('taskId');
+  const task = ctx.portal.state.tasks.find((t) => t.id === id);
+  if (!task) throw coreError('Task not found or not accessible');
+  return task;
+}
+
+const TASK_FILTER: Record<string, ValueType> = { ID: 'int', TITLE: 'string', RESPONSIBLE_ID: 'int', CREATED_BY: 'int', STATUS: 'int', GROUP_ID: 'int', PRIORITY: 'int', DEADLINE: 'datetime', CREATED_DATE: 'datetime', CHANGED_DATE: 'datetime', UF_CRM_TASK: 'string', PARENT_ID: 'int' };
+const taskResolver: FieldResolver<TaskRow> = (field) => {
+  const type = TASK_FILTER[field];
+  if (!type) return undefined;
+  return {
+    type,
+    get: (t) => (field === 'ID' ? t.id : field === 'CREATED_BY' ? t.createdBy : field === 'CREATED_DATE' ? t.createdAt : field === 'CHANGED_DATE' ? t.changedAt : field === 'STATUS' ? (t.fields.STATUS ?? STATUS_PENDING) : t.fields[field] ?? null),
+  };
+};
+
+export const taskMethods: MethodTable = [
+  {
+    name: 'tasks.task.add',
+    scope: 'task',
+    handler: (params, ctx) => {
+      const raw = asPhpArray(params.fields ?? params.FIELDS);
+      if (!raw || Object.keys(raw).length === 0) throw missing('fields');
+      const fields = normalizeFields(ctx.portal, raw);
+      validate(ctx.portal, fields, true);
+      const now = ctx.portal.now();
+      const createdBy = phpInt(fields.CREATED_BY) || ctx.auth.userId;
+      const task: TaskRow = { id: ctx.portal.nextId('task'), fields: { STATUS: STATUS_PENDING, ...fields }, createdBy, createdAt: now, changedAt: now };
+      ctx.portal.state.tasks.push(task);
+      ctx.portal.events.fire('ONTASKADD', { FIELDS_BEFORE: 'undefined', FIELDS_AFTER: { ID: String(task.id) } }, ctx.auth.userId);
+      return { task: taskOut(ctx.portal, task) };
+    },
+  },
+  {
+    name: 'tasks.task.update',
+    scope: 'task',
+    handler: (params, ctx) => {
+      const task = findTask(ctx, params);
+      const raw = asPhpArray(params.fields ?? params.FIELDS);
+      if (!raw) throw missing('fields');
+      const fields = normalizeFields(ctx.portal, raw);
+      validate(ctx.portal, fields, false);
+      Object.assign(task.fields, fields, { CHANGED_BY: ctx.auth.userId });
+      if (phpInt(task.fields.STATUS) === STATUS_COMPLETED && !task.fields.CLOSED_DATE) Object.assign(task.fields, { CLOSED_DATE: ctx.portal.now(), CLOSED_BY: ctx.auth.userId });
+      task.changedAt = ctx.portal.now();
+      ctx.portal.events.fire('ONTASKUPDATE', { FIELDS_BEFORE: { ID: String(task.id) }, FIELDS_AFTER: { ID: String(task.id) } }, ctx.auth.userId);
+      return { task: taskOut(ctx.portal, task) };
+    },
+  },
+  {
+    name: 'tasks.task.complete',
+    scope: 'task',
+    handler: (params, ctx) => {
+      const task = findTask(ctx, params);
+      Object.assign(task.fields, { STATUS: STATUS_COMPLETED, CLOSED_DATE: ctx.portal.now(), CLOSED_BY: ctx.auth.userId, CHANGED_BY: ctx.auth.userId });
+      task.changedAt = ctx.portal.now();
+      return { task: taskOut(ctx.portal, task) };
+    },
+  },
+  {
+    name: 'tasks.task.delete',
+    scope: 'task',
+    handler: (params, ctx) => {
+      const task = findTask(ctx, params);
+      ctx.portal.state.tasks = ctx.portal.state.tasks.filter((t) => t !== task);
+      return { task: true };
+    },
+  },
+  {
+    name: 'tasks.task.get',
+    scope: 'task',
+    read: true,
+    handler: (params, ctx) => ({ task: taskOut(ctx.portal, findTask(ctx, params), selectOf(params)) }),
+  },
+  {
+    name: 'tasks.task.list',
+    scope: 'task',
+    read: true,
+    handler: (params, ctx) => {
+      const filter = asPhpArray(params.filter ?? params.FILTER) ?? {};
+      const order = asPhpArray(params.order ?? params.ORDER) ?? { ID: 'ASC' };
+      const conditions = parseFilter(filter, taskResolver);
+      const rows = sortRecords(ctx.portal.state.tasks.filter((t) => matches(t, conditions, ctx.portal.timeZone)), order, taskResolver, ctx.portal.timeZone);
+      const start = Math.max(ctx.start, 0);
+      const select = selectOf(params);
+      const next = start + PAGE_SIZE < rows.length ? start + PAGE_SIZE : undefined;
+      return new ListAnswer({ tasks: rows.slice(start, start + PAGE_SIZE).map((t) => taskOut(ctx.portal, t, select)) }, rows.length, next);
+    },
+  },
+];
