@@ -86,8 +86,9 @@ export function describeTarget(target: PortalTarget): string {
 /** Every secret of a target, for redaction. */
 export function secretsOf(target: PortalTarget): string[] {
   if (target.kind === 'webhook') {
+    // The secret is the last path segment; removing it is enough to make the URL printable.
     const path = new URL(target.url).pathname.split('/').filter(Boolean);
-    return [target.url, path[2] ?? ''].filter((s) => s.length >= 4);
+    return [path[2] ?? ''].filter((s) => s.length >= 4);
   }
   return [target.tokens.accessToken, target.tokens.refreshToken, target.app.clientSecret].filter((s) => s.length >= 4);
 }

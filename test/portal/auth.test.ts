@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { describeTarget, redact, resolveTarget, secretsOf, TargetError } from '../../src/portal/auth.js';
+
+describe('choosing the portal', () => {
+  it('takes --webhook over B24_WEBHOOK_URL, and says what a webhook looks like when it is not one', () => {
+    const t = resolveTarget({ webhook: 'https://a.bitrix24.ru/rest/1/abcdef123/' }, { B24_WEBHOOK_URL: 'https://b.bitrix24.ru/rest/1/zzzzzz/' });
+    expect(t).toEqual({ kind: 'webhook', url: 'https://a.bitrix24.ru/rest/1/abcdef123/' });
+    expect(() => resolveTarget({ webhook: 'https://a.bitrix24.ru/crm/' }, {})).toThrow(/expected https:\/\/a\.bitrix24\.ru\/rest\/<user id>\/<secret>\//);
+    expect(() => resolveTarget({ webhook: 'not a url' }, {})).toThrow(TargetError);
+  });
+
+  it('with nothing configured, names every way to give a portal', () => {
+    expect(() => resolveTarget({}, {})).toThrow(/--webhook .* B24_WEBHOOK_URL .* --access-token/);
+  });
+
+  it('app mode needs the domain, and takes the app credentials and OAuth server from the environment', () => {
+    expect(() => resolveTarget({ accessToken: 'tok' }, {})).toThrow(/--domain/);
+    const t = resolveTarget({ accessToken: 'tok', refreshToken: 'ref', domain: 'https://x.bitrix24.ru/', memberId: 'm1' }, {
+      B24_APP_CLIENT_ID: 'local.1', B24_APP_CLIENT_SECRET: 'sec', B24_OAUTH_URL: 'https://oauth.example.com/',
+    });
+    expect(t).toMatchObject({
+      kind: 'app', app: { clientId: 'local.1', clientSecret: 'sec' },
+      tokens: { domain: 'x.bitrix24.ru', clientEndpoint: 'https://x.bitrix24.ru/rest/', serverEndpoint: 'https://oauth.example.com/rest/', memberId: 'm1' },
+    });
+  });
+
+  it('never lets a secret reach printable text', () => {
+    const t = resolveTarget({ webhook: 'https://a.bitrix24.ru/rest/1/abcdef123/' }, {});
+    expect(describeTarget(t)).toBe('https://a.bitrix24.ru (incoming webhook)');
+    expect(redact('POST https://a.bitrix24.ru/rest/1/abcdef123/crm.status.add failed; code abcdef123', secretsOf(t)))
+      .toBe('POST https://a.bitrix24.ru/rest/1/***/crm.status.add failed; code ***');
+    const app = resolveTarget({ accessToken: 'access-1', refreshToken: 'refresh-1', domain: 'x.ru' }, { B24_APP_CLIENT_SECRET: 'client-secret' });
+    expect(redact('access-1 refresh-1 client-secret', secretsOf(app))).toBe('*** *** ***');
+  });
+});
