@@ -600,7 +600,9 @@ function planApp(b: Builder, input: PlanInput): void {
     skipAll('needs the installed Autosalon application: Bitrix24 refuses it to an incoming webhook (ACCESS_DENIED)');
     return;
   }
-  const portalApp = snapshot.app ?? { robots: [], triggers: [], events: [], templates: [] };
+  const portalApp = snapshot.app ?? { robots: [], triggers: [], events: [], templates: [], unavailable: {} };
+  const refused = (what: keyof typeof portalApp.unavailable) =>
+    portalApp.unavailable[what] && `the portal does not offer it (${portalApp.unavailable[what]}): its plan may lack business processes and automation`;
   const publicUrl = input.app?.publicUrl?.replace(/\/+$/, '');
   let urlProblem: string | undefined;
   if (!publicUrl) urlProblem = 'the automation service\'s public URL is unknown: pass --public-url or set AUTOSALON_PUBLIC_URL';
@@ -618,8 +620,9 @@ function planApp(b: Builder, input: PlanInput): void {
   for (const robot of app.robots) {
     const key = keys.robot(robot.code);
     const title = `robot ${robot.code} ${quote(robot.name[lang])}`;
-    if (urlProblem) {
-      b.add({ action: 'skip', kind: 'robot', key, group: 'app', title, detail: urlProblem }, PHASE.robots);
+    const problem = urlProblem ?? refused('robots');
+    if (problem) {
+      b.add({ action: 'skip', kind: 'robot', key, group: 'app', title, detail: problem }, PHASE.robots);
       registeredRobots.delete(robot.code);
       continue;
     }
@@ -639,6 +642,10 @@ function planApp(b: Builder, input: PlanInput): void {
   for (const trigger of app.triggers) {
     const key = keys.trigger(trigger.code);
     const title = `trigger ${trigger.code} ${quote(trigger.name[lang])}`;
+    if (refused('triggers')) {
+      b.add({ action: 'skip', kind: 'trigger', key, group: 'app', title, detail: refused('triggers') }, PHASE.triggers);
+      continue;
+    }
     const current = portalApp.triggers.find((t) => t.code === trigger.code);
     const call = { method: 'crm.automation.trigger.add', params: { CODE: trigger.code, NAME: trigger.name[lang] } };
     if (!current) b.add({ action: 'create', kind: 'trigger', key, group: 'app', title, call, record: { created: true } }, PHASE.triggers);
@@ -650,8 +657,8 @@ function planApp(b: Builder, input: PlanInput): void {
   for (const event of app.events) {
     const key = keys.event(event);
     const title = `event ${event} → the automation service`;
-    if (urlProblem) {
-      b.add({ action: 'skip', kind: 'event', key, group: 'app', title, detail: urlProblem }, PHASE.events);
+    if (urlProblem || refused('events')) {
+      b.add({ action: 'skip', kind: 'event', key, group: 'app', title, detail: urlProblem ?? refused('events') }, PHASE.events);
       continue;
     }
     const handler = `${publicUrl}/events`;
@@ -672,6 +679,10 @@ function planApp(b: Builder, input: PlanInput): void {
     const key = keys.bp(bp.code);
     const title = `business process ${quote(bp.name[lang])}`;
     const skip = (detail: string) => b.add({ action: 'skip', kind: 'bp', key, group: 'app', title, detail }, PHASE.bp);
+    if (refused('templates')) {
+      skip(refused('templates')!);
+      continue;
+    }
     if (!registeredRobots.has(bp.robot)) {
       skip(`it runs the robot ${bp.robot}, which is not registered`);
       continue;

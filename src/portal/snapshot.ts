@@ -54,6 +54,8 @@ export interface WorkflowTemplateRow { id: number; name: string; systemCode: str
 
 export interface AppObjects {
   info?: AppInfo;
+  /** Reads the portal refused (a plan without business processes has no bizproc.* methods): what and why. */
+  unavailable: Partial<Record<'robots' | 'triggers' | 'events' | 'templates', string>>;
   robots: string[];
   triggers: { code: string; name: string }[];
   events: EventBinding[];
@@ -165,8 +167,15 @@ export async function readMore(client: PortalClient, snapshot: PortalSnapshot, r
       method: 'bizproc.workflow.template.list',
       params: { select: ['ID', 'NAME', 'SYSTEM_CODE', 'DOCUMENT_TYPE'], filter: { SYSTEM_CODE: 'rest_app_$result[app_info][ID]' } },
     };
+    for (const key of ['robots', 'triggers', 'events', 'templates']) tolerated.add(key);
     decoders.push((r) => {
+      const unavailable: AppObjects['unavailable'] = {};
+      for (const key of ['robots', 'triggers', 'events', 'templates'] as const) {
+        const error = r.errors[key];
+        if (error) unavailable[key] = `${error.code ? `${error.code}: ` : ''}${error.description}`;
+      }
       snapshot.app = {
+        unavailable,
         info: parseAppInfo(r.result.app_info),
         robots: asArray(r.result.robots).map(String),
         triggers: asArray(r.result.triggers).map((t) => ({ code: str(rec(t).CODE), name: str(rec(t).NAME) })),

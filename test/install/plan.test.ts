@@ -224,7 +224,7 @@ describe('what the plan never touches', () => {
 describe('application objects in app mode', () => {
   const app = (over: Partial<PlanInput> = {}) => {
     const { snapshot, ledger } = settledPortal(crmPlus);
-    snapshot.app = { robots: [], triggers: [], events: [], templates: [] };
+    snapshot.app = { robots: [], triggers: [], events: [], templates: [], unavailable: {} };
     return plan({ snapshot, ledger, mode: 'app', app: { publicUrl: 'https://svc.example.com', clientId: 'local.abc' }, ...over });
   };
 
@@ -247,6 +247,7 @@ describe('application objects in app mode', () => {
       robots: ['autosalon_refusal', 'autosalon_stage_actions'], triggers: [{ code: 'autosalon_inbound', name: 'Автосалон: входящее обращение (звонок, форма)' }],
       events: crmPlus.app.events.map((event) => ({ event, handler: 'https://svc.example.com/events' })),
       templates: [{ id: 9, name: 'Автосалон: отказ клиента', systemCode: 'rest_app_3', documentType: [] }],
+      unavailable: {},
     };
     for (const s of executableSteps(first)) if (s.record) ledger.objects[s.key] = { ...s.record, ...(s.kind === 'bp' ? { id: 9 } : {}) };
     ledger.objects['robot:autosalon_stage_actions'].hash = 'old';
@@ -256,11 +257,20 @@ describe('application objects in app mode', () => {
 
   it('unbinds an older address of the service that it bound itself', () => {
     const { snapshot, ledger } = settledPortal(crmPlus);
-    snapshot.app = { robots: [], triggers: [], events: [{ event: 'ONCRMLEADADD', handler: 'https://old.example.com/events' }, { event: 'ONCRMLEADADD', handler: 'https://other.example.com/hook' }], templates: [] };
+    snapshot.app = { robots: [], triggers: [], events: [{ event: 'ONCRMLEADADD', handler: 'https://old.example.com/events' }, { event: 'ONCRMLEADADD', handler: 'https://other.example.com/hook' }], templates: [], unavailable: {} };
     ledger.objects['event:ONCRMLEADADD'] = { created: true, handler: 'https://old.example.com/events' };
     const p = plan({ snapshot, ledger, mode: 'app', app: { publicUrl: 'https://svc.example.com', clientId: 'x' } });
     const unbind = executableSteps(p).filter((s) => s.call!.method === 'event.unbind');
     expect(unbind.map((s) => s.call!.params)).toEqual([{ event: 'ONCRMLEADADD', handler: 'https://old.example.com/events' }]);
+  });
+
+  it('says so when the portal\'s plan has no business processes (bizproc methods not found)', () => {
+    const { snapshot, ledger } = settledPortal(crmPlus);
+    snapshot.app = { robots: [], triggers: [], events: [], templates: [], unavailable: { robots: 'ERROR_METHOD_NOT_FOUND: Method not found!', templates: 'ERROR_METHOD_NOT_FOUND: Method not found!' } };
+    const p = plan({ snapshot, ledger, mode: 'app', app: { publicUrl: 'https://svc.example.com', clientId: 'x' } });
+    expect(p.steps.filter((s) => s.kind === 'robot' || s.kind === 'bp').map((s) => s.action)).toEqual(['skip', 'skip', 'skip']);
+    expect(p.steps.find((s) => s.kind === 'robot')!.detail).toMatch(/does not offer it \(ERROR_METHOD_NOT_FOUND/);
+    expect(executableSteps(p).map((s) => s.call!.method)).toEqual(['crm.automation.trigger.add', ...crmPlus.app.events.map(() => 'event.bind')]);
   });
 
   it('says why robots and events cannot be registered without a usable public URL', () => {
