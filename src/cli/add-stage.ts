@@ -17,7 +17,7 @@ export function register(program: Command): void {
       if (flags.semantics !== undefined && flags.semantics !== 'process' && flags.semantics !== 'failure') {
         throw new UserError(`--semantics is process or failure (got "${flags.semantics}")`);
       }
-      const session = openForCli(flags);
+      const session = await openForCli(flags);
       try {
         const report = await addStage(session.client, {
           pipeline: flags.pipeline, name: flags.name, after: flags.after, semantics: flags.semantics as 'process' | 'failure' | undefined,
@@ -27,6 +27,8 @@ export function register(program: Command): void {
         else console.log(`Added ${report.semantics} stage "${report.name}" (${report.statusId}) to ${report.pipeline} after "${report.after}", sort ${report.sort}. Later installs and verifications keep it.`);
       } catch (error) {
         throw asUserError(error, session);
+      } finally {
+        await session.close();
       }
     });
 }

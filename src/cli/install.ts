@@ -17,7 +17,7 @@ export function addTargetOptions(command: Command): Command {
     .option('--access-token <token>', 'app mode: OAuth access token of the installed application')
     .option('--refresh-token <token>', 'app mode: OAuth refresh token (renews an expired access token)')
     .option('--domain <host>', 'app mode: the portal address, e.g. your.bitrix24.ru')
-    .option('--member-id <id>', 'app mode: the portal\'s member_id (names its local state)')
+    .option('--member-id <id>', 'app mode: the portal\'s member_id; alone, it takes the tokens the automation service stored (AUTOSALON_DB)')
     .option('--public-url <url>', 'app mode: public URL of the automation service (default: AUTOSALON_PUBLIC_URL)')
     .option('--state-dir <dir>', 'local state: ledger, journal, backups (default: AUTOSALON_STATE_DIR or .autosalon)');
 }
@@ -40,9 +40,9 @@ export function sessionOptions(flags: TargetFlags): SessionOptions {
 }
 
 /** Opens the portal; progress of rate-limit waits goes to stderr. */
-export function openForCli(flags: TargetFlags): Session {
+export async function openForCli(flags: TargetFlags): Promise<Session> {
   try {
-    return openSession(sessionOptions(flags), {
+    return await openSession(sessionOptions(flags), {
       onWait: ({ method, code, attempt }) => console.error(`  the portal answered ${code} to ${method}: waiting, attempt ${attempt}`),
     });
   } catch (error) {
@@ -110,7 +110,7 @@ export function register(program: Command): void {
 
 /** `autosalon install`: plan, consent, apply, summary (also what `start` runs against a real portal). */
 export async function installAction(flags: InstallFlags): Promise<void> {
-  const session = openForCli(flags);
+  const session = await openForCli(flags);
   const template = loadTemplate();
   const human = (text: string) => (flags.json ? console.error(text) : console.log(text));
   try {
@@ -138,5 +138,7 @@ export async function installAction(flags: InstallFlags): Promise<void> {
     if (report.failed.length || report.cancelled) process.exitCode = 1;
   } catch (error) {
     throw asUserError(error, session);
+  } finally {
+    await session.close();
   }
 }

@@ -10,7 +10,7 @@ export function register(program: Command): void {
     .option('--yes', 'do it without asking (deleting fields erases their values)')
     .option('--json', 'print one JSON object on stdout')
     .action(async (flags: UninstallFlags) => {
-      const session = openForCli(flags);
+      const session = await openForCli(flags);
       const human = (text: string) => (flags.json ? console.error(text) : console.log(text));
       try {
         const report = await uninstall(session.client, {
@@ -34,6 +34,8 @@ export function register(program: Command): void {
         if (report.failed.length || report.cancelled) process.exitCode = 1;
       } catch (error) {
         throw asUserError(error, session);
+      } finally {
+        await session.close();
       }
     });
 }

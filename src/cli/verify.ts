@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .option('--lang <lang>', 'the language names should be in (default: the last install\'s)')
     .option('--json', 'print one JSON object on stdout')
     .action(async (flags: VerifyFlags) => {
-      const session = openForCli(flags);
+      const session = await openForCli(flags);
       try {
         const report = await verifyPortal(session.client, {
           tier: flags.tier, plan: flags.plan, lang: flags.lang === undefined ? undefined : parseLang(flags.lang), app: session.app, stateDir: session.stateDir,
@@ -24,6 +24,8 @@ export function register(program: Command): void {
         process.exitCode = report.ok ? 0 : 1;
       } catch (error) {
         throw asUserError(error, session);
+      } finally {
+        await session.close();
       }
     });
 }

@@ -1,13 +1,18 @@
 // Opening a portal for a command: target from options and environment, the client, and redaction of its secrets
 // from every message that may be printed.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { connect, describeTarget, redact, resolveTarget, secretsOf, TargetError, type PortalTarget, type TargetInput } from '../portal/auth.js';
 import type { PortalClient, PortalClientOptions } from '../portal/client.js';
+import { SqliteStore } from '../service/store/sqlite.js';
 import { InstallError } from './model.js';
 import { defaultStateDir } from './state.js';
 
 export interface SessionOptions extends TargetInput {
   stateDir?: string;
   publicUrl?: string;
+  /** The automation service's database (AUTOSALON_DB, default <state dir>/service.sqlite): tokens by member_id. */
+  dbFile?: string;
 }
 
 export interface Session {
@@ -19,12 +24,53 @@ export interface Session {
   app?: { publicUrl?: string; clientId?: string };
   /** Removes the target's secrets from a text. */
   redact(text: string): string;
+  close(): Promise<void>;
 }
 
-export function openSession(options: SessionOptions, clientOptions: PortalClientOptions = {}, env: NodeJS.ProcessEnv = process.env): Session {
-  let target: PortalTarget;
+/**
+ * App mode from the automation service's store: --member-id alone names a portal whose tokens the service keeps.
+ * Renewed tokens are written back at once, so the service goes on with the new pair.
+ */
+async function targetFromStore(options: SessionOptions, env: NodeJS.ProcessEnv): Promise<{ target: PortalTarget; close: () => Promise<void> } | undefined> {
+  if (!options.memberId || options.accessToken || options.refreshToken || options.webhook) return undefined;
+  const dbFile = options.dbFile ?? env.AUTOSALON_DB ?? join(options.stateDir ?? defaultStateDir(env), 'service.sqlite');
+  if (!existsSync(dbFile)) {
+    throw new InstallError(`--member-id alone takes the tokens the automation service stored, but there is no service database at ${dbFile} (AUTOSALON_DB): pass --access-token, --refresh-token and --domain instead`);
+  }
+  let store: SqliteStore;
   try {
-    target = resolveTarget(options, env);
+    store = new SqliteStore(dbFile);
+  } catch (error) {
+    throw new InstallError(`cannot open the automation service's database ${dbFile} (${(error as Error).message}): pass --access-token, --refresh-token and --domain instead`);
+  }
+  const portal = await store.getPortal(options.memberId);
+  if (!portal || !portal.refreshToken) {
+    await store.close();
+    throw new InstallError(`the automation service (${dbFile}) has no tokens for member_id ${options.memberId}: install the application on that portal first, or pass the tokens`);
+  }
+  const oauthUrl = (options.oauthUrl ?? env.B24_OAUTH_URL ?? 'https://oauth.bitrix.info').replace(/\/+$/, '');
+  const target: PortalTarget = {
+    kind: 'app',
+    tokens: {
+      accessToken: portal.accessToken, refreshToken: portal.refreshToken, expires: portal.expires, domain: portal.domain,
+      clientEndpoint: portal.clientEndpoint, serverEndpoint: `${oauthUrl}/rest/`, memberId: portal.memberId,
+      applicationToken: portal.applicationToken, scope: portal.scope, userId: portal.userId,
+    },
+    app: { clientId: options.clientId ?? env.B24_APP_CLIENT_ID ?? '', clientSecret: options.clientSecret ?? env.B24_APP_CLIENT_SECRET ?? '' },
+    onTokens: (t) => store.updateTokens(portal.memberId, {
+      accessToken: t.accessToken, refreshToken: t.refreshToken, expires: t.expires, clientEndpoint: t.clientEndpoint, scope: t.scope ?? portal.scope,
+    }),
+  };
+  return { target, close: () => store.close() };
+}
+
+export async function openSession(options: SessionOptions, clientOptions: PortalClientOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<Session> {
+  let target: PortalTarget;
+  let close = async () => undefined as void;
+  try {
+    const stored = await targetFromStore(options, env);
+    if (stored) ({ target, close } = stored);
+    else target = resolveTarget(options, env);
   } catch (error) {
     if (error instanceof TargetError) throw new InstallError(error.message);
     throw error;
@@ -45,5 +91,6 @@ export function openSession(options: SessionOptions, clientOptions: PortalClient
       ? { publicUrl: options.publicUrl ?? env.AUTOSALON_PUBLIC_URL, clientId: target.app.clientId || undefined }
       : undefined,
     redact: (text) => redact(text, secrets),
+    close,
   };
 }

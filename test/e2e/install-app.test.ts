@@ -4,12 +4,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { decodeBpt, robotActivityType, walkActivities } from '../../src/bpt/index.js';
 import type { InstalledApp, RunningEmulator } from '../../src/emulator/index.js';
 import { runInstall, type InstallOptions } from '../../src/install/apply.js';
+import { openSession } from '../../src/install/session.js';
 import { PortalState } from '../../src/install/state.js';
+import { SqliteStore } from '../../src/service/store/sqlite.js';
 import { uninstall } from '../../src/install/uninstall.js';
 import { verifyPortal } from '../../src/install/verify.js';
 import { PortalClient } from '../../src/portal/client.js';
 import { loadTemplate } from '../../src/template/loader.js';
 import { startTestEmulator } from '../helpers/emulator.js';
+import { join } from 'node:path';
 import { categories, duplicates, tempStateDir } from '../install/portal-checks.js';
 
 const template = loadTemplate();
@@ -137,6 +140,45 @@ describe('installing as the application', () => {
     expect(await categories(emulator)).toEqual([]);
     const ledger = new PortalState(stateDir, client().portalKey).loadLedger({ key: '', origin: '', mode: 'app' });
     expect(Object.keys(ledger.objects)).toEqual([]);
+  });
+});
+
+describe('tokens from the automation service', () => {
+  it('--member-id alone installs with the tokens the service stored, and writes renewed tokens back', async () => {
+    const { emulator, app } = await appPortal();
+    const stateDir = tempStateDir();
+    const dbFile = join(stateDir, 'service.sqlite');
+    const store = new SqliteStore(dbFile);
+    await store.savePortal({
+      memberId: app.memberId, domain: app.domain, clientEndpoint: app.clientEndpoint, accessToken: app.accessToken, refreshToken: app.refreshToken,
+      expires: app.expires, scope: app.scope, userId: app.userId, applicationToken: app.applicationToken, lang: 'ru', tier: 'crm_plus', plan: 'pro',
+      installedAt: Date.now(), installState: 'installed',
+    });
+    await store.close();
+    // The stored access token has expired: the client renews it through the OAuth server.
+    emulator.control.expireAccessTokens(app.clientId);
+    const env = { B24_APP_CLIENT_ID: app.clientId, B24_APP_CLIENT_SECRET: app.clientSecret, B24_OAUTH_URL: emulator.oauthUrl };
+    const session = await openSession({ memberId: app.memberId, stateDir, dbFile, publicUrl: PUBLIC_URL }, {}, env);
+    try {
+      expect(session.client.mode).toBe('app');
+      expect(session.client.portalKey).toBe(app.memberId);
+      const report = await runInstall(session.client, { stateDir, template, app: session.app });
+      expect(report.failed).toEqual([]);
+      expect(report.converged).toBe(true);
+      expect(report.skipped).toEqual([]);
+    } finally {
+      await session.close();
+    }
+    const after = new SqliteStore(dbFile);
+    expect((await after.getPortal(app.memberId))!.accessToken).not.toBe(app.accessToken);
+    await after.close();
+  });
+
+  it('says what to do when the service has no tokens for that portal', async () => {
+    const stateDir = tempStateDir();
+    await expect(openSession({ memberId: 'nope', stateDir }, {}, {})).rejects.toThrow(/no service database at .*service\.sqlite/);
+    await new SqliteStore(join(stateDir, 'service.sqlite')).close();
+    await expect(openSession({ memberId: 'nope', stateDir }, {}, {})).rejects.toThrow(/has no tokens for member_id nope: install the application/);
   });
 });
 
