@@ -76,6 +76,7 @@ export function registerControlRoutes(app: FastifyInstance, base: string, contro
     return run;
   });
   route('POST', '/leads/:id/convert', (b, req) => control.convertLead(Number(param(req, 'id')), b));
+  route('POST', '/deals/:id/move', (b, req) => control.moveDeal(Number(param(req, 'id')), Number(b.categoryId), { stageId: typeof b.stageId === 'string' ? b.stageId : undefined, ...userOf(b) }));
   route('POST', '/crm/:entity', (b, req) => ({ id: control.addRecord(crmEntity(param(req, 'entity')), objectOf(b.fields), userOf(b)) }));
   route('POST', '/crm/:entity/:id', (b, req) => control.updateRecord(crmEntity(param(req, 'entity')), Number(param(req, 'id')), objectOf(b.fields), userOf(b)));
   route('GET', '/collections/:name', (_b, req) => control.collection(param(req, 'name') as Collection));

@@ -4,7 +4,7 @@
 import type { DeliveryRecord, EventFaults } from './events.js';
 import { activityName, resolveDocumentId, signEventToken, workflowInstanceId } from './methods/bizproc.js';
 import { createRecord, findRecord, updateRecord } from './methods/crm-items.js';
-import { statusesOf } from './methods/crm-status.js';
+import { dealStageEntity, statusesOf } from './methods/crm-status.js';
 import { userFieldsOf } from './methods/crm-userfield.js';
 import type { Portal } from './portal.js';
 import { ALL_SCOPES } from './seed.js';
@@ -401,6 +401,37 @@ export class EmulatorControl {
     updateRecord(p, 'lead', lead, { STATUS_ID: success.STATUS_ID, CONTACT_ID: result.contactId ?? lead.CONTACT_ID, COMPANY_ID: result.companyId ?? lead.COMPANY_ID }, actor);
     p.persist();
     return result;
+  }
+
+  /**
+   * Moves a deal to another pipeline as the UI does (crm.deal.update cannot): CATEGORY_ID and STAGE_ID change
+   * (default: the pipeline's first stage) and ONCRMDEALMOVETOCATEGORY fires with ID, CATEGORY_ID and STAGE_ID
+   * (not ONCRMDEALUPDATE).
+   */
+  moveDeal(id: number, categoryId: number, options: { stageId?: string; userId?: number | null } = {}): void {
+    const p = this.portal;
+    const deal = findRecord(p, 'deal', id);
+    if (!deal) throw new Error(`no deal ${id}`);
+    if (!p.state.dealCategories.some((c) => c.id === categoryId)) throw new Error(`no deal pipeline ${categoryId}`);
+    const stages = statusesOf(p, dealStageEntity(categoryId));
+    const stageId = options.stageId ?? stages[0]?.STATUS_ID;
+    const stage = stages.find((s) => s.STATUS_ID === stageId);
+    if (!stage) throw new Error(`stage ${String(stageId)} is not in pipeline ${categoryId}`);
+    const userId = options.userId === undefined ? 1 : options.userId;
+    const now = p.now();
+    Object.assign(deal, {
+      CATEGORY_ID: String(categoryId),
+      STAGE_ID: stage.STATUS_ID,
+      STAGE_SEMANTIC_ID: stage.SEMANTICS ?? 'P',
+      IS_NEW: stages[0]?.STATUS_ID === stage.STATUS_ID ? 'Y' : 'N',
+      CLOSED: stage.SEMANTICS ? 'Y' : 'N',
+      MOVED_TIME: now,
+      MOVED_BY_ID: String(userId ?? 1),
+      DATE_MODIFY: now,
+      MODIFY_BY_ID: String(userId ?? 1),
+    });
+    p.events.fire('ONCRMDEALMOVETOCATEGORY', { FIELDS: { ID: String(id), CATEGORY_ID: String(categoryId), STAGE_ID: stage.STATUS_ID } }, userId);
+    p.persist();
   }
 
   /** Adds a CRM record as a user in the UI (userId) or as automation/an agent (userId null: events without tokens). */

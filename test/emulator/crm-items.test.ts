@@ -53,6 +53,11 @@ describe('leads', () => {
     expect(await get('lead', id)).toMatchObject({ STATUS_SEMANTIC_ID: 'S', DATE_CLOSED: '2027-01-15T10:01:00+03:00' });
   });
 
+  test('field names are matched as written: lower-case keys are dropped', async () => {
+    const id = (await rawCall(emu, 'crm.lead.add', { fields: { title: 'lower', TITLE: 'UPPER', comments: 'dropped' } })).body.result;
+    expect(await get('lead', id)).toMatchObject({ TITLE: 'UPPER', COMMENTS: null });
+  });
+
   test('errors: bad id, missing record', async () => {
     expect((await rawCall(emu, 'crm.lead.get', { id: 'abc' })).body).toEqual({ error: '', error_description: 'ID is not defined or invalid.' });
     expect((await rawCall(emu, 'crm.lead.get', { id: 999_999 })).body).toEqual({ error: '', error_description: 'Not found' });

@@ -149,6 +149,20 @@ describe('event delivery', () => {
     expect(first.filter((x) => !x).length).toBeGreaterThan(0);
   });
 
+  test('moving a deal to another pipeline (UI) fires ONCRMDEALMOVETOCATEGORY with the new pipeline and stage, not UPDATE', async () => {
+    await call('event.bind', { event: 'ONCRMDEALMOVETOCATEGORY', handler: `${hooks.url}/events` });
+    await call('event.bind', { event: 'ONCRMDEALUPDATE', handler: `${hooks.url}/events` });
+    const category = ((await rawCall(emu, 'crm.category.add', { entityTypeId: 2, fields: { name: 'Магазин' } })).body.result as { category: { id: number } }).category.id;
+    const deal = (await rawCall(emu, 'crm.deal.add', { fields: { TITLE: 'moving' } })).body.result as number;
+    await emu.control.waitForDeliveries();
+    hooks.requests.length = 0;
+    emu.control.moveDeal(deal, category, { userId: 3 });
+    await emu.control.waitForDeliveries();
+    expect(hooks.requests.map((r) => (r.form as { event: string; data: unknown }).event)).toEqual(['ONCRMDEALMOVETOCATEGORY']);
+    expect(hooks.requests[0].form.data).toEqual({ FIELDS: { ID: String(deal), CATEGORY_ID: String(category), STAGE_ID: `C${category}:NEW` } });
+    expect((await rawCall(emu, 'crm.deal.get', { id: deal })).body.result).toMatchObject({ CATEGORY_ID: String(category), STAGE_ID: `C${category}:NEW`, MOVED_BY_ID: '3' });
+  });
+
   test('ONAPPUNINSTALL goes to its bound handler with only the portal identity; then the app is locked out', async () => {
     const other = await emu.control.installApp({});
     await appCall(emu, other.accessToken, 'event.bind', { event: 'ONAPPUNINSTALL', handler: `${hooks.url}/uninstall` });

@@ -46,6 +46,8 @@ describe('tasks.task', () => {
     );
     expect(added.task).toMatchObject({ title: 'Обратный звонок', responsibleId: '3', createdBy: '1', status: '2', deadline: '2027-01-15T11:00:00+03:00' });
     expect(added.task).not.toHaveProperty('ufCrmTask');
+    // The control API shows the task's fields as they were sent.
+    expect(emu.control.collection('tasks').at(-1)?.fields).toMatchObject({ TITLE: 'Обратный звонок', DEADLINE: '2027-01-15T11:00:00+03:00', UF_CRM_TASK: ['L_7'] });
     const got = await result<{ task: Record<string, unknown> }>(call('tasks.task.get', { taskId: added.task.id, select: ['ID', 'TITLE', 'UF_CRM_TASK'] }));
     expect(got.task).toEqual({ id: added.task.id, title: 'Обратный звонок', ufCrmTask: ['L_7'] });
     await call('tasks.task.add', { fields: { TITLE: 'other', RESPONSIBLE_ID: 4, UF_CRM_TASK: ['D_1'] } });

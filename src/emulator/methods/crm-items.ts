@@ -135,11 +135,10 @@ function applyMultiFields(portal: Portal, record: CrmRecord, type: string, value
   else delete record[type];
 }
 
-/** CCrmRestProxyBase::internalizeFields: known, writable fields only; unknown keys are dropped. */
+/** CCrmRestProxyBase::internalizeFields: known, writable fields only (names as written, case-sensitive); others dropped. */
 function applyFields(portal: Portal, entity: CrmEntity, record: CrmRecord, fields: Record<string, unknown>, mode: 'add' | 'update'): void {
   const ufs = new Map(userFieldsOf(portal, entity).map((f) => [f.FIELD_NAME, f]));
-  for (const [rawKey, value] of Object.entries(fields)) {
-    const key = rawKey.toUpperCase();
+  for (const [key, value] of Object.entries(fields)) {
     if (MULTIFIELD_TYPES.includes(key)) {
       applyMultiFields(portal, record, key, value);
       continue;
@@ -164,7 +163,7 @@ function applyFields(portal: Portal, entity: CrmEntity, record: CrmRecord, field
 function checkMandatory(portal: Portal, entity: CrmEntity, record: CrmRecord, fields: Record<string, unknown> | null): void {
   const missing = userFieldsOf(portal, entity).filter((f) => {
     if (f.MANDATORY !== 'Y') return false;
-    if (fields && !Object.keys(fields).some((k) => k.toUpperCase() === f.FIELD_NAME)) return false;
+    if (fields && !(f.FIELD_NAME in fields)) return false;
     const v = record[f.FIELD_NAME];
     return v === null || v === undefined || v === '' || (Array.isArray(v) && v.length === 0);
   });

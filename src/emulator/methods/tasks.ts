@@ -16,22 +16,27 @@ const missing = (name: string) => new RestError('100', `Could not find value for
 const toCamel = (name: string) => name.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
 const LIST_FIELDS = ['AUDITORS', 'ACCOMPLICES', 'UF_CRM_TASK', 'TAGS'];
-const DATE_FIELDS = ['DEADLINE', 'START_DATE_PLAN', 'END_DATE_PLAN', 'CREATED_DATE', 'CHANGED_DATE', 'CLOSED_DATE'];
 
-function normalizeFields(portal: Portal, input: Record<string, unknown>): Record<string, unknown> {
+/** The fields as the client sent them (keys upper-cased, lists as string arrays); dates are parsed when read. */
+function normalizeFields(input: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [rawKey, value] of Object.entries(input)) {
     const key = rawKey.toUpperCase();
     if (LIST_FIELDS.includes(key)) out[key] = (Array.isArray(value) ? value : isObject(value) ? Object.values(value) : value === '' || value == null ? [] : [value]).map(phpString);
-    else if (DATE_FIELDS.includes(key)) out[key] = value === '' || value == null ? null : (parseDateTime(value, portal.timeZone) ?? null);
     else out[key] = value;
   }
   return out;
 }
 
+const dateOf = (portal: Portal, value: unknown): number | null =>
+  typeof value === 'number' ? value : value === '' || value == null ? null : (parseDateTime(value, portal.timeZone) ?? null);
+
 function taskOut(portal: Portal, task: TaskRow, select?: Set<string>): Record<string, unknown> {
   const f = task.fields;
-  const date = (v: unknown) => (typeof v === 'number' ? portal.datetime(v) : null);
+  const date = (v: unknown) => {
+    const ms = dateOf(portal, v);
+    return ms === null ? null : portal.datetime(ms);
+  };
   const id = (v: unknown) => (v === undefined || v === null || v === '' ? null : String(phpInt(v)));
   const out: Record<string, unknown> = {
     id: String(task.id),
@@ -94,12 +99,12 @@ function findTask(ctx: CallContext, params: Params): TaskRow {
 }
 
 const TASK_FILTER: Record<string, ValueType> = { ID: 'int', TITLE: 'string', RESPONSIBLE_ID: 'int', CREATED_BY: 'int', STATUS: 'int', GROUP_ID: 'int', PRIORITY: 'int', DEADLINE: 'datetime', CREATED_DATE: 'datetime', CHANGED_DATE: 'datetime', UF_CRM_TASK: 'string', PARENT_ID: 'int' };
-const taskResolver: FieldResolver<TaskRow> = (field) => {
+const taskResolver = (portal: Portal): FieldResolver<TaskRow> => (field) => {
   const type = TASK_FILTER[field];
   if (!type) return undefined;
   return {
     type,
-    get: (t) => (field === 'ID' ? t.id : field === 'CREATED_BY' ? t.createdBy : field === 'CREATED_DATE' ? t.createdAt : field === 'CHANGED_DATE' ? t.changedAt : field === 'STATUS' ? (t.fields.STATUS ?? STATUS_PENDING) : t.fields[field] ?? null),
+    get: (t) => (field === 'ID' ? t.id : field === 'CREATED_BY' ? t.createdBy : field === 'CREATED_DATE' ? t.createdAt : field === 'CHANGED_DATE' ? t.changedAt : field === 'STATUS' ? (t.fields.STATUS ?? STATUS_PENDING) : field === 'DEADLINE' ? dateOf(portal, t.fields.DEADLINE) : t.fields[field] ?? null),
   };
 };
 
@@ -110,7 +115,7 @@ export const taskMethods: MethodTable = [
     handler: (params, ctx) => {
       const raw = asPhpArray(params.fields ?? params.FIELDS);
       if (!raw || Object.keys(raw).length === 0) throw missing('fields');
-      const fields = normalizeFields(ctx.portal, raw);
+      const fields = normalizeFields(raw);
       validate(ctx.portal, fields, true);
       const now = ctx.portal.now();
       const createdBy = phpInt(fields.CREATED_BY) || ctx.auth.userId;
@@ -127,10 +132,10 @@ export const taskMethods: MethodTable = [
       const task = findTask(ctx, params);
       const raw = asPhpArray(params.fields ?? params.FIELDS);
       if (!raw) throw missing('fields');
-      const fields = normalizeFields(ctx.portal, raw);
+      const fields = normalizeFields(raw);
       validate(ctx.portal, fields, false);
       Object.assign(task.fields, fields, { CHANGED_BY: ctx.auth.userId });
-      if (phpInt(task.fields.STATUS) === STATUS_COMPLETED && !task.fields.CLOSED_DATE) Object.assign(task.fields, { CLOSED_DATE: ctx.portal.now(), CLOSED_BY: ctx.auth.userId });
+      if (phpInt(task.fields.STATUS) === STATUS_COMPLETED && !task.fields.CLOSED_DATE) Object.assign(task.fields, { CLOSED_DATE: ctx.portal.datetime(ctx.portal.now()), CLOSED_BY: ctx.auth.userId });
       task.changedAt = ctx.portal.now();
       ctx.portal.events.fire('ONTASKUPDATE', { FIELDS_BEFORE: { ID: String(task.id) }, FIELDS_AFTER: { ID: String(task.id) } }, ctx.auth.userId);
       return { task: taskOut(ctx.portal, task) };
@@ -141,7 +146,7 @@ export const taskMethods: MethodTable = [
     scope: 'task',
     handler: (params, ctx) => {
       const task = findTask(ctx, params);
-      Object.assign(task.fields, { STATUS: STATUS_COMPLETED, CLOSED_DATE: ctx.portal.now(), CLOSED_BY: ctx.auth.userId, CHANGED_BY: ctx.auth.userId });
+      Object.assign(task.fields, { STATUS: STATUS_COMPLETED, CLOSED_DATE: ctx.portal.datetime(ctx.portal.now()), CLOSED_BY: ctx.auth.userId, CHANGED_BY: ctx.auth.userId });
       task.changedAt = ctx.portal.now();
       return { task: taskOut(ctx.portal, task) };
     },
@@ -168,8 +173,9 @@ export const taskMethods: MethodTable = [
     handler: (params, ctx) => {
       const filter = asPhpArray(params.filter ?? params.FILTER) ?? {};
       const order = asPhpArray(params.order ?? params.ORDER) ?? { ID: 'ASC' };
-      const conditions = parseFilter(filter, taskResolver);
-      const rows = sortRecords(ctx.portal.state.tasks.filter((t) => matches(t, conditions, ctx.portal.timeZone)), order, taskResolver, ctx.portal.timeZone);
+      const resolve = taskResolver(ctx.portal);
+      const conditions = parseFilter(filter, resolve);
+      const rows = sortRecords(ctx.portal.state.tasks.filter((t) => matches(t, conditions, ctx.portal.timeZone)), order, resolve, ctx.portal.timeZone);
       const start = Math.max(ctx.start, 0);
       const select = selectOf(params);
       const next = start + PAGE_SIZE < rows.length ? start + PAGE_SIZE : undefined;
