@@ -14,6 +14,8 @@ import { recoverFromJournal } from './recover.js';
 import { defaultStateDir, PortalState, type BackupEntry, type BackupFile, type JournalStep } from './state.js';
 
 export const MAX_BATCH = 50;
+/** Rounds spent waiting for the operating limit: 12 one-minute waits outlast its ten-minute window. */
+const MAX_LIMIT_WAITS = 12;
 
 export type ProgressEvent =
   | { type: 'read'; round: number }
@@ -44,7 +46,7 @@ export interface InstallOptions {
   maxRounds?: number;
   /** Commands per batch request (at most 50, the portal's limit). */
   maxBatch?: number;
-  /** First wait when commands were refused by the operating limit (doubles on each repeat). */
+  /** Wait after commands were refused by the operating limit (its buckets are one minute each), before trying them again. */
   limitWaitMs?: number;
 }
 
@@ -168,7 +170,8 @@ export async function runInstall(client: PortalClient, options: InstallOptions =
   let limitedRounds = 0;
   let lastPlan: Plan | undefined;
 
-  for (let round = 1; round <= maxRounds; round++) {
+  // Rounds that only waited for the operating limit do not count against maxRounds.
+  for (let round = 1; round <= maxRounds + limitedRounds; round++) {
     report.rounds = round;
     progress({ type: 'read', round });
     const snapshot = await readPortal(client, fullTemplate, ledger);
@@ -298,10 +301,10 @@ export async function runInstall(client: PortalClient, options: InstallOptions =
       state.clearJournal();
       progress({ type: 'batch-done', round, batch: number, ok, failed });
     }
-    if (limited && !lost) {
+    if (limited && !lost && limitedRounds < MAX_LIMIT_WAITS) {
       limitedRounds++;
-      const ms = Math.min((options.limitWaitMs ?? 10_000) * 2 ** (limitedRounds - 1), 120_000);
-      progress({ type: 'wait', ms, reason: 'the portal\'s operating limit refused some commands' });
+      const ms = options.limitWaitMs ?? 60_000;
+      progress({ type: 'wait', ms, reason: 'the portal\'s operating limit (OPERATION_TIME_LIMIT) refused some commands; they are sent again after the wait' });
       await new Promise((r) => setTimeout(r, ms));
     }
   }
@@ -309,8 +312,8 @@ export async function runInstall(client: PortalClient, options: InstallOptions =
   if (lastPlan && !report.dryRun && !report.cancelled) {
     const pending = executableSteps(lastPlan).filter((s) => !failedForGood.has(s.key));
     report.converged = pending.length === 0 && lastPlan.steps.every((s) => !s.deferred) && failedForGood.size === 0;
-    if (pending.length && report.rounds >= maxRounds) {
-      report.failed.push({ object: 'install', reason: `still ${pending.length} change(s) to make after ${maxRounds} rounds: run the same command again` });
+    if (pending.length && report.rounds >= maxRounds + limitedRounds) {
+      report.failed.push({ object: 'install', reason: `still ${pending.length} change(s) to make after ${report.rounds} rounds: run the same command again` });
     }
   }
   const final = lastPlan ?? report.plan;

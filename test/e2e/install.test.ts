@@ -170,6 +170,20 @@ describe('installing through a webhook', () => {
   });
 });
 
+describe('the operating limit', () => {
+  it('commands refused with OPERATION_TIME_LIMIT inside a batch are sent again after a wait, and the install converges', async () => {
+    // Each deal field costs 0.3 s of the method's budget of 2 s per (short) window: a batch of 17 crosses it.
+    const { emulator, install } = await portal({ operatingLimit: { limitSeconds: 2, windowSeconds: 1 }, callCostSeconds: { 'crm.deal.userfield.add': 0.3 } });
+    const waits: number[] = [];
+    const report = await install({ tier: 'base', limitWaitMs: 1100, onProgress: (e) => { if (e.type === 'wait') waits.push(e.ms); } });
+    expect(emulator.control.stats().rejected429).toBeGreaterThan(0);
+    expect(waits.length).toBeGreaterThan(0);
+    expect(report.failed).toEqual([]);
+    expect(report.converged).toBe(true);
+    expect((await fieldNames(emulator, 'deal')).filter((f) => f.startsWith('UF_CRM_AS_'))).toHaveLength(template.fields.filter((f) => f.entities.includes('deal') && (f.tier ?? 'base') === 'base').length);
+  });
+});
+
 describe('uninstall and support stages', () => {
   it('uninstall leaves the portal as the backup says', async () => {
     const { emulator, install, client, stateDir } = await portal();
