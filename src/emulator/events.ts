@@ -85,7 +85,7 @@ export class EventDispatcher {
     const p = this.portal;
     const block: Record<string, string> = {};
     if (userId) {
-      const token = p.issueToken(app, userId);
+      const token = p.deliveryToken(app, userId);
       block.access_token = token.accessToken;
       block.expires = String(Math.floor(token.expires / 1000));
       block.expires_in = String(p.config.accessTokenTtlSeconds);

@@ -128,6 +128,18 @@ export class Portal {
     return clientId ? this.state.apps.find((a) => a.clientId === clientId) : undefined;
   }
 
+  /** A token pair for the auth block of an event or robot call: a recent one is reused, so the state stays small. */
+  deliveryToken(app: AppRow, userId: number): TokenRow {
+    const now = this.now();
+    const reusable = this.state.tokens.find(
+      (t) => t.forDelivery && t.clientId === app.clientId && t.userId === userId && !t.refreshUsed && t.expires - now > 10 * 60_000,
+    );
+    if (reusable) return reusable;
+    const token = this.issueToken(app, userId);
+    token.forDelivery = true;
+    return token;
+  }
+
   /** A new OAuth token pair of an app for a user. */
   issueToken(app: AppRow, userId: number): TokenRow {
     const now = this.now();

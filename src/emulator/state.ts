@@ -101,6 +101,8 @@ export interface TokenRow {
   refreshExpires: number;
   /** A refresh token is spent once it has been exchanged. */
   refreshUsed: boolean;
+  /** Issued for the auth block of a delivery (reused for later deliveries while it has time left). */
+  forDelivery?: boolean;
 }
 
 export interface EventBindingRow { id: number; clientId: string; event: string; handler: string; authType: number; offline: boolean }

@@ -230,16 +230,15 @@ export interface Actor {
   userId: number | null;
 }
 
-function stageContext(portal: Portal, entity: CrmEntity, record: CrmRecord): { dictionary: string; field: 'STATUS_ID' | 'STAGE_ID' } | undefined {
+function stageContext(entity: CrmEntity, record: CrmRecord): { dictionary: string; field: 'STATUS_ID' | 'STAGE_ID' } | undefined {
   if (entity === 'lead') return { dictionary: 'STATUS', field: 'STATUS_ID' };
   if (entity === 'deal') return { dictionary: dealStageEntity(Number(record.CATEGORY_ID ?? 0)), field: 'STAGE_ID' };
-  void portal;
   return undefined;
 }
 
 /** Semantic fields that follow the stage: *_SEMANTIC_ID, CLOSED, DATE_CLOSED / CLOSEDATE. */
 function syncStage(portal: Portal, entity: CrmEntity, record: CrmRecord, now: number): void {
-  const ctx = stageContext(portal, entity, record);
+  const ctx = stageContext(entity, record);
   if (!ctx) return;
   const semantic = semanticId(portal, ctx.dictionary, String(record[ctx.field] ?? ''));
   if (entity === 'lead') {
@@ -319,7 +318,7 @@ export function findRecord(portal: Portal, entity: CrmEntity, id: number): CrmRe
 export function updateRecord(portal: Portal, entity: CrmEntity, record: CrmRecord, fields: Record<string, unknown>, actor: Actor): void {
   const now = portal.now();
   const userId = actor.userId ?? 1;
-  const ctx = stageContext(portal, entity, record);
+  const ctx = stageContext(entity, record);
   const before = ctx ? String(record[ctx.field] ?? '') : '';
   const draft: CrmRecord = { ...record };
   applyFields(portal, entity, draft, fields, 'update');

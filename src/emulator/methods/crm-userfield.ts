@@ -43,8 +43,7 @@ function prepareLabels(value: unknown, defaultLabel: string): Record<string, str
 
 const yn = (v: unknown): 'Y' | 'N' => (phpString(v).toUpperCase() === 'Y' ? 'Y' : 'N');
 
-function effectiveSettings(type: string, settings: Record<string, unknown>, timeZone: string): Record<string, unknown> {
-  void timeZone;
+function effectiveSettings(type: string, settings: Record<string, unknown>): Record<string, unknown> {
   switch (type) {
     case 'string':
       return { DEFAULT_VALUE: settings.DEFAULT_VALUE ?? '', ROWS: phpInt(settings.ROWS) > 0 ? phpInt(settings.ROWS) : 1 };
@@ -228,7 +227,7 @@ export function addUserField(portal: Portal, entity: CrmEntity, input: Record<st
   if (userTypeId === 'boolean') multiple = 'N';
   if (userTypeId === 'employee' && showFilter !== 'N') showFilter = 'I';
   const sort = phpInt(input.SORT);
-  const settings = effectiveSettings(userTypeId, isObject(input.SETTINGS) ? input.SETTINGS : {}, portal.timeZone);
+  const settings = effectiveSettings(userTypeId, isObject(input.SETTINGS) ? input.SETTINGS : {});
   const row: UserFieldRow = {
     ID: portal.nextId('userField'),
     ENTITY_ID: entityId,
@@ -344,7 +343,7 @@ function userFieldMethods(entity: CrmEntity): MethodTable {
         if (isObject(fields.SETTINGS)) {
           const given = fields.SETTINGS;
           const merged = { ...row.SETTINGS };
-          for (const [k, v] of Object.entries(effectiveSettings(row.USER_TYPE_ID, given, ctx.portal.timeZone))) if (given[k] !== undefined) merged[k] = v;
+          for (const [k, v] of Object.entries(effectiveSettings(row.USER_TYPE_ID, given))) if (given[k] !== undefined) merged[k] = v;
           row.SETTINGS = merged;
         }
         if (row.USER_TYPE_ID === 'enumeration' && fields.LIST !== undefined) {
