@@ -273,29 +273,29 @@ export class ActionRunner {
     if (dealId) return { dealId, created: [] };
 
     const created: string[] = [];
+    const fm = [...multifield(lead.PHONE).map((v) => ({ typeId: 'PHONE', ...v })), ...multifield(lead.EMAIL).map((v) => ({ typeId: 'EMAIL', ...v }))]
+      .map((v) => ({ typeId: v.typeId, valueType: v.VALUE_TYPE, value: v.VALUE }));
+    const assignedById = Number(lead.ASSIGNED_BY_ID ?? 0) || undefined;
     let companyId = linked('COMPANY_ID') ?? firstId('company');
     const companyTitle = normalizeValue(lead.COMPANY_TITLE);
     if (!companyId && companyTitle) {
-      companyId = await this.createByLead('company', item.id, {
-        TITLE: companyTitle, PHONE: multifield(lead.PHONE), EMAIL: multifield(lead.EMAIL), ...this.copyFields(lead, 'company'),
-      });
+      companyId = await this.createByLead('company', item.id, { title: companyTitle, assignedById, fm, ...this.copyFields(lead, 'company') });
       created.push('company');
     }
     let contactId = linked('CONTACT_ID') ?? firstId('contact');
     const person = ['NAME', 'LAST_NAME', 'SECOND_NAME'].some((f) => normalizeValue(lead[f]) !== '');
-    if (!contactId && (person || multifield(lead.PHONE).length || multifield(lead.EMAIL).length)) {
+    if (!contactId && (person || fm.length)) {
       contactId = await this.createByLead('contact', item.id, {
-        NAME: lead.NAME ?? '', LAST_NAME: lead.LAST_NAME ?? '', SECOND_NAME: lead.SECOND_NAME ?? '',
-        PHONE: multifield(lead.PHONE), EMAIL: multifield(lead.EMAIL), COMPANY_ID: companyId,
+        name: lead.NAME, lastName: lead.LAST_NAME, secondName: lead.SECOND_NAME, assignedById, companyId, fm,
         ...this.copyFields(lead, 'contact'),
       });
       created.push('contact');
     }
     const need = normalizeValue(lead.UF_CRM_AS_NEED);
     const newDealId = await this.createByLead('deal', item.id, {
-      TITLE: lead.TITLE ?? `#${item.id}`, CATEGORY_ID: categoryId, ASSIGNED_BY_ID: lead.ASSIGNED_BY_ID,
-      CONTACT_ID: contactId, COMPANY_ID: companyId, SOURCE_ID: lead.SOURCE_ID, OPPORTUNITY: lead.OPPORTUNITY,
-      CURRENCY_ID: lead.CURRENCY_ID, COMMENTS: [need, normalizeValue(lead.COMMENTS)].filter(Boolean).join('\n\n'),
+      title: lead.TITLE ?? `#${item.id}`, categoryId, assignedById, contactId, companyId, sourceId: lead.SOURCE_ID,
+      opportunity: lead.OPPORTUNITY, currencyId: lead.CURRENCY_ID,
+      comments: [need, normalizeValue(lead.COMMENTS)].filter(Boolean).join('\n\n'),
       ...this.copyFields(lead, 'deal'),
     });
     created.push('deal');
@@ -321,15 +321,21 @@ export class ActionRunner {
     return out;
   }
 
+  /**
+   * crm.item.add, because only it takes leadId (LEAD_ID is read-only in crm.deal.add / crm.contact.add): the link is
+   * what lets a later run, or the UI's own conversion, find the object instead of making another.
+   */
   private async createByLead(entity: 'deal' | 'contact' | 'company', leadId: string, fields: Row): Promise<number> {
-    const clean = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0)));
+    const clean = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && v.length === 0)));
     const find = async () => {
       const { result } = await this.ctx.client.call<Row[]>(`crm.${entity}.list`, { filter: { LEAD_ID: leadId }, select: ['ID'], order: { ID: 'ASC' } });
       return result?.length ? Number(result[0].ID) : undefined;
     };
     return this.createOnce(`${entity} of lead ${leadId}`, false, find, async () => {
-      const { result } = await this.ctx.client.call<number>(`crm.${entity}.add`, { fields: { ...clean, LEAD_ID: leadId } });
-      return Number(result);
+      const { result } = await this.ctx.client.call<{ item: { id: number } }>('crm.item.add', {
+        entityTypeId: OWNER_TYPE[entity], fields: { ...clean, leadId: Number(leadId) }, useOriginalUfNames: 'Y',
+      });
+      return Number(result.item.id);
     });
   }
 

@@ -1,7 +1,7 @@
 // One portal as the worker sees it: its REST client (OAuth tokens kept fresh in the store), the part of the
 // template its tier gets, and what must be read from the portal to apply the rules — which category is which
 // pipeline, the semantics of every stage, enumeration items, users and their department heads.
-import { PortalClient, PortalError, type OAuthTokens } from '../portal/client.js';
+import { PortalClient, PortalError, type OAuthTokens, type PortalClientOptions } from '../portal/client.js';
 import { filterByTier, type Lang, type Semantics, type Template } from '../template/index.js';
 import type { AppCredentials, AutomationSettings } from './config.js';
 import type { ItemEntity, ItemState, Previous } from './rules.js';
@@ -30,6 +30,12 @@ const LAYOUT_TTL_MS = 5 * 60_000;
 const USER_TTL_MS = 10 * 60_000;
 
 const SEMANTICS_CODE: Record<string, Semantics> = { S: 'success', F: 'failure', P: 'process' };
+const EXTRA_SEMANTICS: Record<string, Semantics> = { process: 'process', success: 'success', failure: 'failure', apology: 'failure' };
+
+/** The portal's request budget (reference 1.5): Enterprise 5/s after a burst of 250, every other plan 2/s after 50. */
+export function rateLimitOf(plan: string): { burstLimit: number; drainRate: number } {
+  return plan.startsWith('ent') ? { burstLimit: 250, drainRate: 5 } : { burstLimit: 50, drainRate: 2 };
+}
 
 /** Bitrix24 answers "Not found" for a missing CRM record (code ""), sometimes NOT_FOUND. */
 export function isNotFound(error: unknown): boolean {
@@ -69,7 +75,10 @@ export class PortalContext {
   }
 
   /** The portal's REST client: refreshes through the configured OAuth server, saves every new token pair. */
-  static client(portal: PortalRecord, app: AppCredentials, oauthUrl: string, store: ServiceStore, refreshMarginSeconds: number): PortalClient {
+  static client(
+    portal: PortalRecord, app: AppCredentials, oauthUrl: string, store: ServiceStore, refreshMarginSeconds: number,
+    options: PortalClientOptions = {},
+  ): PortalClient {
     const tokens: OAuthTokens = {
       accessToken: portal.accessToken,
       refreshToken: portal.refreshToken,
@@ -89,7 +98,7 @@ export class PortalContext {
         accessToken: t.accessToken, refreshToken: t.refreshToken, expires: t.expires,
         clientEndpoint: t.clientEndpoint || portal.clientEndpoint, scope: t.scope ?? portal.scope,
       });
-    });
+    }, { rateLimit: rateLimitOf(portal.plan), ...options });
   }
 
   /** Reads categories, statuses and enumeration fields in one request; kept for a few minutes. */
@@ -134,9 +143,9 @@ export class PortalContext {
       if (entityId !== 'STATUS' && !entityId.startsWith('DEAL_STAGE')) continue;
       const id = String(s.STATUS_ID);
       const key = entityId === 'STATUS' ? `lead:${id}` : `deal:${id}`;
-      const extra = s.EXTRA as { SEMANTICS?: string } | undefined;
-      const semantics = (extra?.SEMANTICS as Semantics | undefined) ?? SEMANTICS_CODE[String(s.SEMANTICS ?? '')] ?? 'process';
-      layout.semantics.set(key, ['process', 'success', 'failure'].includes(semantics) ? semantics : 'process');
+      // SEMANTICS is S / F / empty; EXTRA.SEMANTICS says "apology" for the failure stages after the first one.
+      const extra = String((s.EXTRA as { SEMANTICS?: string } | undefined)?.SEMANTICS ?? '');
+      layout.semantics.set(key, SEMANTICS_CODE[String(s.SEMANTICS ?? '')] ?? EXTRA_SEMANTICS[extra] ?? 'process');
       layout.stageNames.set(key, String(s.NAME ?? id));
     }
     for (const [entity, key] of [['lead', 'leadFields'], ['deal', 'dealFields']] as const) {
@@ -223,7 +232,7 @@ export class PortalContext {
   async user(id: number): Promise<UserInfo | undefined> {
     const cached = this.users.get(id);
     if (cached && this.clock() - cached.at < USER_TTL_MS) return cached.user;
-    const { result } = await this.client.call<Row[]>('user.get', { ID: id });
+    const { result } = await this.client.call<Row[]>('user.get', { FILTER: { ID: id } });
     const row = result?.[0];
     if (!row) return undefined;
     const user: UserInfo = {

@@ -1,5 +1,6 @@
 // The automation service assembled: store, HTTP routes, worker, sweep. startService() is what `autosalon serve`,
 // `npm start`, the benchmark and the tests run.
+import type { PortalClientOptions } from '../portal/client.js';
 import { loadTemplate, type Template } from '../template/index.js';
 import { EffectUnknownError, PermanentActionError } from './actions.js';
 import type { ServiceConfig } from './config.js';
@@ -22,6 +23,8 @@ export interface ServiceOptions {
   /** The app-mode installer (default: src/install's). */
   install?: InstallRunner;
   log?: Logger;
+  /** REST client settings (tests against an emulator without limits lift the client-side rate limit). */
+  portalClient?: PortalClientOptions;
   /** Start the background worker and the periodic sweep (default true; tests drive them by hand). */
   background?: boolean;
 }
@@ -54,7 +57,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     const portal = await store.getPortal(memberId);
     if (!portal || portal.installState === 'uninstalled') return undefined;
     if (!config.app) throw new PermanentActionError('the service has no application credentials: set B24_APP_CLIENT_ID and B24_APP_CLIENT_SECRET');
-    const client = PortalContext.client(portal, config.app, config.oauthUrl, store, config.tokenRefreshMarginSeconds);
+    const client = PortalContext.client(portal, config.app, config.oauthUrl, store, config.tokenRefreshMarginSeconds, options.portalClient);
     const ctx = new PortalContext(portal, client, template, config.automation, clock, () => ledgerCategories(config.stateDir, memberId));
     contexts.set(memberId, ctx);
     return ctx;

@@ -1,0 +1,148 @@
+// `npm start` without a portal: the whole product on this machine. The embedded emulator plays the portal, the
+// automation service runs beside it on 127.0.0.1, and the emulator installs the application into itself as an
+// administrator would (ONAPPINSTALL posted to the service's install route); the service verifies the install,
+// reads the plan from app.info and installs the template in app mode: robots, event bindings and the refusal process
+// point at the service, so CRM changes in the emulator run the automation.
+import { join } from 'node:path';
+import { startEmulator, type RunningEmulator } from '../emulator/index.js';
+import { embeddedDir } from '../install/embedded.js';
+import { renderPlan, renderSummary, runInstall } from '../install/index.js';
+import { renderProgress } from '../install/render.js';
+import { loadTemplate, type Lang } from '../template/index.js';
+import { loadServiceConfig } from './config.js';
+import { createLogger } from './log.js';
+import type { InstallRunner } from './processor.js';
+import { startService, type RunningService } from './service.js';
+
+/** The service's port beside the embedded emulator: stable, because the portal's robots and events point at it. */
+export const EMBEDDED_SERVICE_PORT = 8944;
+/** The application's code in the emulated portal; its credentials are found by it on the next start. */
+const APP_CODE = 'autosalon';
+
+export interface EmbeddedProductOptions {
+  stateDir: string;
+  emulatorPort: number;
+  servicePort?: number;
+  plan?: string;
+  lang?: Lang;
+  print?: (text: string) => void;
+  printProgress?: (text: string) => void;
+  /** How long to wait for the service to install the template. */
+  installTimeoutMs?: number;
+}
+
+export interface EmbeddedProduct {
+  emulator: RunningEmulator;
+  service: RunningService;
+  installed: boolean;
+  close(): Promise<void>;
+}
+
+export async function startEmbeddedProduct(options: EmbeddedProductOptions): Promise<EmbeddedProduct> {
+  const print = options.print ?? console.log;
+  const progress = options.printProgress ?? console.error;
+  const dir = embeddedDir(options.stateDir);
+  const stateFile = join(dir, 'portal.json');
+  const plan = options.plan ?? 'pro';
+  let emulator: RunningEmulator;
+  try {
+    emulator = await startEmulator({ port: options.emulatorPort, stateFile, certDir: dir, plan });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new Error(`port ${options.emulatorPort} is taken (another emulator running?): stop it or pass --port N`, { cause: error });
+    }
+    throw error;
+  }
+
+  // The application as the portal knows it: registered once, re-installed on every start (a new application token).
+  let app = emulator.portal.state.apps.find((a) => a.code === APP_CODE);
+  if (!app) {
+    const registered = await emulator.control.installApp({ code: APP_CODE });
+    app = emulator.portal.state.apps.find((a) => a.clientId === registered.clientId);
+  }
+  if (!app) throw new Error('the emulator did not keep the registered application');
+
+  const template = loadTemplate();
+  let done: (ok: boolean) => void = () => undefined;
+  const finished = new Promise<boolean>((resolve) => (done = resolve));
+  // The service's app-mode install, showing the plan and the result in the terminal.
+  const install: InstallRunner = async (client, o) => {
+    try {
+      const report = await runInstall(client, {
+        tier: o.tier, lang: options.lang ?? o.lang, app: o.app, stateDir: o.stateDir, template,
+        onProgress: (event) => {
+          if (event.type === 'plan' && event.round === 1) {
+            print(renderPlan(event.plan, template, { target: `the embedded emulator ${emulator.origin} (app mode)`, tierSource: `app.info: plan ${plan}` }));
+            print('');
+            return;
+          }
+          const line = renderProgress(event);
+          if (line) progress(line);
+        },
+      });
+      print(renderSummary(report));
+      done(report.failed.length === 0);
+      return `${report.created} created, ${report.updated} updated, ${report.unchanged} unchanged`;
+    } catch (error) {
+      done(false);
+      throw error;
+    }
+  };
+
+  const port = options.servicePort ?? EMBEDDED_SERVICE_PORT;
+  const config = loadServiceConfig(process.env, {
+    host: '127.0.0.1',
+    port,
+    dbFile: join(options.stateDir, 'service.sqlite'),
+    stateDir: options.stateDir,
+    oauthUrl: emulator.oauthUrl,
+    app: { clientId: app.clientId, clientSecret: app.clientSecret },
+    // The emulator accepts handlers on 127.0.0.1; a real portal needs a public AUTOSALON_PUBLIC_URL.
+    publicUrl: `http://127.0.0.1:${port}`,
+    sweepIntervalSeconds: 60,
+  });
+  let service: RunningService;
+  try {
+    service = await startService({ config, install, log: createLogger('warn') });
+  } catch (error) {
+    await emulator.close();
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new Error(`port ${config.port} is taken (another service running?): stop it or set AUTOSALON_PORT`, { cause: error });
+    }
+    throw error;
+  }
+
+  const installed = await emulator.control.installApp({ clientId: app.clientId, handlerUrl: `${service.url}/install` });
+  if (installed.installDelivery?.httpStatus !== 200) {
+    await service.close();
+    await emulator.close();
+    throw new Error(`the service did not accept the application install (${installed.installDelivery?.error ?? `HTTP ${installed.installDelivery?.httpStatus}`})`);
+  }
+  progress(`The emulated portal installed the application; the service at ${service.url} is installing the template in app mode…`);
+  const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), options.installTimeoutMs ?? 120_000).unref());
+  const ok = await Promise.race([finished, timeout]);
+
+  print('');
+  print([
+    'The emulated portal:',
+    `  REST        ${emulator.origin}/rest/  (incoming webhook: user 1; its secret is in ${stateFile})`,
+    `  control API ${emulator.controlUrl}  (GET ${emulator.controlUrl}/stats)`,
+    `  OAuth       ${emulator.oauthUrl}`,
+    `  CA          ${emulator.caCertPath}  (NODE_EXTRA_CA_CERTS for clients)`,
+    `  state       ${stateFile}`,
+    'The automation service:',
+    `  install     ${service.url}/install    events ${service.url}/events    robots ${service.url}/robots/…`,
+    `  health      ${service.url}/health`,
+    `  database    ${config.dbFile}  (re-call list: npx autosalon recalls --db ${config.dbFile})`,
+  ].join('\n'));
+
+  return {
+    emulator,
+    service,
+    installed: ok,
+    async close() {
+      await service.close();
+      await emulator.close();
+    },
+  };
+}

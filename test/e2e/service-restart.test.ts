@@ -1,0 +1,152 @@
+// Crash safety of the automation service. A real `autosalon serve` process answers an event and is killed before
+// its worker ran: after a restart on the same database the action happens exactly once. And a side effect done
+// just before a crash (its key left "started") is looked up on the retry, not repeated.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { InstalledApp, RunningEmulator } from '../../src/emulator/index.js';
+import { PortalClient } from '../../src/portal/client.js';
+import { SqliteStore } from '../../src/service/store/sqlite.js';
+import { BIN } from '../helpers/cli.js';
+import { startTestEmulator } from '../helpers/emulator.js';
+import { startStack } from '../service/harness.js';
+
+const MANAGER = 3;
+
+describe('autosalon serve killed right after answering an event', () => {
+  let emulator: RunningEmulator;
+  let registered: InstalledApp;
+  let dir: string;
+  let children: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    emulator = await startTestEmulator({ limits: false });
+    registered = await emulator.control.installApp({});
+    dir = mkdtempSync(join(tmpdir(), 'autosalon-serve-crash-'));
+  });
+
+  afterAll(async () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    await emulator.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function serve(port: number, workerDelayMs: number): Promise<{ child: ChildProcess; url: string }> {
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', String(port), '--db', join(dir, 'service.sqlite')], {
+      env: {
+        ...process.env,
+        B24_APP_CLIENT_ID: registered.clientId, B24_APP_CLIENT_SECRET: registered.clientSecret, B24_OAUTH_URL: emulator.oauthUrl,
+        AUTOSALON_STATE_DIR: dir, AUTOSALON_SWEEP_INTERVAL_SECONDS: '0', AUTOSALON_LOG_LEVEL: process.env.AUTOSALON_TEST_LOG ? 'debug' : 'error',
+        AUTOSALON_WORKER_START_DELAY_MS: String(workerDelayMs), AUTOSALON_WORKER_POLL_MS: '50', AUTOSALON_SUPERVISOR_USER_ID: '1',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(child);
+    const first = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).once('line', resolve);
+      child.once('exit', (code) => reject(new Error(`autosalon serve exited with ${code} before it listened`)));
+    });
+    return { child, url: (JSON.parse(first) as { url: string }).url };
+  }
+
+  async function until<T>(what: string, read: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await read();
+      if (value) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  const storeState = async () => {
+    const store = new SqliteStore(join(dir, 'service.sqlite'), { readonly: true });
+    try {
+      const [portal] = await store.listPortals();
+      return { portal, queue: await store.queueStats(Date.now()) };
+    } finally {
+      await store.close();
+    }
+  };
+
+  const exited = (child: ChildProcess) => new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve)));
+
+  it('does the action exactly once after the restart', async () => {
+    const first = await serve(0, 0);
+    const port = Number(new URL(first.url).port);
+    await emulator.control.installApp({ clientId: registered.clientId, handlerUrl: `${first.url}/install` });
+    await until('the template install', async () => {
+      const { portal, queue } = await storeState();
+      return portal?.installState === 'installed' && queue.due === 0 && queue.running === 0;
+    }, 60_000);
+    first.child.kill('SIGTERM');
+    await exited(first.child);
+
+    // This one answers and queues, but its worker would start only in ten minutes.
+    const doomed = await serve(port, 600_000);
+    const user = PortalClient.fromWebhook(emulator.webhookUrl);
+    const { result: leadId } = await user.call<number>('crm.lead.add', { fields: { TITLE: 'Заявка перед сбоем', SOURCE_ID: 'WEB', ASSIGNED_BY_ID: MANAGER } });
+    await emulator.control.waitForDeliveries();
+    const delivery = emulator.control.deliveries({ event: 'ONCRMLEADADD' }).at(-1);
+    expect(delivery).toMatchObject({ status: 'delivered', httpStatus: 200 });
+    expect((await storeState()).queue.due).toBe(1);
+    doomed.child.kill('SIGKILL');
+    await exited(doomed.child);
+    const notes = () => emulator.control.collection('notifications').filter((n) => n.message === 'Новый лид: Заявка перед сбоем');
+    expect(notes()).toHaveLength(0);
+
+    await serve(port, 0);
+    await until('the queued event to be processed', async () => {
+      const { queue } = await storeState();
+      return queue.due === 0 && queue.running === 0 && notes().length > 0;
+    });
+    // The lead's move to the first status comes back as an event; it must change nothing more.
+    await emulator.control.waitForDeliveries();
+    await until('the follow-up events to be processed', async () => (await storeState()).queue.due === 0);
+    expect(notes().map((n) => n.userId)).toEqual([MANAGER]);
+    expect((await user.call<{ STATUS_ID: string }>('crm.lead.get', { id: leadId })).result.STATUS_ID).toBe('NEW');
+  }, 120_000);
+});
+
+describe('a side effect done just before a crash', () => {
+  it('is looked up on the retry: no second task, to-do or re-call', async () => {
+    const s = await startStack();
+    try {
+      const [list] = [(await s.user.call<{ categories: { id: number; name: string }[] }>('crm.category.list', { entityTypeId: 2 })).result.categories];
+      const repair = list.find((c) => c.name === 'Ремонт авто')!.id;
+      const { result: dealId } = await s.user.call<number>('crm.deal.add', { fields: { TITLE: 'Сбой после задачи', CATEGORY_ID: repair, ASSIGNED_BY_ID: MANAGER } });
+      await s.settle();
+      await s.user.call('crm.deal.update', { id: dealId, fields: { STAGE_ID: `C${repair}:LOSE` } });
+      await s.settle();
+      const count = () => ({
+        tasks: s.emulator.control.collection('tasks').filter((t) => (t.fields.UF_CRM_TASK as string[]).includes(`D_${dealId}`)).length,
+        todos: s.emulator.control.collection('activities').filter((a) => a.OWNER_TYPE_ID === 2 && a.OWNER_ID === Number(dealId)).length,
+        // A notification has no look-up: its TAG makes the repeat replace the first one.
+        asked: s.emulator.control.collection('notifications').filter((n) => n.message.includes('«Сбой после задачи» на стадии')).length,
+      });
+      const before = count();
+      expect(before).toEqual({ tasks: 1, todos: 2, asked: 1 });
+
+      // As if the process died after each REST call and before recording it: every key back to "started",
+      // the item never observed, the re-call's activity not recorded.
+      await s.service.close();
+      const db = new Database(join(s.dir, 'service.sqlite'));
+      db.prepare(`UPDATE actions SET status = 'started', result = NULL WHERE key LIKE ?`).run(`%|deal|${dealId}|%`);
+      db.prepare('DELETE FROM observations WHERE item_id = ?').run(String(dealId));
+      db.prepare('UPDATE episodes SET activity_id = NULL WHERE deal_id = ?').run(String(dealId));
+      db.close();
+      await s.restart();
+      await s.service.store.enqueue({ memberId: s.emulator.memberId, kind: 'check', runAt: s.now(), payload: { entity: 'deal', id: String(dealId) } });
+      await s.settle();
+      expect(count()).toEqual(before);
+      const [episode] = (await s.service.store.listRecalls({})).filter((e) => e.dealId === String(dealId));
+      expect(episode.activityId).toBeGreaterThan(0);
+    } finally {
+      await s.close();
+    }
+  }, 120_000);
+});
