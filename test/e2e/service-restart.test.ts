@@ -21,7 +21,7 @@ describe('autosalon serve killed right after answering an event', () => {
   let emulator: RunningEmulator;
   let registered: InstalledApp;
   let dir: string;
-  let children: ChildProcess[] = [];
+  const children: ChildProcess[] = [];
 
   beforeAll(async () => {
     emulator = await startTestEmulator({ limits: false });

@@ -4,7 +4,7 @@
 import qs from 'qs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recallList } from '../../src/service/recalls.js';
-import { START, startStack, type Stack } from '../service/harness.js';
+import { startStack, type Stack } from '../service/harness.js';
 
 const HOUR = 3_600_000;
 const MANAGER = 3; // Алексей Кузнецов, sales department (head: user 2)
