@@ -116,6 +116,10 @@ describe('app triggers', () => {
     expect((await call('crm.automation.trigger.execute', { CODE: 'unknown', OWNER_TYPE_ID: 1, OWNER_ID: lead })).body.error_description).toBe('Trigger with code unknown is not registered.');
     expect((await call('crm.automation.trigger.execute', { CODE: 'autosalon_inbound', OWNER_TYPE_ID: 99, OWNER_ID: lead })).body.error_description).toBe('Incorrect parameter OWNER_TYPE_ID.');
     expect(await result(call('crm.automation.trigger.delete', { CODE: 'autosalon_inbound' }))).toBe(true);
+    // The UI's incoming-webhook trigger is callable with a webhook.
+    expect(await result(rawCall(emu, 'crm.automation.trigger', { target: `LEAD_${lead}`, code: 'nwly5' }))).toBe(true);
+    expect((await rawCall(emu, 'crm.automation.trigger', { target: 'LEAD' })).body.error_description).toBe('Incorrect target format.');
+    expect((await rawCall(emu, 'crm.automation.trigger', {})).body.error_description).toBe('Target is not set.');
     expect((await call('crm.automation.trigger.delete', { CODE: 'autosalon_inbound' })).body.error_description).toBe('Trigger not found');
   });
 });

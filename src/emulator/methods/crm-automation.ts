@@ -4,6 +4,8 @@
 import { accessDenied, crmError } from '../errors.js';
 import { phpInt, phpString, upperKeys } from '../params.js';
 import type { CallContext, MethodTable } from '../registry.js';
+import { CRM_ENTITIES, ENTITY_TYPE_ID } from '../state.js';
+import { findRecord } from './crm-items.js';
 
 function requireAdmin(ctx: CallContext): void {
   if (!ctx.portal.isAdmin(ctx.auth.userId)) throw accessDenied('Admin permissions required');
@@ -18,6 +20,30 @@ function validateCode(code: unknown): string {
 const OWNER_TYPES = new Set([1, 2, 3, 4, 5, 7, 8, 31]);
 
 export const crmAutomationMethods: MethodTable = [
+  {
+    // The "Track incoming webhook" trigger configured in the UI: fired for one item (target TYPENAME_ID).
+    name: 'crm.automation.trigger',
+    scope: 'crm',
+    handler: (params, ctx) => {
+      const target = params.target;
+      if (target === undefined || target === null) throw crmError('Target is not set.');
+      const m = /^(.*)_([^_]*)$/.exec(phpString(target));
+      if (!m) throw crmError('Incorrect target format.');
+      const entity = CRM_ENTITIES.find((e) => e.toUpperCase() === m[1].toUpperCase());
+      const id = phpInt(m[2]);
+      if (!entity || id <= 0) throw crmError('Target is not found.');
+      if (!findRecord(ctx.portal, entity, id)) throw accessDenied('There is no permissions to update the entity.');
+      ctx.portal.state.triggersFired.push({
+        id: ctx.portal.nextId('triggerFired'),
+        clientId: ctx.auth.clientId ?? '',
+        code: `webhook:${phpString(params.code)}`,
+        ownerTypeId: ENTITY_TYPE_ID[entity],
+        ownerId: id,
+        at: ctx.portal.now(),
+      });
+      return true;
+    },
+  },
   {
     name: 'crm.automation.trigger.add',
     scope: 'crm',
