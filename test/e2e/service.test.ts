@@ -262,6 +262,44 @@ describe('refusals and re-calls', () => {
   });
 });
 
+describe('robots', () => {
+  const recallTodos = (id: number) => activitiesOf(2, id).filter((a) => a.SUBJECT === 'Повторный звонок клиенту');
+
+  it('the refusal robot plans the re-call and answers the workflow with its date; the event path adds nothing', async () => {
+    const id = await addDeal('repair', { TITLE: 'Отказ через робота' });
+    await move('deal', id, 'LOSE');
+    const run = s.emulator.control.runRobot({ code: 'autosalon_refusal', documentId: `DEAL_${id}`, properties: { reason: 'Дорого' } });
+    await s.settle();
+    const done = s.emulator.control.robotRun(run.workflowId);
+    const [episode] = (await s.service.store.listRecalls({})).filter((e) => e.dealId === String(id));
+    expect(done?.completed?.returnValues).toEqual({ recall_date: episode.recallDate });
+    expect(recallTodos(id)).toHaveLength(1);
+  });
+
+  it('the robot first, then the stage event: still one re-call, and the reason given to the robot is in its text', async () => {
+    const id = await addDeal('wash', { TITLE: 'Робот раньше события' });
+    s.emulator.control.setEventFaults({ dropNext: 1 });
+    await move('deal', id, 'LOSE');
+    const run = s.emulator.control.runRobot({ code: 'autosalon_refusal', documentId: `DEAL_${id}`, properties: { reason: 'Уехал в другой город' } });
+    await s.settle();
+    expect(recallTodos(id)).toHaveLength(1);
+    expect(recallTodos(id)[0].DESCRIPTION).toContain('Уехал в другой город');
+    // The dropped stage event, caught later by the sweep, finds the same episode.
+    await s.service.sweep();
+    await s.settle();
+    expect(recallTodos(id)).toHaveLength(1);
+    expect(s.emulator.control.robotRun(run.workflowId)?.completed?.returnValues).toEqual({ recall_date: expect.stringMatching(/^\d{4}-\d{2}-01|^\d{4}-\d{2}-15/) });
+  });
+
+  it('the stage-actions robot runs the current stage once, whichever path comes first', async () => {
+    const id = await addDeal('repair', { TITLE: 'Робот стадии', UF_CRM_AS_MASTER: MASTER });
+    await move('deal', id, 'INSPECTION');
+    s.emulator.control.runRobot({ code: 'autosalon_stage_actions', documentId: `DEAL_${id}` });
+    await s.settle();
+    expect(notificationsTo(MASTER, '«Робот стадии»: проведите анализ')).toHaveLength(1);
+  });
+});
+
 describe('faults', () => {
   it('an event the portal never delivered is caught by the sweep', async () => {
     const id = await addDeal('repair', { TITLE: 'Потерянное событие', UF_CRM_AS_MASTER: MASTER });
