@@ -1,22 +1,23 @@
 import type { Command } from 'commander';
-import { embeddedDir, EMBEDDED_PORT, installIntoEmbedded, relaunchTrustingCa } from '../install/embedded.js';
+import { embeddedDir, EMBEDDED_PORT, relaunchTrustingCa } from '../install/embedded.js';
 import { defaultStateDir } from '../install/state.js';
 import { UserError } from './errors.js';
 import { installAction } from './install.js';
 import { parseLang } from './options.js';
+import { startEmbeddedProduct } from '../service/embedded.js';
 
 interface StartFlags { port: string; once?: boolean; lang?: string; plan?: string; tier?: string; yes?: boolean }
 
 export function register(program: Command): void {
   program
     .command('start')
-    .description('without B24_WEBHOOK_URL: start the embedded emulator and install the full template into it; with it: install into that portal')
+    .description('without B24_WEBHOOK_URL: the embedded emulator and the automation service, the app installed into the emulator and the template installed in app mode; with it: install into that portal')
     .option('--port <n>', 'port of the embedded emulator', String(EMBEDDED_PORT))
     .option('--plan <code>', 'the portal\'s plan code (embedded emulator default: pro, the full tier)')
     .option('--tier <tier>', 'a real portal: what to install, base | crm_plus')
     .option('--lang <lang>', 'language of the names written to the portal: ru | en')
     .option('--yes', 'a real portal: apply without asking')
-    .option('--once', 'stop the embedded emulator after the install instead of keeping it running')
+    .option('--once', 'stop the embedded emulator and the service after the install instead of keeping them running')
     .action(async (flags: StartFlags) => {
       if (process.env.B24_WEBHOOK_URL) {
         console.error('B24_WEBHOOK_URL is set: installing into that portal.');
@@ -34,20 +35,20 @@ export function register(program: Command): void {
       }
       let run;
       try {
-        run = await installIntoEmbedded({ stateDir, port, plan: flags.plan, lang });
+        run = await startEmbeddedProduct({ stateDir, emulatorPort: port, plan: flags.plan, lang });
       } catch (error) {
         throw new UserError((error as Error).message);
       }
-      if (run.report.failed.length) process.exitCode = 1;
+      if (!run.installed) process.exitCode = 1;
       if (flags.once) {
-        await run.emulator.close();
+        await run.close();
         return;
       }
-      console.log('\nThe emulator keeps running so you can look at the portal; Ctrl-C stops it (its state is kept).');
+      console.log('\nThe emulator and the service keep running: CRM changes in the emulator run the automation. Ctrl-C stops both (their state is kept).');
       await new Promise<void>((resolve) => {
         process.once('SIGINT', () => resolve());
         process.once('SIGTERM', () => resolve());
       });
-      await run.emulator.close();
+      await run.close();
     });
 }

@@ -89,7 +89,8 @@ export async function startEmbeddedProduct(options: EmbeddedProductOptions): Pro
     }
   };
 
-  const port = options.servicePort ?? EMBEDDED_SERVICE_PORT;
+  const fromEnv = process.env.AUTOSALON_PORT?.trim() ? loadServiceConfig(process.env).port : undefined;
+  const port = options.servicePort ?? fromEnv ?? EMBEDDED_SERVICE_PORT;
   const config = loadServiceConfig(process.env, {
     host: '127.0.0.1',
     port,
@@ -112,13 +113,13 @@ export async function startEmbeddedProduct(options: EmbeddedProductOptions): Pro
     throw error;
   }
 
+  progress(`The emulated portal installs the application (ONAPPINSTALL → ${service.url}/install); the service installs the template in app mode…`);
   const installed = await emulator.control.installApp({ clientId: app.clientId, handlerUrl: `${service.url}/install` });
   if (installed.installDelivery?.httpStatus !== 200) {
     await service.close();
     await emulator.close();
     throw new Error(`the service did not accept the application install (${installed.installDelivery?.error ?? `HTTP ${installed.installDelivery?.httpStatus}`})`);
   }
-  progress(`The emulated portal installed the application; the service at ${service.url} is installing the template in app mode…`);
   const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), options.installTimeoutMs ?? 120_000).unref());
   const ok = await Promise.race([finished, timeout]);
 
