@@ -50,6 +50,12 @@ export async function openForCli(flags: TargetFlags): Promise<Session> {
   }
 }
 
+/** After a command: what the user should know, and the portal connection closed. */
+export async function finish(session: Session): Promise<void> {
+  for (const notice of session.notices()) console.error(notice);
+  await session.close();
+}
+
 /** Errors the user can act on, with every secret removed. */
 export function asUserError(error: unknown, session?: Pick<Session, 'redact'>): Error {
   const clean = (text: string) => (session ? session.redact(text) : text);
@@ -139,6 +145,6 @@ export async function installAction(flags: InstallFlags): Promise<void> {
   } catch (error) {
     throw asUserError(error, session);
   } finally {
-    await session.close();
+    await finish(session);
   }
 }

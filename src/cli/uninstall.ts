@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { renderUninstallPlan, renderUninstallSummary, uninstall } from '../install/uninstall.js';
-import { addTargetOptions, asUserError, confirmOnTerminal, openForCli, type TargetFlags } from './install.js';
+import { addTargetOptions, asUserError, finish, confirmOnTerminal, openForCli, type TargetFlags } from './install.js';
 
 interface UninstallFlags extends TargetFlags { dryRun?: boolean; yes?: boolean; json?: boolean }
 
@@ -35,7 +35,7 @@ export function register(program: Command): void {
       } catch (error) {
         throw asUserError(error, session);
       } finally {
-        await session.close();
+        await finish(session);
       }
     });
 }

@@ -55,8 +55,17 @@ export function placeAfter(rows: StatusRow[], anchor: StatusRow, semantics: 'pro
 }
 
 export async function addStage(client: PortalClient, options: AddStageOptions): Promise<AddStageReport> {
-  const template = options.template ?? loadTemplate();
   const state = new PortalState(options.stateDir ?? defaultStateDir(), client.portalKey);
+  const release = state.lock('add-stage');
+  try {
+    return await addStageLocked(client, options, state);
+  } finally {
+    release();
+  }
+}
+
+async function addStageLocked(client: PortalClient, options: AddStageOptions, state: PortalState): Promise<AddStageReport> {
+  const template = options.template ?? loadTemplate();
   const ledger = state.loadLedger({ key: client.portalKey, origin: client.origin, mode: client.mode });
   const start = client.httpRequests;
   const name = options.name.trim();

@@ -154,6 +154,15 @@ export async function runInstall(client: PortalClient, options: InstallOptions =
   const fullTemplate = options.template ?? loadTemplate();
   const stateDir = options.stateDir ?? defaultStateDir();
   const state = new PortalState(stateDir, client.portalKey);
+  const release = options.dryRun ? () => undefined : state.lock('install');
+  try {
+    return await install(client, options, fullTemplate, state);
+  } finally {
+    release();
+  }
+}
+
+async function install(client: PortalClient, options: InstallOptions, fullTemplate: Template, state: PortalState): Promise<InstallReport> {
   const ledger = state.loadLedger({ key: client.portalKey, origin: client.origin, mode: client.mode });
   const report = emptyReport(client, fullTemplate, state.dir);
   const progress = options.onProgress ?? (() => undefined);

@@ -24,6 +24,8 @@ export interface Session {
   app?: { publicUrl?: string; clientId?: string };
   /** Removes the target's secrets from a text. */
   redact(text: string): string;
+  /** What the user should know after the command (no secrets). */
+  notices(): string[];
   close(): Promise<void>;
 }
 
@@ -76,6 +78,17 @@ export async function openSession(options: SessionOptions, clientOptions: Portal
     throw error;
   }
   const secrets = secretsOf(target);
+  const notices: string[] = [];
+  if (target.kind === 'app' && !target.onTokens) {
+    // Tokens given on the command line: Bitrix24 invalidates a refresh token once it is used, and there is nowhere
+    // safe to keep the new pair, so the user is told instead of finding out later.
+    target.onTokens = () => {
+      if (!notices.length) {
+        notices.push('The access token had expired and was renewed: the refresh token you passed is no longer valid. '
+          + 'Take new tokens from the application (or run with --member-id and the automation service\'s database, which keeps them current).');
+      }
+    };
+  }
   let client: PortalClient;
   try {
     client = connect(target, clientOptions);
@@ -91,6 +104,7 @@ export async function openSession(options: SessionOptions, clientOptions: Portal
       ? { publicUrl: options.publicUrl ?? env.AUTOSALON_PUBLIC_URL, clientId: target.app.clientId || undefined }
       : undefined,
     redact: (text) => redact(text, secrets),
+    notices: () => [...notices],
     close,
   };
 }

@@ -4,6 +4,7 @@
 //   portals/<portal key>/backups/<timestamp>.json   every object a run changes, written before its first write
 // No secrets go into these files. Writes are atomic (temporary file + rename), so a kill leaves the old or the new file.
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { LANGUAGES } from '../template/schema.js';
@@ -93,6 +94,15 @@ function readJson(path: string, what: string): unknown {
   }
 }
 
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export class PortalState {
   readonly dir: string;
 
@@ -110,6 +120,41 @@ export class PortalState {
 
   get backupDir(): string {
     return join(this.dir, 'backups');
+  }
+
+  get lockFile(): string {
+    return join(this.dir, 'run.lock');
+  }
+
+  /**
+   * One run at a time per portal (a CLI install and the service's app-mode install must not interleave their
+   * batches). A lock left by a process that no longer runs is taken over. Returns the release function.
+   */
+  lock(what: string): () => void {
+    mkdirSync(this.dir, { recursive: true });
+    const mine = JSON.stringify({ pid: process.pid, host: hostname(), what, since: new Date().toISOString() });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        writeFileSync(this.lockFile, mine, { flag: 'wx' });
+        return () => rmSync(this.lockFile, { force: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        let holder: { pid?: number; host?: string; what?: string; since?: string } = {};
+        try {
+          holder = JSON.parse(readFileSync(this.lockFile, 'utf8'));
+        } catch {
+          // Unreadable: written by a process killed mid-write; treat as stale.
+        }
+        if (holder.pid && holder.host === hostname() && isRunning(holder.pid)) {
+          throw new InstallError(`another ${holder.what ?? 'run'} is working on this portal (pid ${holder.pid}, since ${holder.since}); wait for it to finish`);
+        }
+        if (holder.pid && holder.host && holder.host !== hostname()) {
+          throw new InstallError(`another ${holder.what ?? 'run'} on ${holder.host} holds ${this.lockFile}; if it is not running any more, delete that file`);
+        }
+        rmSync(this.lockFile, { force: true });
+      }
+    }
+    throw new InstallError(`could not take the lock ${this.lockFile}`);
   }
 
   loadLedger(portal: Ledger['portal']): Ledger {

@@ -238,8 +238,17 @@ function firstRead(template: Template, ledger: Ledger, mode: 'webhook' | 'app') 
 }
 
 export async function uninstall(client: PortalClient, options: UninstallOptions = {}): Promise<UninstallReport> {
-  const template = options.template ?? loadTemplate();
   const state = new PortalState(options.stateDir ?? defaultStateDir(), client.portalKey);
+  const release = options.dryRun ? () => undefined : state.lock('uninstall');
+  try {
+    return await uninstallLocked(client, options, state);
+  } finally {
+    release();
+  }
+}
+
+async function uninstallLocked(client: PortalClient, options: UninstallOptions, state: PortalState): Promise<UninstallReport> {
+  const template = options.template ?? loadTemplate();
   const ledger = state.loadLedger({ key: client.portalKey, origin: client.origin, mode: client.mode });
   const originals = state.originalStates();
   const start = client.httpRequests;

@@ -174,6 +174,19 @@ describe('tokens from the automation service', () => {
     await after.close();
   });
 
+  it('tokens given on the command line work too; when they had to be renewed, the user is told', async () => {
+    const { emulator, app } = await appPortal();
+    emulator.control.expireAccessTokens(app.clientId);
+    const stateDir = tempStateDir();
+    const env = { B24_APP_CLIENT_ID: app.clientId, B24_APP_CLIENT_SECRET: app.clientSecret, B24_OAUTH_URL: emulator.oauthUrl };
+    const session = await openSession({ accessToken: app.accessToken, refreshToken: app.refreshToken, domain: app.domain, memberId: app.memberId, stateDir, publicUrl: PUBLIC_URL }, {}, env);
+    const report = await runInstall(session.client, { stateDir, template, app: session.app });
+    expect(report.converged).toBe(true);
+    expect(session.notices()).toEqual([expect.stringMatching(/renewed: the refresh token you passed is no longer valid/)]);
+    expect(session.notices().join(' ')).not.toContain(app.refreshToken);
+    await session.close();
+  });
+
   it('says what to do when the service has no tokens for that portal', async () => {
     const stateDir = tempStateDir();
     await expect(openSession({ memberId: 'nope', stateDir }, {}, {})).rejects.toThrow(/no service database at .*service\.sqlite/);

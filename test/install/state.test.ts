@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { StatusRow } from '../../src/portal/snapshot.js';
@@ -37,6 +38,16 @@ describe('local state of a portal', () => {
     state.writeBackup(join(state.backupDir, '2026-02-01T00-00-00-000Z.json'), { portal: '', createdAt: '', template: '', tier: '', lang: 'ru', objects: [entry('Новое обращение')] });
     expect(state.originalStates().get('status:NEW')?.before).toEqual({ name: 'Не обработан' });
     expect(state.newBackupFile(new Date('2026-03-01T00:00:00Z'))).toMatch(/2026-03-01T00-00-00-000Z\.json$/);
+  });
+
+  it('lets one run at a time work on a portal, and takes over the lock of a process that died', () => {
+    const state = new PortalState(tempStateDir(), portal.key);
+    const release = state.lock('install');
+    expect(() => state.lock('uninstall')).toThrow(new RegExp(`another install is working on this portal \\(pid ${process.pid}`));
+    release();
+    writeFileSync(state.lockFile, JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), what: 'install' }));
+    const again = state.lock('install');
+    again();
   });
 
   it('a journal of a lost batch: what is on the portal now is recorded as created, what is not stays unknown', () => {
