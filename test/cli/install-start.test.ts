@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { runCliAsync } from '../install/cli-run.js';
 
-it('starts the embedded emulator, trusting its CA through a relaunch, and installs the full template', async () => {
+it('starts the embedded emulator, trusting its CA through a relaunch, and installs the full template (crm_plus)', async () => {
   const home = mkdtempSync(join(tmpdir(), 'autosalon-start-'));
   try {
     // No webhook, and a CA setting that is not the emulator's: the command must make its CA and relaunch itself.
@@ -14,7 +14,7 @@ it('starts the embedded emulator, trusting its CA through a relaunch, and instal
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/Plan: \d+ to create/);
-    expect(r.stdout).toMatch(/tier crm_plus \(emulated plan pro\)/);
+    expect(r.stdout).toMatch(/tier crm_plus \(emulated plan pro/);
     expect(r.stdout).toMatch(/The portal now matches the template/);
     expect(r.stdout).toMatch(/control API https:\/\/127\.0\.0\.1:\d+\/_control/);
     expect(r.stdout).toContain(join(home, '.autosalon', 'emulator', 'portal.json'));
