@@ -72,7 +72,7 @@ export async function startEmbeddedProduct(options: EmbeddedProductOptions): Pro
         tier: o.tier, lang: options.lang ?? o.lang, app: o.app, stateDir: o.stateDir, template,
         onProgress: (event) => {
           if (event.type === 'plan' && event.round === 1) {
-            print(renderPlan(event.plan, template, { target: `the embedded emulator ${emulator.origin} (app mode)`, tierSource: `app.info: plan ${plan}` }));
+            print(renderPlan(event.plan, template, { target: `the embedded emulator ${emulator.origin} (app mode)`, tierSource: `emulated plan ${plan}, read through app.info` }));
             print('');
             return;
           }
@@ -90,7 +90,8 @@ export async function startEmbeddedProduct(options: EmbeddedProductOptions): Pro
   };
 
   const fromEnv = process.env.AUTOSALON_PORT?.trim() ? loadServiceConfig(process.env).port : undefined;
-  const port = options.servicePort ?? fromEnv ?? EMBEDDED_SERVICE_PORT;
+  // An emulator on a free port (--port 0) gets a service on a free port too.
+  const port = options.servicePort ?? fromEnv ?? (options.emulatorPort === 0 ? 0 : EMBEDDED_SERVICE_PORT);
   const config = loadServiceConfig(process.env, {
     host: '127.0.0.1',
     port,
@@ -98,13 +99,14 @@ export async function startEmbeddedProduct(options: EmbeddedProductOptions): Pro
     stateDir: options.stateDir,
     oauthUrl: emulator.oauthUrl,
     app: { clientId: app.clientId, clientSecret: app.clientSecret },
-    // The emulator accepts handlers on 127.0.0.1; a real portal needs a public AUTOSALON_PUBLIC_URL.
-    publicUrl: `http://127.0.0.1:${port}`,
     sweepIntervalSeconds: 60,
   });
+  // The emulator accepts handlers on 127.0.0.1: the service's own address is the public URL here (a free port's
+  // address is known once it listens).
+  config.publicUrl = port ? `http://127.0.0.1:${port}` : undefined;
   let service: RunningService;
   try {
-    service = await startService({ config, install, log: createLogger('warn') });
+    service = await startService({ config, install, log: createLogger('warn'), localPortal: true });
   } catch (error) {
     await emulator.close();
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {

@@ -25,6 +25,8 @@ export interface ServiceOptions {
   log?: Logger;
   /** REST client settings (tests against an emulator without limits lift the client-side rate limit). */
   portalClient?: PortalClientOptions;
+  /** The portal runs on this machine (the embedded emulator): without a public URL, the listening address is it. */
+  localPortal?: boolean;
   /** Start the background worker and the periodic sweep (default true; tests drive them by hand). */
   background?: boolean;
 }
@@ -100,7 +102,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   if (!publicUrl) {
     publicUrl = url;
-    log.warn(`no public URL set (AUTOSALON_PUBLIC_URL / --public-url): Bitrix24 will be told to call ${url}, which only a local portal can reach`);
+    if (!options.localPortal) log.warn(`no public URL set (AUTOSALON_PUBLIC_URL / --public-url): Bitrix24 will be told to call ${url}, which only a local portal can reach`);
   }
 
   async function sweep(): Promise<Record<string, SweepResult>> {

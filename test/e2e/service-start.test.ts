@@ -1,0 +1,51 @@
+// npm start on the embedded default: emulator + automation service, the app installed into the emulator through its
+// control API, the template installed by the service in app mode; a second start changes nothing.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { SqliteStore } from '../../src/service/store/sqlite.js';
+import { runCliAsync } from '../install/cli-run.js';
+
+/** A port free right now on 127.0.0.1. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    }).on('error', reject);
+  });
+}
+
+it('npm start runs the whole product: the service installs the template in app mode, and again as a no-op', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'autosalon-start-service-'));
+  try {
+    const env = { B24_WEBHOOK_URL: '', NODE_EXTRA_CA_CERTS: undefined, AUTOSALON_STATE_DIR: join(home, '.autosalon'), AUTOSALON_PUBLIC_URL: 'https://elsewhere.example' };
+    const first = await runCliAsync(['start', '--once', '--port', '0'], env, { cwd: home, timeoutMs: 90_000 });
+    expect(first.stderr).not.toMatch(/error/i);
+    expect(first.status).toBe(0);
+    expect(first.stderr).toMatch(/The emulated portal installs the application \(ONAPPINSTALL → http:\/\/127\.0\.0\.1:\d+\/install\)/);
+    expect(first.stdout).toMatch(/the embedded emulator https:\/\/127\.0\.0\.1:\d+ \(app mode\)/);
+    expect(first.stdout).toMatch(/create robot autosalon_refusal .* handler http:\/\/127\.0\.0\.1:\d+\/robots\/refusal/);
+    expect(first.stdout).toMatch(/create event ONCRMDEALUPDATE → the automation service — http:\/\/127\.0\.0\.1:\d+\/events/);
+    expect(first.stdout).toMatch(/The portal now matches the template/);
+    expect(first.stdout).toMatch(/The automation service:\n {2}install {5}http:\/\/127\.0\.0\.1:\d+\/install/);
+    expect(first.stdout).not.toContain('elsewhere.example');
+    const store = new SqliteStore(join(home, '.autosalon', 'service.sqlite'), { readonly: true });
+    const [portal] = await store.listPortals();
+    await store.close();
+    expect(portal).toMatchObject({ tier: 'crm_plus', plan: 'pro', installState: 'installed' });
+
+    // On fixed ports (the default 8943/8944 in real use) a second start finds nothing to change.
+    const ports = { emulator: await freePort(), service: await freePort() };
+    const fixed = { ...env, AUTOSALON_PORT: String(ports.service) };
+    const third = await runCliAsync(['start', '--once', '--port', String(ports.emulator)], fixed, { cwd: home, timeoutMs: 90_000 });
+    expect(third.status).toBe(0);
+    const again = await runCliAsync(['start', '--once', '--port', String(ports.emulator)], fixed, { cwd: home, timeoutMs: 90_000 });
+    expect(again.status).toBe(0);
+    expect(again.stdout).toMatch(/Plan: 0 to create, 0 to update, 0 to delete/);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}, 180_000);
