@@ -44,6 +44,7 @@ export function registerControlRoutes(app: FastifyInstance, base: string, contro
 
   route('GET', '/stats', () => control.stats());
   route('POST', '/stats/reset', () => control.resetStats());
+  route('POST', '/limits/reset', () => control.resetLimits());
   route('POST', '/apps', (b) => control.installApp(b));
   route('POST', '/apps/:clientId/uninstall', (b, req) => control.uninstallApp(param(req, 'clientId'), { clean: b.clean === true }));
   route('POST', '/apps/:clientId/tokens', (b, req) => control.issueToken(param(req, 'clientId'), Number(b.userId ?? 1)));

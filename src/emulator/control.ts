@@ -103,10 +103,15 @@ export class EmulatorControl {
     };
   }
 
-  /** Zeroes the counters (and empties the rate-limit bucket, so a measurement starts clean). */
+  /** Zeroes the counters. */
   resetStats(): void {
     this.portal.resetStats();
+  }
+
+  /** Empties the request-rate bucket and the operating-time buckets (as if the portal had been idle for a while). */
+  resetLimits(): void {
     this.portal.bucket.reset();
+    this.portal.operating.reset();
   }
 
   /** Installs a local application as an admin does in the UI: the app gets tokens and ONAPPINSTALL is POSTed. */
