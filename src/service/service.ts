@@ -122,9 +122,15 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   }
 
   let sweepTimer: NodeJS.Timeout | undefined;
+  let pruneTimer: NodeJS.Timeout | undefined;
   let sweeping: Promise<unknown> | undefined;
   if (options.background !== false) {
     worker.start();
+    // Finished jobs are kept a week for inspection; the idempotency keys and observations stay.
+    pruneTimer = setInterval(() => {
+      store.pruneJobs(clock() - 7 * 86_400_000).catch((error: Error) => log.warn(`pruning finished jobs failed: ${error.message}`));
+    }, 3_600_000);
+    pruneTimer.unref();
     if (config.sweepIntervalSeconds > 0) {
       sweepTimer = setInterval(() => {
         if (!sweeping) sweeping = sweep().finally(() => (sweeping = undefined));
@@ -146,6 +152,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       if (closed) return;
       closed = true;
       clearInterval(sweepTimer);
+      clearInterval(pruneTimer);
       await server.close();
       await worker.stop();
       await sweeping;

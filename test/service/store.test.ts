@@ -110,6 +110,18 @@ describe('SqliteStore', () => {
     expect(await store.queueStats(0)).toMatchObject({ queued: 0, failed: 1 });
   });
 
+  it('pruning removes finished jobs older than the cut-off and keeps failed and pending ones', async () => {
+    const old = await store.enqueue({ memberId: 'm1', kind: 'event', payload: 'old', runAt: 0 });
+    const recent = await store.enqueue({ memberId: 'm1', kind: 'event', payload: 'recent', runAt: 0 });
+    const broken = await store.enqueue({ memberId: 'm1', kind: 'event', payload: 'broken', runAt: 0 });
+    await store.enqueue({ memberId: 'm1', kind: 'delayed', payload: 'pending', runAt: 10_000 });
+    await store.complete(old.id, 100);
+    await store.complete(recent.id, 900);
+    await store.fail(broken.id, 'x', 100);
+    expect(await store.pruneJobs(500)).toBe(1);
+    expect((await store.listJobs()).map((j) => j.payload)).toEqual(['recent', 'broken', 'pending']);
+  });
+
   it('an action key is new once, then started, then done with its result', async () => {
     expect(await store.beginAction('k', 'm1', 1)).toEqual({ state: 'new' });
     expect(await store.beginAction('k', 'm1', 2)).toEqual({ state: 'started', startedAt: 1 });

@@ -227,6 +227,7 @@ export class SqliteStore implements ServiceStore {
       complete: db.prepare(`UPDATE jobs SET status = 'done', locked_until = NULL, finished_at = ? WHERE id = ?`),
       retry: db.prepare(`UPDATE jobs SET status = 'queued', locked_until = NULL, run_at = ?, last_error = ? WHERE id = ?`),
       fail: db.prepare(`UPDATE jobs SET status = 'failed', locked_until = NULL, last_error = ?, finished_at = ? WHERE id = ?`),
+      prune: db.prepare(`DELETE FROM jobs WHERE status = 'done' AND finished_at < ?`),
       requeue: db.prepare(`UPDATE jobs SET status = 'queued', locked_until = NULL WHERE status = 'running'`),
       stats: db.prepare<[number], { status: string; n: number; due: number }>(`SELECT status, count(*) AS n,
         sum(CASE WHEN run_at <= ? THEN 1 ELSE 0 END) AS due FROM jobs GROUP BY status`),
@@ -380,6 +381,10 @@ export class SqliteStore implements ServiceStore {
     if (filter.memberId) where.push('member_id = @memberId');
     const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`;
     return (this.db.prepare(sql).all(filter) as JobRow[]).map(toJob);
+  }
+
+  async pruneJobs(finishedBefore: number): Promise<number> {
+    return this.stmt.prune.run(finishedBefore).changes;
   }
 
   async getObservation(memberId: string, entity: 'lead' | 'deal', itemId: string): Promise<Observation | undefined> {

@@ -140,6 +140,8 @@ export interface ServiceStore {
   /** ms of the next queued job, if any. */
   nextRunAt(): Promise<number | undefined>;
   listJobs(filter?: { status?: JobStatus; memberId?: string }): Promise<Job[]>;
+  /** Deletes jobs that finished (done) before the given time; failed jobs stay for inspection. */
+  pruneJobs(finishedBefore: number): Promise<number>;
 
   // ---- what was last seen of each CRM item
   getObservation(memberId: string, entity: 'lead' | 'deal', itemId: string): Promise<Observation | undefined>;
