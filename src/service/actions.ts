@@ -53,7 +53,12 @@ export class ActionRunner {
   /** Runs the actions in order; each is skipped when its key is already done. */
   async run(actions: PlannedAction[], item: ItemState): Promise<void> {
     for (const planned of actions) {
-      await this.once(planned.key, (resuming) => this.perform(planned, item, resuming));
+      let ran = false;
+      const result = await this.once(planned.key, (resuming) => {
+        ran = true;
+        return this.perform(planned, item, resuming);
+      });
+      if (ran) this.log.info(`${item.entity} ${item.id}: ${planned.rule.id} → ${Object.keys(planned.action)[0]} ${JSON.stringify(result)}`);
     }
   }
 

@@ -106,7 +106,7 @@ export async function startEmbeddedProduct(options: EmbeddedProductOptions): Pro
   config.publicUrl = port ? `http://127.0.0.1:${port}` : undefined;
   let service: RunningService;
   try {
-    service = await startService({ config, install, log: createLogger('warn'), localPortal: true });
+    service = await startService({ config, install, log: createLogger(config.logLevel), localPortal: true });
   } catch (error) {
     await emulator.close();
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
