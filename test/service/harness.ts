@@ -52,7 +52,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const log = process.env.AUTOSALON_TEST_LOG ? createLogger('debug') : createLogger('silent');
   // The emulator runs without limits here, so the client's own throttle (2 requests/s after 50) is lifted too.
   const portalClient = { rateLimit: { burstLimit: 100_000, drainRate: 10_000 }, retry: { minDelayMs: 10, maxDelayMs: 100 } };
-  let service = await startService({ config, clock: now, background: false, log, portalClient, ...options.service });
+  let service = await startService({ config, clock: now, background: false, log, portalClient, localPortal: true, ...options.service });
   const app = await emulator.control.installApp({ clientId: registered.clientId, handlerUrl: `${service.url}/install` });
   if (app.installDelivery?.httpStatus !== 200) {
     throw new Error(`the service refused the install: ${JSON.stringify(app.installDelivery)}`);
@@ -83,7 +83,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await service.close();
       // Same port: the event bindings and robot handlers registered at install keep pointing at the service.
       const port = Number(new URL(service.url).port);
-      service = await startService({ config: { ...config, port }, clock: now, background: false, log, portalClient, ...options.service, ...restartOptions });
+      service = await startService({ config: { ...config, port }, clock: now, background: false, log, portalClient, localPortal: true, ...options.service, ...restartOptions });
     },
     async close() {
       await service.close();
