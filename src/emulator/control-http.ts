@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Collection, EmulatorControl } from './control.js';
 import { isObject } from './params.js';
+import { CRM_OPERATIONS, type CrmOperation } from './state.js';
 
 function jsonBody(req: FastifyRequest): Record<string, unknown> {
   const raw = req.body;
@@ -80,5 +81,11 @@ export function registerControlRoutes(app: FastifyInstance, base: string, contro
   route('POST', '/deals/:id/move', (b, req) => control.moveDeal(Number(param(req, 'id')), Number(b.categoryId), { stageId: typeof b.stageId === 'string' ? b.stageId : undefined, ...userOf(b) }));
   route('POST', '/crm/:entity', (b, req) => ({ id: control.addRecord(crmEntity(param(req, 'entity')), objectOf(b.fields), userOf(b)) }));
   route('POST', '/crm/:entity/:id', (b, req) => control.updateRecord(crmEntity(param(req, 'entity')), Number(param(req, 'id')), objectOf(b.fields), userOf(b)));
+  route('PUT', '/users/:userId/crm/:entity', (b, req) => {
+    const denied = Array.isArray(b.denied) ? b.denied.map(String) : [];
+    const unknown = denied.filter((op) => !(CRM_OPERATIONS as readonly string[]).includes(op));
+    if (unknown.length) throw new ControlInputError(`unknown CRM operation "${unknown[0]}": use read, add, update or delete`);
+    control.restrictCrm(Number(param(req, 'userId')), crmEntity(param(req, 'entity')), denied as CrmOperation[]);
+  });
   route('GET', '/collections/:name', (_b, req) => control.collection(param(req, 'name') as Collection));
 }

@@ -3,12 +3,12 @@
 // to what REST cannot read (notifications sent, tasks, ...). Same functions in-process and over HTTP (/_control).
 import type { DeliveryRecord, EventFaults } from './events.js';
 import { activityName, resolveDocumentId, signEventToken, workflowInstanceId } from './methods/bizproc.js';
-import { createRecord, findRecord, updateRecord } from './methods/crm-items.js';
+import { commitUpdate, createRecord, findRecord, updateRecord } from './methods/crm-items.js';
 import { dealStageEntity, statusesOf } from './methods/crm-status.js';
 import { userFieldsOf } from './methods/crm-userfield.js';
 import type { Portal } from './portal.js';
 import { ALL_SCOPES } from './seed.js';
-import { randomHex, randomToken, type AppRow, type CrmEntity, type CrmRecord, type PortalState, type RobotRunRow } from './state.js';
+import { randomHex, randomToken, type AppRow, type CrmEntity, type CrmOperation, type CrmRecord, type PortalState, type RobotRunRow } from './state.js';
 
 export interface EmulatorStats {
   /** HTTP requests served to REST clients (/rest/…), a batch counting as one. */
@@ -87,7 +87,7 @@ export interface ConvertLeadOptions {
 
 export interface ConversionResult { contactId?: number; companyId?: number; dealId?: number }
 
-export type Collection = Exclude<keyof PortalState, 'format' | 'version' | 'memberId' | 'plan' | 'language' | 'timeZone' | 'clockOffsetMs' | 'webhook' | 'seq'>;
+export type Collection = Exclude<keyof PortalState, 'format' | 'version' | 'memberId' | 'plan' | 'language' | 'timeZone' | 'clockOffsetMs' | 'webhook' | 'seq' | 'crmDenied'>;
 
 export class EmulatorControl {
   constructor(private readonly portal: Portal) {}
@@ -423,19 +423,7 @@ export class EmulatorControl {
     const stage = stages.find((s) => s.STATUS_ID === stageId);
     if (!stage) throw new Error(`stage ${String(stageId)} is not in pipeline ${categoryId}`);
     const userId = options.userId === undefined ? 1 : options.userId;
-    const now = p.now();
-    Object.assign(deal, {
-      CATEGORY_ID: String(categoryId),
-      STAGE_ID: stage.STATUS_ID,
-      STAGE_SEMANTIC_ID: stage.SEMANTICS ?? 'P',
-      IS_NEW: stages[0]?.STATUS_ID === stage.STATUS_ID ? 'Y' : 'N',
-      CLOSED: stage.SEMANTICS ? 'Y' : 'N',
-      MOVED_TIME: now,
-      MOVED_BY_ID: String(userId ?? 1),
-      DATE_MODIFY: now,
-      MODIFY_BY_ID: String(userId ?? 1),
-    });
-    p.events.fire('ONCRMDEALMOVETOCATEGORY', { FIELDS: { ID: String(id), CATEGORY_ID: String(categoryId), STAGE_ID: stage.STATUS_ID } }, userId);
+    commitUpdate(p, 'deal', deal, { ...deal, CATEGORY_ID: String(categoryId), STAGE_ID: stage.STATUS_ID }, { userId });
     p.persist();
   }
 
@@ -452,6 +440,22 @@ export class EmulatorControl {
     if (!record) throw new Error(`no ${entity} ${id}`);
     updateRecord(this.portal, entity, record, fields, { userId: options.userId === undefined ? 1 : options.userId });
     this.portal.persist();
+  }
+
+  /**
+   * Restricts a user's CRM role for one type, as an administrator does in the CRM permission settings: the listed
+   * operations are refused (read: items left out of lists, get refused); [] gives the rights back. Administrators
+   * are never restricted.
+   */
+  restrictCrm(userId: number, entity: CrmEntity, denied: CrmOperation[]): void {
+    const p = this.portal;
+    if (!p.user(userId)) throw new Error(`no user ${userId}`);
+    if (p.isAdmin(userId)) throw new Error(`user ${userId} is an administrator: administrators have every CRM right`);
+    const all = (p.state.crmDenied ??= {});
+    const forUser = (all[String(userId)] ??= {});
+    if (denied.length) forUser[entity] = [...new Set(denied)];
+    else delete forUser[entity];
+    p.persist();
   }
 
   /** A copy of one collection of the portal (notifications, tasks, activities, statuses, ...). */

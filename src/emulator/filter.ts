@@ -1,6 +1,7 @@
 // List filters of the legacy methods (crm.*.list, user.get, bizproc.workflow.template.list): a key may carry an
 // operator prefix — `>=` `>` `<=` `<` `@` (IN) `!@` (NOT IN) `%` (substring) `=%`/`%=` (LIKE with %) `!%` `!%=`
 // `=` (default) `!=`/`!` — and an array value without a prefix means IN (docs: crm-lead-list.md, user-get.md).
+import { isObject } from './params.js';
 import { parseDateTime } from './time.js';
 
 export type ValueType = 'int' | 'float' | 'string' | 'datetime' | 'date' | 'bool';
@@ -12,7 +13,7 @@ export interface FieldSpec {
 
 export type FieldResolver<R> = (field: string) => { type: ValueType; get: (record: R) => unknown } | undefined;
 
-type Operator = '=' | '!' | '>' | '>=' | '<' | '<=' | 'in' | '!in' | 'like' | '!like' | 'substr' | '!substr';
+type Operator = '=' | '!' | '>' | '>=' | '<' | '<=' | 'in' | '!in' | 'like' | '!like' | 'substr' | '!substr' | 'between' | '!between';
 
 const PREFIXES: [string, Operator][] = [
   ['!%=', '!like'],
@@ -105,6 +106,12 @@ function compareOne(actual: string | number | null, op: Operator, expected: unkn
       const hit = actual !== null && list.some((e) => likeToRegExp(String(e ?? '')).test(String(actual)));
       return op === 'like' ? hit : !hit;
     }
+    case 'between':
+    case '!between': {
+      const [low, high] = list.map((e) => normalize(e, type, timeZone));
+      const hit = actual !== null && low !== null && high !== null && low !== undefined && high !== undefined && actual >= low && actual <= high;
+      return op === 'between' ? hit : !hit;
+    }
     default: {
       const e = normalize(list[0], type, timeZone);
       if (actual === null || e === null) return false;
@@ -130,7 +137,7 @@ export function matches<R>(record: R, conditions: Condition<R>[], timeZone: stri
     const normalized = values.map((v) => normalize(v, c.type, timeZone));
     if (normalized.length === 0) normalized.push(null);
     // A negative operator must hold for every value of a multiple field; a positive one for any.
-    const negative = c.op === '!' || c.op === '!in' || c.op === '!substr' || c.op === '!like';
+    const negative = c.op === '!' || c.op === '!in' || c.op === '!substr' || c.op === '!like' || c.op === '!between';
     return negative
       ? normalized.every((v) => compareOne(v, c.op, c.value, c.type, timeZone))
       : normalized.some((v) => compareOne(v, c.op, c.value, c.type, timeZone));
@@ -159,3 +166,64 @@ export function sortRecords<R>(records: R[], order: Record<string, unknown>, res
 }
 
 const first = (v: unknown) => (Array.isArray(v) ? v[0] : v);
+
+// ---- D7 ORM filters (crm.item.list): nested groups joined by `logic` (AND by default), and the ORM's prefixes,
+// which add `><` (between) and `!=%` to the legacy set. ----
+
+const ORM_PREFIXES: [string, Operator][] = [
+  ['!><', '!between'],
+  ['!=%', '!like'],
+  ['!%=', '!like'],
+  ['><', 'between'],
+  ['>=', '>='],
+  ['<=', '<='],
+  ['!@', '!in'],
+  ['!=', '!'],
+  ['!%', '!substr'],
+  ['=%', 'like'],
+  ['%=', 'like'],
+  ['>', '>'],
+  ['<', '<'],
+  ['@', 'in'],
+  ['%', 'substr'],
+  ['=', '='],
+  ['!', '!'],
+];
+
+export function splitOrmKey(key: string): { op: Operator; field: string } {
+  for (const [prefix, op] of ORM_PREFIXES) {
+    if (key.startsWith(prefix)) return { op, field: key.slice(prefix.length) };
+  }
+  return { op: '=', field: key };
+}
+
+export interface FilterGroup<R> {
+  logic: 'AND' | 'OR';
+  items: (Condition<R> | FilterGroup<R>)[];
+}
+
+/** A filter tree; numeric keys hold sub-filters, `logic`/`LOGIC` joins a level; unknown fields are skipped. */
+export function parseOrmFilter<R>(filter: Record<string, unknown>, resolve: FieldResolver<R>): FilterGroup<R> {
+  const group: FilterGroup<R> = { logic: 'AND', items: [] };
+  for (const [key, value] of Object.entries(filter)) {
+    if (key.toUpperCase() === 'LOGIC') {
+      group.logic = String(value).toUpperCase() === 'OR' ? 'OR' : 'AND';
+      continue;
+    }
+    if (/^\d+$/.test(key)) {
+      const sub = Array.isArray(value) ? Object.fromEntries(value.map((v, i) => [String(i), v])) : value;
+      if (isObject(sub)) group.items.push(parseOrmFilter(sub, resolve));
+      continue;
+    }
+    const { op, field } = splitOrmKey(key);
+    const spec = resolve(field);
+    if (spec) group.items.push({ field, op, value, type: spec.type, get: spec.get });
+  }
+  return group;
+}
+
+export function matchesGroup<R>(record: R, group: FilterGroup<R>, timeZone: string): boolean {
+  if (group.items.length === 0) return true;
+  const test = (item: Condition<R> | FilterGroup<R>) => ('items' in item ? matchesGroup(record, item, timeZone) : matches(record, [item], timeZone));
+  return group.logic === 'OR' ? group.items.some(test) : group.items.every(test);
+}

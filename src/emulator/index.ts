@@ -13,6 +13,7 @@ import { crmCategoryMethods } from './methods/crm-category.js';
 import { crmDetailsMethods } from './methods/crm-details.js';
 import { crmItemMethods } from './methods/crm-items.js';
 import { crmStatusMethods } from './methods/crm-status.js';
+import { crmUniversalMethods } from './methods/crm-universal.js';
 import { crmUserFieldMethods } from './methods/crm-userfield.js';
 import { eventMethods } from './methods/events.js';
 import { imMethods } from './methods/im.js';
@@ -70,6 +71,11 @@ export interface EmulatorOptions {
   features?: Record<string, boolean>;
   /** Timeout of one delivery to an app handler, default 10000 ms. */
   deliveryTimeoutMs?: number;
+  /**
+   * The portal's CRM setting "Check for required custom fields" for REST (rest_enable_req_uf_check): when on, adds and
+   * updates refuse empty mandatory user fields. Default off, as on a new portal.
+   */
+  requiredUserFieldCheck?: boolean;
 }
 
 export interface RunningEmulator {
@@ -124,6 +130,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       callCostSeconds: options.callCostSeconds,
       features: options.features,
       deliveryTimeoutMs: options.deliveryTimeoutMs ?? 10_000,
+      requiredUserFieldCheck: options.requiredUserFieldCheck ?? false,
     },
     clock,
   );
@@ -134,6 +141,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     crmCategoryMethods,
     crmUserFieldMethods,
     crmItemMethods,
+    crmUniversalMethods,
     crmDetailsMethods,
     crmAutomationMethods,
     crmActivityMethods,

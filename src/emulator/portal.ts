@@ -2,7 +2,7 @@
 import { EventDispatcher } from './events.js';
 import { LeakyBucket, OperatingLimiter, planRateLimit, type OperatingLimit, type RateLimit } from './limits.js';
 import type { MethodDef } from './registry.js';
-import { nextId, randomToken, writeStateFile, type AppRow, type PortalState, type TokenRow, type UserRow } from './state.js';
+import { nextId, randomToken, writeStateFile, type AppRow, type CrmEntity, type CrmOperation, type PortalState, type TokenRow, type UserRow } from './state.js';
 import { formatDateTime, type Clock } from './time.js';
 
 export interface PortalConfig {
@@ -18,6 +18,8 @@ export interface PortalConfig {
   features?: Record<string, boolean>;
   /** Timeout of one delivery to an app handler. */
   deliveryTimeoutMs: number;
+  /** The CRM setting "Check for required custom fields" of REST calls (rest_enable_req_uf_check). */
+  requiredUserFieldCheck: boolean;
 }
 
 export interface PortalStats {
@@ -122,6 +124,12 @@ export class Portal {
 
   isAdmin(userId: number): boolean {
     return this.user(userId)?.ADMIN === true;
+  }
+
+  /** Whether the user's CRM role allows an operation on a type (administrators may do everything). */
+  crmAllowed(userId: number, entity: CrmEntity, operation: CrmOperation): boolean {
+    if (this.isAdmin(userId)) return true;
+    return !this.state.crmDenied?.[String(userId)]?.[entity]?.includes(operation);
   }
 
   app(clientId: string | null): AppRow | undefined {

@@ -7,6 +7,9 @@ import { z } from 'zod';
 export type CrmEntity = 'lead' | 'deal' | 'contact' | 'company';
 export const CRM_ENTITIES: readonly CrmEntity[] = ['lead', 'deal', 'contact', 'company'];
 export const ENTITY_TYPE_ID: Record<CrmEntity, number> = { lead: 1, deal: 2, contact: 3, company: 4 };
+/** What a user may do with CRM items of a type (the role permissions the emulator models). */
+export type CrmOperation = 'read' | 'add' | 'update' | 'delete';
+export const CRM_OPERATIONS: readonly CrmOperation[] = ['read', 'add', 'update', 'delete'];
 export const USER_FIELD_ENTITY: Record<CrmEntity, string> = { lead: 'CRM_LEAD', deal: 'CRM_DEAL', contact: 'CRM_CONTACT', company: 'CRM_COMPANY' };
 
 export interface StatusRow {
@@ -239,6 +242,8 @@ export interface PortalState {
   tasks: TaskRow[];
   activities: ActivityRow[];
   timelineComments: TimelineCommentRow[];
+  /** Operations refused to a user (by user id), per CRM type; absent: every user may do everything (admin-like roles). */
+  crmDenied?: Record<string, Partial<Record<CrmEntity, CrmOperation[]>>>;
 }
 
 export const STATE_FORMAT = 'autosalon-bitrix24-emulator';

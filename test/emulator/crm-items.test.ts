@@ -149,9 +149,18 @@ describe('deals, contacts, companies', () => {
     expect(fields.UF_CRM_AS_MASTER).toMatchObject({ type: 'employee', isDynamic: true, formLabel: 'Мастер' });
   });
 
-  test('a mandatory user field must be given', async () => {
-    await rawCall(emu, 'crm.company.userfield.add', { fields: { FIELD_NAME: 'AS_FLEET', USER_TYPE_ID: 'integer', MANDATORY: 'Y', LABEL: 'Автомобилей в парке' } });
-    expect((await rawCall(emu, 'crm.company.add', { fields: { TITLE: 'Fleet' } })).body).toEqual({ error: '', error_description: 'Field "Автомобилей в парке" is required.' });
-    expect((await rawCall(emu, 'crm.company.add', { fields: { TITLE: 'Fleet', UF_CRM_AS_FLEET: 12 } })).status).toBe(200);
+  test('a mandatory user field is required only with the portal setting "Check for required custom fields" on', async () => {
+    const fields = { FIELD_NAME: 'AS_FLEET', USER_TYPE_ID: 'integer', MANDATORY: 'Y', LABEL: 'Автомобилей в парке' };
+    // Off by default (rest_enable_req_uf_check): the proxy passes DISABLE_REQUIRED_USER_FIELD_CHECK.
+    await rawCall(emu, 'crm.company.userfield.add', { fields });
+    expect((await rawCall(emu, 'crm.company.add', { fields: { TITLE: 'Fleet' } })).status).toBe(200);
+    const strict = await startTestEmulator({ limits: false, clock: () => now, requiredUserFieldCheck: true });
+    try {
+      await rawCall(strict, 'crm.company.userfield.add', { fields });
+      expect((await rawCall(strict, 'crm.company.add', { fields: { TITLE: 'Fleet' } })).body).toEqual({ error: '', error_description: 'Field "Автомобилей в парке" is required.' });
+      expect((await rawCall(strict, 'crm.company.add', { fields: { TITLE: 'Fleet', UF_CRM_AS_FLEET: 12 } })).status).toBe(200);
+    } finally {
+      await strict.close();
+    }
   });
 });

@@ -6,7 +6,7 @@ import { matches, parseFilter, sortRecords, type FieldResolver, type ValueType }
 import { asPhpArray, isObject, phpInt, phpString, resolveId, resolveParam } from '../params.js';
 import type { Portal } from '../portal.js';
 import { page, type MethodTable } from '../registry.js';
-import { CRM_ENTITIES, type CrmEntity, type CrmRecord, type MultiFieldValue, type UserFieldRow } from '../state.js';
+import { CRM_ENTITIES, type CrmEntity, type CrmOperation, type CrmRecord, type MultiFieldValue, type UserFieldRow } from '../state.js';
 import { formatDateField, localDateText, parseDateTime } from '../time.js';
 import { STANDARD_FIELDS, type FieldMeta } from './crm-fields.js';
 import { dealStageEntity, fieldDescription, semanticId, statusesOf } from './crm-status.js';
@@ -15,14 +15,14 @@ import { userFieldsOf } from './crm-userfield.js';
 export const MULTIFIELD_TYPES = ['PHONE', 'EMAIL', 'WEB', 'IM', 'LINK'];
 const ID_TYPES = new Set(['integer', 'user', 'crm_company', 'crm_contact', 'crm_lead', 'crm_quote', 'crm_category', 'location', 'crm_entity']);
 
-const AUTO_TITLE: Record<CrmEntity, { ru: string; en: string }> = {
+export const AUTO_TITLE: Record<CrmEntity, { ru: string; en: string }> = {
   lead: { ru: 'Лид #', en: 'Lead #' },
   deal: { ru: 'Сделка #', en: 'Deal #' },
   contact: { ru: 'Контакт #', en: 'Contact #' },
   company: { ru: 'Компания #', en: 'Company #' },
 };
 
-const EVENT_NAME: Record<CrmEntity, string> = { lead: 'LEAD', deal: 'DEAL', contact: 'CONTACT', company: 'COMPANY' };
+export const EVENT_NAME: Record<CrmEntity, string> = { lead: 'LEAD', deal: 'DEAL', contact: 'CONTACT', company: 'COMPANY' };
 
 function fieldMeta(entity: CrmEntity, name: string): FieldMeta | undefined {
   return STANDARD_FIELDS[entity].find((f) => f.name === name);
@@ -58,7 +58,7 @@ function resolver(portal: Portal, entity: CrmEntity): FieldResolver<CrmRecord> {
 
 // ---- values in ----
 
-function internalScalar(type: string, value: unknown, timeZone: string): unknown {
+export function internalScalar(type: string, value: unknown, timeZone: string): unknown {
   if (value === null || value === undefined) return null;
   if (ID_TYPES.has(type)) {
     if (value === '' || value === false) return null;
@@ -84,7 +84,7 @@ function internalScalar(type: string, value: unknown, timeZone: string): unknown
   }
 }
 
-function internalUserField(uf: UserFieldRow, value: unknown, timeZone: string): unknown {
+export function internalUserField(uf: UserFieldRow, value: unknown, timeZone: string): unknown {
   const one = (v: unknown): unknown => {
     if (v === null || v === undefined || v === '') return null;
     switch (uf.USER_TYPE_ID) {
@@ -160,7 +160,12 @@ function applyFields(portal: Portal, entity: CrmEntity, record: CrmRecord, field
   }
 }
 
+/**
+ * Mandatory user fields, checked over REST only when the portal's CRM setting "Check for required custom fields"
+ * (rest_enable_req_uf_check, off by default) is on: the proxies then pass DISABLE_REQUIRED_USER_FIELD_CHECK = false.
+ */
 function checkMandatory(portal: Portal, entity: CrmEntity, record: CrmRecord, fields: Record<string, unknown> | null): void {
+  if (!portal.config.requiredUserFieldCheck) return;
   const missing = userFieldsOf(portal, entity).filter((f) => {
     if (f.MANDATORY !== 'Y') return false;
     if (fields && !(f.FIELD_NAME in fields)) return false;
@@ -225,6 +230,9 @@ export function recordOut(portal: Portal, entity: CrmEntity, record: CrmRecord, 
 
 // ---- create / update / delete (also used by the control API) ----
 
+/** The portal's base currency (a Russian portal keeps roubles). */
+export const baseCurrency = (portal: Portal) => (portal.lang === 'ru' ? 'RUB' : 'USD');
+
 export interface Actor {
   /** The user on whose behalf the change is made; null for automation, workflows and agents. */
   userId: number | null;
@@ -255,11 +263,16 @@ function syncStage(portal: Portal, entity: CrmEntity, record: CrmRecord, now: nu
 }
 
 export function createRecord(portal: Portal, entity: CrmEntity, fields: Record<string, unknown>, actor: Actor): CrmRecord {
-  const now = portal.now();
-  const userId = actor.userId ?? 1;
   const record: CrmRecord = { ID: 0 };
   applyFields(portal, entity, record, fields, 'add');
   checkMandatory(portal, entity, record, null);
+  return insertRecord(portal, entity, record, actor);
+}
+
+/** Stores a new record (values already in their stored form) with the defaults every add fills, and fires ONCRM*ADD. */
+export function insertRecord(portal: Portal, entity: CrmEntity, record: CrmRecord, actor: Actor): CrmRecord {
+  const now = portal.now();
+  const userId = actor.userId ?? 1;
   record.ID = portal.nextId(`crm.${entity}`);
   if (!record.TITLE && (entity === 'lead' || entity === 'deal' || entity === 'company')) record.TITLE = `${AUTO_TITLE[entity][portal.lang]}${record.ID}`;
   record.ASSIGNED_BY_ID ??= String(userId);
@@ -271,7 +284,7 @@ export function createRecord(portal: Portal, entity: CrmEntity, fields: Record<s
   record.LAST_ACTIVITY_TIME = now;
   record.LAST_ACTIVITY_BY = String(userId);
   if (entity === 'lead' || entity === 'deal') {
-    record.CURRENCY_ID ??= portal.lang === 'ru' ? 'RUB' : 'USD';
+    record.CURRENCY_ID ??= baseCurrency(portal);
     record.OPPORTUNITY ??= '0.00';
     record.IS_MANUAL_OPPORTUNITY ??= 'N';
     record.IS_RETURN_CUSTOMER ??= 'N';
@@ -316,33 +329,45 @@ export function findRecord(portal: Portal, entity: CrmEntity, id: number): CrmRe
 }
 
 export function updateRecord(portal: Portal, entity: CrmEntity, record: CrmRecord, fields: Record<string, unknown>, actor: Actor): void {
-  const now = portal.now();
-  const userId = actor.userId ?? 1;
   const ctx = stageContext(entity, record);
-  const before = ctx ? String(record[ctx.field] ?? '') : '';
   const draft: CrmRecord = { ...record };
   applyFields(portal, entity, draft, fields, 'update');
   checkMandatory(portal, entity, draft, fields);
-  if (ctx) {
-    const stages = statusesOf(portal, ctx.dictionary);
-    // A stage that does not exist in the record's pipeline is ignored (CCrmDeal::Update).
-    if (!stages.some((s) => s.STATUS_ID === draft[ctx.field])) draft[ctx.field] = before;
-    if (draft[ctx.field] !== before) {
-      draft.MOVED_BY_ID = String(userId);
-      draft.MOVED_TIME = now;
-    }
-  }
+  // A stage that does not exist in the record's pipeline is ignored (CCrmDeal::Update).
+  if (ctx && !statusesOf(portal, ctx.dictionary).some((s) => s.STATUS_ID === draft[ctx.field])) draft[ctx.field] = record[ctx.field];
   if (entity === 'deal' && Array.isArray(draft.CONTACT_IDS) && fields.CONTACT_IDS !== undefined) {
     draft.CONTACT_ID = draft.CONTACT_IDS.length ? String(draft.CONTACT_IDS[0]) : null;
   }
-  draft.MODIFY_BY_ID = String(userId);
+  commitUpdate(portal, entity, record, draft, actor);
+}
+
+/**
+ * Saves the changed copy of a record: who and when, MOVED_* on a stage change, the stage semantics, HAS_PHONE/EMAIL;
+ * then ONCRM*UPDATE fires — or, for a deal moved to another pipeline, ONCRMDEALMOVETOCATEGORY instead (docs:
+ * api-reference/crm/deals/events/index.md).
+ */
+export function commitUpdate(portal: Portal, entity: CrmEntity, record: CrmRecord, draft: CrmRecord, actor: Actor): void {
+  const now = portal.now();
+  const userId = String(actor.userId ?? 1);
+  const ctx = stageContext(entity, draft);
+  if (ctx && draft[ctx.field] !== record[ctx.field]) {
+    draft.MOVED_BY_ID = userId;
+    draft.MOVED_TIME = now;
+  }
+  draft.MODIFY_BY_ID = userId;
   draft.DATE_MODIFY = now;
   draft.HAS_PHONE = (draft.PHONE as unknown[] | undefined)?.length ? 'Y' : 'N';
   draft.HAS_EMAIL = (draft.EMAIL as unknown[] | undefined)?.length ? 'Y' : 'N';
   syncStage(portal, entity, draft, now);
+  const moved = entity === 'deal' && String(draft.CATEGORY_ID ?? '0') !== String(record.CATEGORY_ID ?? '0');
   Object.keys(record).forEach((k) => delete record[k]);
   Object.assign(record, draft);
-  portal.events.fire(`ONCRM${EVENT_NAME[entity]}UPDATE`, { FIELDS: { ID: String(record.ID) } }, actor.userId);
+  if (moved) {
+    const fields = { ID: String(record.ID), CATEGORY_ID: String(record.CATEGORY_ID), STAGE_ID: String(record.STAGE_ID) };
+    portal.events.fire('ONCRMDEALMOVETOCATEGORY', { FIELDS: fields }, actor.userId);
+  } else {
+    portal.events.fire(`ONCRM${EVENT_NAME[entity]}UPDATE`, { FIELDS: { ID: String(record.ID) } }, actor.userId);
+  }
 }
 
 export function deleteRecord(portal: Portal, entity: CrmEntity, record: CrmRecord, actor: Actor): void {
@@ -370,6 +395,11 @@ function fieldsInfo(portal: Portal, entity: CrmEntity): Record<string, unknown> 
   return out;
 }
 
+/** The proxies' CheckCreate/Read/Update/DeletePermission: "Access denied." as a CRM error. */
+function requireCrm(portal: Portal, userId: number, entity: CrmEntity, operation: CrmOperation): void {
+  if (!portal.crmAllowed(userId, entity, operation)) throw crmError('Access denied.');
+}
+
 function entityMethods(entity: CrmEntity): MethodTable {
   const prefix = `crm.${entity}`;
   return [
@@ -381,6 +411,7 @@ function entityMethods(entity: CrmEntity): MethodTable {
         const fields = asPhpArray(resolveParam(params, 'fields') ?? []);
         if (!fields) throw crmError("Parameter 'fields' must be array.");
         if (!asPhpArray(resolveParam(params, 'params') ?? [])) throw crmError("Parameter 'params' must be array.");
+        requireCrm(portal, auth.userId, entity, 'add');
         return createRecord(portal, entity, fields, { userId: auth.userId }).ID;
       },
     },
@@ -388,9 +419,10 @@ function entityMethods(entity: CrmEntity): MethodTable {
       name: `${prefix}.get`,
       scope: 'crm',
       read: true,
-      handler: (params, { portal }) => {
+      handler: (params, { portal, auth }) => {
         const id = resolveId(params);
         if (id <= 0) throw crmError('ID is not defined or invalid.');
+        requireCrm(portal, auth.userId, entity, 'read');
         const record = findRecord(portal, entity, id);
         if (!record) throw crmError('Not found');
         return recordOut(portal, entity, record, 'all');
@@ -400,7 +432,7 @@ function entityMethods(entity: CrmEntity): MethodTable {
       name: `${prefix}.list`,
       scope: 'crm',
       read: true,
-      handler: (params, { portal, start }) => {
+      handler: (params, { portal, start, auth }) => {
         const order = asPhpArray(resolveParam(params, 'order') ?? []);
         if (!order) throw crmError("Parameter 'order' must be array.");
         const filter = asPhpArray(resolveParam(params, 'filter') ?? []);
@@ -408,8 +440,9 @@ function entityMethods(entity: CrmEntity): MethodTable {
         const select = parseSelect(resolveParam(params, 'select'));
         const resolve = resolver(portal, entity);
         const conditions = parseFilter(filter, resolve);
+        const readable = portal.crmAllowed(auth.userId, entity, 'read') ? portal.state.crm[entity] : [];
         const rows = sortRecords(
-          portal.state.crm[entity].filter((r) => matches(r, conditions, portal.timeZone)),
+          readable.filter((r) => matches(r, conditions, portal.timeZone)),
           order,
           resolve,
           portal.timeZone,
@@ -428,6 +461,7 @@ function entityMethods(entity: CrmEntity): MethodTable {
         if (!asPhpArray(resolveParam(params, 'params') ?? [])) throw crmError("Parameter 'params' must be array.");
         const record = findRecord(portal, entity, id);
         if (!record) throw crmError('Not found');
+        requireCrm(portal, auth.userId, entity, 'update');
         updateRecord(portal, entity, record, fields, { userId: auth.userId });
         return true;
       },
@@ -440,6 +474,7 @@ function entityMethods(entity: CrmEntity): MethodTable {
         if (id <= 0) throw crmError('ID is not defined or invalid.');
         const record = findRecord(portal, entity, id);
         if (!record) throw crmError('Not found');
+        requireCrm(portal, auth.userId, entity, 'delete');
         deleteRecord(portal, entity, record, { userId: auth.userId });
         return true;
       },
