@@ -149,4 +149,32 @@ describe('a side effect done just before a crash', () => {
       await s.close();
     }
   }, 120_000);
+
+  it('a conversion repeated after a crash finds the contact and deal it made (by LEAD_ID) and makes none again', async () => {
+    const s = await startStack();
+    try {
+      const { result: leadId } = await s.user.call<number>('crm.lead.add', {
+        fields: { TITLE: 'Конверсия и сбой', NAME: 'Олег', PHONE: [{ VALUE: '+79000000001', VALUE_TYPE: 'WORK' }], ASSIGNED_BY_ID: MANAGER },
+      });
+      await s.settle();
+      await s.user.call('crm.lead.update', { id: leadId, fields: { STATUS_ID: 'CONVERTED' } });
+      await s.settle();
+      const linked = async () => ({
+        deals: (await s.user.call<unknown[]>('crm.deal.list', { filter: { LEAD_ID: leadId } })).result.length,
+        contacts: (await s.user.call<unknown[]>('crm.contact.list', { filter: { LEAD_ID: leadId } })).result.length,
+      });
+      expect(await linked()).toEqual({ deals: 1, contacts: 1 });
+      await s.service.close();
+      const db = new Database(join(s.dir, 'service.sqlite'));
+      db.prepare(`UPDATE actions SET status = 'started', result = NULL WHERE key LIKE ?`).run(`%|lead|${leadId}|%`);
+      db.prepare('DELETE FROM observations WHERE item_id = ?').run(String(leadId));
+      db.close();
+      await s.restart();
+      await s.service.store.enqueue({ memberId: s.emulator.memberId, kind: 'check', runAt: s.now(), payload: { entity: 'lead', id: String(leadId) } });
+      await s.settle();
+      expect(await linked()).toEqual({ deals: 1, contacts: 1 });
+    } finally {
+      await s.close();
+    }
+  }, 120_000);
 });
