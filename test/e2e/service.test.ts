@@ -193,6 +193,22 @@ describe('deals', () => {
     expect(notificationsTo(MANAGER, /заполните/).filter((n) => n.message.includes('Стук в подвеске'))).toHaveLength(0);
   });
 
+  it('a deal moved to another pipeline (ONCRMDEALMOVETOCATEGORY) gets the automation of its new first stage', async () => {
+    const id = await addDeal('repair', { TITLE: 'Переезд в мойку' });
+    s.emulator.control.moveDeal(id, categories.wash);
+    await s.settle();
+    expect(tasksOf(`D_${id}`).map((t) => t.fields.TITLE)).toEqual(['Получить полную информацию', 'Получить полную информацию']);
+  });
+
+  it('a change made by automation (an event without user tokens) runs the rules too', async () => {
+    const id = await addDeal('repair', { TITLE: 'Робот портала', UF_CRM_AS_MASTER: MASTER });
+    s.emulator.control.updateRecord('deal', id, { STAGE_ID: `C${categories.repair}:INSPECTION` }, { userId: null });
+    await s.settle();
+    const delivery = s.emulator.control.deliveries({ event: 'ONCRMDEALUPDATE' }).at(-1);
+    expect((delivery?.payload.auth as Row).access_token).toBeUndefined();
+    expect(notificationsTo(MASTER, 'Сделка «Робот портала»: проведите анализ')).toHaveLength(1);
+  });
+
   it('a stage entered with its required fields empty: a notification and a to-do naming them', async () => {
     const id = await addDeal('wash', { TITLE: 'Мойка без мойщика' });
     await move('deal', id, 'WASHING');
