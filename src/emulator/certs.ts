@@ -3,7 +3,7 @@
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generate } from 'selfsigned';
+import type { generate as generateCertificate } from 'selfsigned';
 
 export interface EmulatorCertificates {
   caCertPath: string;
@@ -63,6 +63,12 @@ export async function ensureCertificates(certDir: string): Promise<EmulatorCerti
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
+}
+
+/** selfsigned is loaded only when a certificate must be made: most starts reuse the files, and it is slow to load. */
+async function generate(...args: Parameters<typeof generateCertificate>): ReturnType<typeof generateCertificate> {
+  const selfsigned = await import('selfsigned');
+  return selfsigned.generate(...args);
 }
 
 async function ensureLocked(certDir: string): Promise<EmulatorCertificates> {

@@ -101,7 +101,7 @@ export function defaultCertDir(stateFile?: string): string {
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   const baseClock = options.clock ?? Date.now;
-  const stored = options.stateFile ? readStateFile(options.stateFile) : undefined;
+  const stored = options.stateFile ? await readStateFile(options.stateFile) : undefined;
   const clock = new Clock(baseClock);
   // A restarted emulator resumes the portal's own time (advanced through the control API), unless a clock is given.
   if (stored && !options.clock) clock.restoreOffset(stored.clockOffsetMs);

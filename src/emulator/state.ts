@@ -2,7 +2,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { z } from 'zod';
 
 export type CrmEntity = 'lead' | 'deal' | 'contact' | 'company';
 export const CRM_ENTITIES: readonly CrmEntity[] = ['lead', 'deal', 'contact', 'company'];
@@ -272,43 +271,47 @@ export class EmulatorStateError extends Error {
   }
 }
 
-const array = z.array(z.unknown());
 // The shape check is shallow on purpose: it catches a truncated, hand-broken or foreign file with a clear message,
-// while the rows themselves are the emulator's own output.
-const stateShape = z.object({
-  format: z.literal(STATE_FORMAT),
-  version: z.literal(1),
-  memberId: z.string().min(1),
-  plan: z.string().min(1),
-  language: z.enum(['ru', 'en']),
-  timeZone: z.string().min(1),
-  clockOffsetMs: z.number(),
-  webhook: z.object({ userId: z.number().int().positive(), secret: z.string().min(1), scope: z.array(z.string()) }),
-  seq: z.record(z.string(), z.number()),
-  users: array,
-  departments: array,
-  statuses: array,
-  dealCategories: array,
-  crm: z.object({ lead: array, deal: array, contact: array, company: array }),
-  userFields: array,
-  cardConfigs: z.record(z.string(), z.unknown()),
-  apps: array,
-  tokens: array,
-  eventBindings: array,
-  robots: array,
-  triggers: array,
-  triggersFired: array,
-  workflowTemplates: array,
-  workflows: array,
-  robotRuns: array,
-  notifications: array,
-  tasks: array,
-  activities: array,
-  timelineComments: array,
-});
+// while the rows themselves are the emulator's own output. zod is loaded only when there is a file to check (it is
+// slow to load, and most emulators, the tests' among them, keep their portal in memory).
+async function stateShape() {
+  const { z } = await import('zod');
+  const array = z.array(z.unknown());
+  return z.object({
+    format: z.literal(STATE_FORMAT),
+    version: z.literal(1),
+    memberId: z.string().min(1),
+    plan: z.string().min(1),
+    language: z.enum(['ru', 'en']),
+    timeZone: z.string().min(1),
+    clockOffsetMs: z.number(),
+    webhook: z.object({ userId: z.number().int().positive(), secret: z.string().min(1), scope: z.array(z.string()) }),
+    seq: z.record(z.string(), z.number()),
+    users: array,
+    departments: array,
+    statuses: array,
+    dealCategories: array,
+    crm: z.object({ lead: array, deal: array, contact: array, company: array }),
+    userFields: array,
+    cardConfigs: z.record(z.string(), z.unknown()),
+    apps: array,
+    tokens: array,
+    eventBindings: array,
+    robots: array,
+    triggers: array,
+    triggersFired: array,
+    workflowTemplates: array,
+    workflows: array,
+    robotRuns: array,
+    notifications: array,
+    tasks: array,
+    activities: array,
+    timelineComments: array,
+  });
+}
 
 /** Reads a state file; undefined when it does not exist; EmulatorStateError (with what to do) when it is broken. */
-export function readStateFile(path: string): PortalState | undefined {
+export async function readStateFile(path: string): Promise<PortalState | undefined> {
   if (!existsSync(path)) return undefined;
   let text: string;
   try {
@@ -323,7 +326,7 @@ export function readStateFile(path: string): PortalState | undefined {
   } catch (error) {
     throw new EmulatorStateError(`the emulator state file ${path} is not valid JSON (${(error as Error).message}): ${advice}`);
   }
-  const parsed = stateShape.safeParse(data);
+  const parsed = (await stateShape()).safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue.path.length ? issue.path.join('.') : '(top level)';
