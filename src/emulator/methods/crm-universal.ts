@@ -7,7 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { RestError } from '../errors.js';
 import { FieldCase } from '../field-case.js';
 import { matchesGroup, parseOrmFilter, sortRecords, splitOrmKey, type FieldResolver, type ValueType } from '../filter.js';
-import { isObject, phpInt, phpString, type Params } from '../params.js';
+import { isObject, phpInt, phpString, phpTruthy, type Params } from '../params.js';
 import type { Portal } from '../portal.js';
 import { ListAnswer, PAGE_SIZE, type CallContext, type MethodTable } from '../registry.js';
 import { CRM_ENTITIES, ENTITY_TYPE_ID, type CrmEntity, type CrmOperation, type CrmRecord, type MultiFieldValue, type UserFieldRow } from '../state.js';
@@ -121,17 +121,10 @@ const ID_TYPES = new Set(['integer', 'user', 'crm_company', 'crm_contact', 'crm_
 function isValueEmpty(type: string, multiple: boolean, value: unknown): boolean {
   if (multiple && (Array.isArray(value) || isObject(value))) return Object.values(value).every((v) => isValueEmpty(type, false, v));
   if (type === 'crm_category' && (value === 0 || value === '0')) return false;
-  if (type === 'boolean' && !phpTruthyScalar(value)) return false;
+  if (type === 'boolean' && !phpTruthy(value)) return false;
   if ((type === 'integer' || type === 'double') && (value === 0 || value === '0' || value === '0.0' || value === '0,0')) return false;
   if (type === 'string' && value === '0') return false;
-  return !phpTruthyScalar(value);
-}
-
-function phpTruthyScalar(value: unknown): boolean {
-  if (value === undefined || value === null || value === false || value === 0 || value === '' || value === '0') return false;
-  if (Array.isArray(value)) return value.length > 0;
-  if (isObject(value)) return Object.keys(value).length > 0;
-  return true;
+  return !phpTruthy(value);
 }
 
 /** prepareBooleanFieldValue: only true, "true", "y" and "Y" are yes — "1" and 1 are no. */
@@ -548,7 +541,7 @@ function actorOf(ctx: CallContext): Actor {
   return { userId: ctx.auth.userId };
 }
 
-export function addItem(ctx: CallContext, entity: CrmEntity, given: Record<string, unknown>, n: Naming): CrmRecord {
+function addItem(ctx: CallContext, entity: CrmEntity, given: Record<string, unknown>, n: Naming): CrmRecord {
   const { portal } = ctx;
   checkAccess(ctx, entity, 'add');
   const draft: CrmRecord = { ID: 0 };
@@ -562,7 +555,7 @@ export function addItem(ctx: CallContext, entity: CrmEntity, given: Record<strin
   return insertRecord(portal, entity, draft, actorOf(ctx));
 }
 
-export function updateItem(ctx: CallContext, entity: CrmEntity, record: CrmRecord, given: Record<string, unknown>, n: Naming): void {
+function updateItem(ctx: CallContext, entity: CrmEntity, record: CrmRecord, given: Record<string, unknown>, n: Naming): void {
   const { portal } = ctx;
   checkAccess(ctx, entity, 'update');
   const draft: CrmRecord = structuredClone(record);
