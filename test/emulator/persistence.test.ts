@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { EmulatorStateError } from '../../src/emulator/index.js';
-import { BIN, type CliResult } from '../helpers/cli.js';
+import { BIN, runCli } from '../helpers/cli.js';
 import { appCall, rawCall, startTestEmulator } from '../helpers/emulator.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'autosalon-emulator-state-'));
@@ -98,27 +98,7 @@ function startCli(args: string[]): Promise<{ line: Record<string, string>; stop:
   });
 }
 
-/** Runs the CLI to its end without blocking the worker, so the slow CLI starts of this file overlap. */
-function runCliAsync(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`autosalon ${args.join(' ')} did not finish: ${stderr}`));
-    }, 60_000);
-    child.once('exit', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
-
-// Each test starts the real CLI (a second or more of tsx start-up): they run side by side.
-describe.concurrent('autosalon emulator (CLI)', () => {
+describe('autosalon emulator (CLI)', () => {
   test('prints one JSON line with the URLs, serves REST and /_control/stats, keeps its state, stops on SIGTERM', async () => {
     const stateFile = join(dir, 'cli.json');
     const { line, stop } = await startCli(['--port', '0', '--state', stateFile, '--plan', 'ent250', '--limits', 'off']);
@@ -140,18 +120,18 @@ describe.concurrent('autosalon emulator (CLI)', () => {
     expect(saved.crm.lead).toHaveLength(1);
   });
 
-  test('a corrupt state file stops the command with the reason and exit code 1', async () => {
+  test('a corrupt state file stops the command with the reason and exit code 1', () => {
     const broken = join(dir, 'cli-broken.json');
     writeFileSync(broken, 'not json');
-    const r = await runCliAsync(['emulator', '--state', broken], { AUTOSALON_STATE_DIR: dir });
+    const r = runCli(['emulator', '--state', broken], { AUTOSALON_STATE_DIR: dir });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/error: the emulator state file .*cli-broken\.json is not valid JSON/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(r.stdout).toBe('');
   });
 
-  test('a bad flag is refused with what to use', async () => {
-    const r = await runCliAsync(['emulator', '--limits', 'maybe']);
+  test('a bad flag is refused with what to use', () => {
+    const r = runCli(['emulator', '--limits', 'maybe']);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('--limits takes on or off');
   });
