@@ -142,6 +142,36 @@ describe('crm.item.add', () => {
   });
 });
 
+describe('crm.item.get', () => {
+  test('the docs\' lead, made by crm.lead.add: camelCase fields, numbers as numbers, fm with ids and the flat phone/e-mail aliases', async () => {
+    await call('crm.lead.userfield.add', { fields: { FIELD_NAME: '1720019876534', USER_TYPE_ID: 'string' } });
+    const id = (await call('crm.lead.add', {
+      fields: {
+        NAME: 'Admin', LAST_NAME: 'Admins', SECOND_NAME: 'Admin', COMPANY_TITLE: 'Administrative Company', POST: 'Admin', STATUS_ID: 'IN_PROCESS',
+        SOURCE_ID: 'TRADE_SHOW', SOURCE_DESCRIPTION: 'Exhibition about admins', OPPORTUNITY: 999.9, CURRENCY_ID: 'USD', IS_MANUAL_OPPORTUNITY: 'Y',
+        COMMENTS: '[B]Comment about admin[/B]', BIRTHDATE: '2000-01-01', UF_CRM_1720019876534: '321',
+        PHONE: [{ VALUE: '+6111111111', VALUE_TYPE: 'WORK' }], EMAIL: [{ VALUE: 'admin@example.com', VALUE_TYPE: 'WORK' }],
+      },
+    })).body.result as number;
+    const lead = await item('crm.item.get', { entityTypeId: 1, id, useOriginalUfNames: 'N' });
+    expect(lead).toMatchObject({
+      id, createdTime: '2024-07-18T14:00:14+02:00', createdBy: 1, updatedBy: 1, assignedById: 1, opened: 'Y', companyId: 0, contactId: 0,
+      stageId: 'IN_PROCESS', isConvert: null, stageSemanticId: 'P', opportunity: 999.9, currencyId: 'USD', sourceId: 'TRADE_SHOW',
+      sourceDescription: 'Exhibition about admins', title: `Lead #${id}`, name: 'Admin', lastName: 'Admins', secondName: 'Admin',
+      companyTitle: 'Administrative Company', post: 'Admin', comments: '[B]Comment about admin[/B]', dateClosed: null,
+      // A date field, as CRestUtil::ConvertDate writes it: local midnight shifted by the zone offset.
+      birthdate: '2000-01-01T01:00:00+01:00', hasPhone: 'Y', hasEmail: 'Y', hasImol: 'N', isReturnCustomer: 'N', isManualOpportunity: 'Y',
+      movedBy: 1, movedTime: '2024-07-18T14:00:14+02:00', phoneMobile: '', phoneWork: '+6111111111', emailWork: 'admin@example.com',
+      emailHome: '', imol: '', skype: null, email: 'admin@example.com', phone: '+6111111111', ufCrm_1720019876534: '321',
+      utmSource: null, observers: [], contactIds: [], entityTypeId: 1,
+      fm: [
+        { id: expect.any(Number), valueType: 'WORK', value: '+6111111111', typeId: 'PHONE' },
+        { id: expect.any(Number), valueType: 'WORK', value: 'admin@example.com', typeId: 'EMAIL' },
+      ],
+    });
+  });
+});
+
 describe('multifields (fm) and user field names', () => {
   test('the tutorial: an fm array adds; an fm object keyed by id changes, deletes with an empty value, leaves the rest', async () => {
     const contact = await item('crm.item.add', {
@@ -388,7 +418,13 @@ describe('errors, delete and fields', () => {
 
   test('a restricted CRM role: ACCESS_DENIED for add, read refused, lists left empty — in both families', async () => {
     const deal = await item('crm.item.add', { entityTypeId: 2, fields: { title: 'secret' } });
-    emu.control.restrictCrm(4, 'deal', ['add', 'read']);
+    // Over the control API's HTTP side, as a test of a separate emulator process would do it.
+    const restrict = (denied: unknown) =>
+      fetch(`${emu.controlUrl}/users/4/crm/deal`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ denied }) });
+    const bad = await restrict(['read', 'export']);
+    expect([bad.status, await bad.json()]).toEqual([400, { error: 'unknown CRM operation "export": use read, add, update or delete' }]);
+    expect((await restrict(['add', 'read'])).status).toBe(200);
+    expect(() => emu.control.restrictCrm(1, 'deal', ['read'])).toThrow(/administrator/);
     try {
       const token = emu.control.issueToken(app.clientId, 4).accessToken;
       const as4 = (method: string, params: Rec) => appCall(emu, token, method, params);

@@ -51,7 +51,6 @@ const MOVED = `
 
 const TAIL = `
   OBSERVERS|OBSERVER_IDS|user|M|Observers
-  LAST_COMMUNICATION_TIME||string|O|Last communication
   UTM_SOURCE||string||Ad system
   UTM_MEDIUM||string||Traffic type
   UTM_CAMPAIGN||string||Ad campaign UTM
@@ -221,7 +220,7 @@ export const ITEM_FIELDS: Record<CrmEntity, ItemFieldMeta[]> = {
  * answer, as in the docs' examples (object-fields.md).
  */
 export const ALWAYS_NULL: Record<CrmEntity, string[]> = {
-  lead: ['dateCreateShort', 'dateModifyShort', 'isConvert', 'productId', 'shortName', 'address', 'login', 'searchContent'],
+  lead: ['dateCreateShort', 'dateModifyShort', 'isConvert', 'productId', 'shortName', 'address', 'login', 'searchContent', 'skype', 'icq'],
   deal: [
     'dateCreateShort', 'dateModifyShort', 'productId', 'begindateShort', 'closedateShort', 'eventDate', 'eventDateShort', 'eventId',
     'eventDescription', 'searchContent', 'orderStage', 'isWork', 'isWon', 'isLose', 'receivedAmount', 'lostAmount', 'hasProducts',
