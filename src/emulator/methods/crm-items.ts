@@ -15,14 +15,14 @@ import { userFieldsOf } from './crm-userfield.js';
 export const MULTIFIELD_TYPES = ['PHONE', 'EMAIL', 'WEB', 'IM', 'LINK'];
 const ID_TYPES = new Set(['integer', 'user', 'crm_company', 'crm_contact', 'crm_lead', 'crm_quote', 'crm_category', 'location', 'crm_entity']);
 
-export const AUTO_TITLE: Record<CrmEntity, { ru: string; en: string }> = {
+const AUTO_TITLE: Record<CrmEntity, { ru: string; en: string }> = {
   lead: { ru: 'Лид #', en: 'Lead #' },
   deal: { ru: 'Сделка #', en: 'Deal #' },
   contact: { ru: 'Контакт #', en: 'Contact #' },
   company: { ru: 'Компания #', en: 'Company #' },
 };
 
-export const EVENT_NAME: Record<CrmEntity, string> = { lead: 'LEAD', deal: 'DEAL', contact: 'CONTACT', company: 'COMPANY' };
+const EVENT_NAME: Record<CrmEntity, string> = { lead: 'LEAD', deal: 'DEAL', contact: 'CONTACT', company: 'COMPANY' };
 
 function fieldMeta(entity: CrmEntity, name: string): FieldMeta | undefined {
   return STANDARD_FIELDS[entity].find((f) => f.name === name);
