@@ -225,6 +225,7 @@ async function install(client: PortalClient, options: InstallOptions, fullTempla
     ledger.template = { ...plan.template };
     ledger.tier = tierChoice.tier;
     ledger.lang = lang;
+    if (plan.publicUrl) ledger.publicUrl = plan.publicUrl;
     ledger.installedAt ??= new Date().toISOString();
 
     const blocked = new Set<string>();

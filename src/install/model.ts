@@ -54,6 +54,8 @@ export interface Plan {
   template: { code: string; version: string };
   steps: Step[];
   categories: Record<string, CategoryMatch>;
+  /** App mode: the automation service's address the robots and events are bound to (absent when unknown or unusable). */
+  publicUrl?: string;
   /** Reads the planner needs before it can decide (cards of adopted pipelines, item counts). */
   missingReads: { cards: string[]; leadCounts: string[]; dealCounts: string[] };
 }
@@ -84,6 +86,8 @@ export interface Ledger {
   template?: { code: string; version: string };
   tier?: string;
   lang?: Lang;
+  /** App mode: the automation service's address the last install bound robots and events to. */
+  publicUrl?: string;
   installedAt?: string;
   updatedAt?: string;
   objects: Record<string, LedgerObject>;

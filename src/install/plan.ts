@@ -269,7 +269,7 @@ export function planInstall(input: PlanInput): Plan {
   }
 
   // ---- application objects ----
-  planApp(b, input);
+  plan.publicUrl = planApp(b, input);
 
   plan.steps = b.finish();
   return plan;
@@ -581,7 +581,19 @@ function planCard(
   }, PHASE.cards);
 }
 
-function planApp(b: Builder, input: PlanInput): void {
+/**
+ * The automation service's address: the one given, else the one the last install bound robots and events to (its
+ * ledger; older ledgers only have the event handlers, `${publicUrl}/events`).
+ */
+export function servicePublicUrl(given: string | undefined, ledger: Ledger): string | undefined {
+  if (given) return given.replace(/\/+$/, '');
+  if (ledger.publicUrl) return ledger.publicUrl;
+  const handler = Object.entries(ledger.objects).find(([key, o]) => key.startsWith('event:') && o.handler?.endsWith('/events'))?.[1].handler;
+  return handler?.slice(0, -'/events'.length);
+}
+
+/** Plans the application objects; returns the service address they are bound to, when usable. */
+function planApp(b: Builder, input: PlanInput): string | undefined {
   const { template, lang, snapshot, ledger } = input;
   const app = template.app;
   const items: { kind: StepKind; key: string; title: string; phase: number }[] = [
@@ -595,15 +607,15 @@ function planApp(b: Builder, input: PlanInput): void {
       b.add({ action: 'skip', kind: item.kind, key: item.key, group: 'app', title: item.title, detail: reason }, item.phase);
     }
   };
-  if (!items.length) return;
+  if (!items.length) return undefined;
   if (input.mode === 'webhook') {
     skipAll('needs the installed Autosalon application: Bitrix24 refuses it to an incoming webhook (ACCESS_DENIED)');
-    return;
+    return undefined;
   }
   const portalApp = snapshot.app ?? { robots: [], triggers: [], events: [], templates: [], unavailable: {} };
   const refused = (what: keyof typeof portalApp.unavailable) =>
     portalApp.unavailable[what] && `the portal does not offer it (${portalApp.unavailable[what]}): its plan may lack business processes and automation`;
-  const publicUrl = input.app?.publicUrl?.replace(/\/+$/, '');
+  const publicUrl = servicePublicUrl(input.app?.publicUrl, ledger);
   let urlProblem: string | undefined;
   if (!publicUrl) urlProblem = 'the automation service\'s public URL is unknown: pass --public-url or set AUTOSALON_PUBLIC_URL';
   else {
@@ -615,6 +627,7 @@ function planApp(b: Builder, input: PlanInput): void {
     }
   }
   const registeredRobots = new Set(portalApp.robots);
+  const skippedRobots = new Map<string, string>();
 
   // Robots: bizproc.robot.list shows only codes, so the ledger's fingerprint tells whether ours is current.
   for (const robot of app.robots) {
@@ -624,6 +637,7 @@ function planApp(b: Builder, input: PlanInput): void {
     if (problem) {
       b.add({ action: 'skip', kind: 'robot', key, group: 'app', title, detail: problem }, PHASE.robots);
       registeredRobots.delete(robot.code);
+      skippedRobots.set(robot.code, problem);
       continue;
     }
     const fields = robotFields(robot, publicUrl!);
@@ -684,7 +698,8 @@ function planApp(b: Builder, input: PlanInput): void {
       continue;
     }
     if (!registeredRobots.has(bp.robot)) {
-      skip(`it runs the robot ${bp.robot}, which is not registered`);
+      const why = skippedRobots.get(bp.robot);
+      skip(why ? `it runs the robot ${bp.robot}, which is skipped: ${why}` : `it runs the robot ${bp.robot}, which is not registered`);
       continue;
     }
     if (!input.app?.clientId) {
@@ -719,6 +734,7 @@ function planApp(b: Builder, input: PlanInput): void {
       b.add({ action: 'keep', kind: 'bp', key, group: 'app', title }, PHASE.bp);
     }
   }
+  return urlProblem ? undefined : publicUrl;
 }
 
 export function countActions(steps: Step[], filter: (s: Step) => boolean = () => true): Record<StepAction, number> {

@@ -29,6 +29,7 @@ const ledgerSchema = z.object({
   template: z.object({ code: z.string(), version: z.string() }).optional(),
   tier: z.string().optional(),
   lang: z.enum(LANGUAGES).optional(),
+  publicUrl: z.string().optional(),
   installedAt: z.string().optional(),
   updatedAt: z.string().optional(),
   objects: z.record(z.string(), ledgerObjectSchema),

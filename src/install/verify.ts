@@ -25,6 +25,8 @@ export interface VerifyReport {
   tier: string;
   tierSource: string;
   lang: Lang;
+  /** App mode: the automation service's address the robots and events were checked against. */
+  publicUrl?: string;
   /** The portal matches the template. */
   ok: boolean;
   drift: Drift[];
@@ -75,7 +77,7 @@ export async function verifyPortal(client: PortalClient, options: VerifyOptions 
     }
   }
   return {
-    portal: client.origin, tier, tierSource, lang, ok: drift.length === 0, drift, notes, notVerified,
+    portal: client.origin, tier, tierSource, lang, publicUrl: plan.publicUrl, ok: drift.length === 0, drift, notes, notVerified,
     kept: plan.steps.filter((s) => s.action === 'keep' && !s.template).map((s) => ({ object: s.title, reason: s.detail ?? '' })),
     httpRequests: client.httpRequests - start,
     plan,
@@ -84,7 +86,7 @@ export async function verifyPortal(client: PortalClient, options: VerifyOptions 
 
 export function renderVerify(report: VerifyReport): string {
   const out: string[] = [];
-  out.push(`${report.portal}: tier ${report.tier} (${report.tierSource}), language ${report.lang}`);
+  out.push(`${report.portal}: tier ${report.tier} (${report.tierSource}), language ${report.lang}${report.publicUrl ? `, automation service ${report.publicUrl}` : ''}`);
   if (report.ok) out.push('OK: the portal matches the template.');
   else {
     out.push(`Drift (${report.drift.length}):`);

@@ -98,6 +98,18 @@ describe('installing as the application', () => {
     expect(writes).toEqual([]);
   });
 
+  it('verify and a re-run without the public URL use the address the last install recorded', async () => {
+    const { app, install, client, stateDir } = await appPortal();
+    await install();
+    expect(new PortalState(stateDir, client().portalKey).loadLedger({ key: '', origin: '', mode: 'app' }).publicUrl).toBe(PUBLIC_URL);
+    const verify = await verifyPortal(client(), { stateDir, template, app: { clientId: app.clientId } });
+    expect(verify.drift).toEqual([]);
+    expect(verify.ok).toBe(true);
+    expect(verify.publicUrl).toBe(PUBLIC_URL);
+    const again = await install({ app: { clientId: app.clientId } });
+    expect([again.created, again.updated, again.deleted, again.skipped]).toEqual([0, 0, 0, []]);
+  });
+
   it('a moved service re-binds its events to the new address and drops the old ones', async () => {
     const { app, install, client } = await appPortal();
     await install();

@@ -277,8 +277,25 @@ describe('application objects in app mode', () => {
     const p = app({ app: { publicUrl: 'http://localhost:3000', clientId: 'x' } });
     const robot = p.steps.find((s) => s.kind === 'robot')!;
     expect(robot).toMatchObject({ action: 'skip', detail: expect.stringMatching(/no dot/) });
-    expect(p.steps.find((s) => s.kind === 'bp')).toMatchObject({ action: 'skip', detail: expect.stringMatching(/not registered/) });
+    expect(p.steps.find((s) => s.kind === 'bp')).toMatchObject({ action: 'skip', detail: expect.stringMatching(/runs the robot autosalon_refusal, which is skipped: .*no dot/) });
     expect(countActions(p.steps).create).toBe(1); // the trigger needs no URL
+    expect(p.publicUrl).toBeUndefined();
+  });
+
+  it('without a public URL, binds to the one the last install recorded; an older ledger has it in its event handlers', () => {
+    const recorded = app({ app: { clientId: 'x' }, ledger: { ...settledPortal(crmPlus).ledger, publicUrl: 'https://svc.example.com' } });
+    expect(recorded.publicUrl).toBe('https://svc.example.com');
+    expect(recorded.steps.filter((s) => s.action === 'skip')).toEqual([]);
+    expect(executableSteps(recorded).find((s) => s.kind === 'robot')!.call!.params).toMatchObject({ HANDLER: 'https://svc.example.com/robots/refusal' });
+
+    const older = settledPortal(crmPlus).ledger;
+    older.objects['event:ONCRMLEADADD'] = { created: true, handler: 'https://old.example.com/svc/events' };
+    expect(app({ app: { clientId: 'x' }, ledger: older }).publicUrl).toBe('https://old.example.com/svc');
+
+    const given = app({ app: { publicUrl: 'https://new.example.com/', clientId: 'x' }, ledger: { ...settledPortal(crmPlus).ledger, publicUrl: 'https://svc.example.com' } });
+    expect(given.publicUrl).toBe('https://new.example.com');
+    const unknown = app({ app: { clientId: 'x' } });
+    expect(unknown.steps.find((s) => s.kind === 'robot')).toMatchObject({ action: 'skip', detail: expect.stringMatching(/public URL is unknown: pass --public-url/) });
   });
 });
 
