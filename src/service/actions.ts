@@ -8,7 +8,7 @@ import { LostResponseError, PortalError } from '../portal/client.js';
 import { recallDate, recallDueAt } from '../recall/index.js';
 import { fillPlaceholders, type ActionDef, type CrmEntity } from '../template/index.js';
 import { fieldsOf } from '../template/model.js';
-import type { PortalContext } from './portal-context.js';
+import { isNotFound, type PortalContext } from './portal-context.js';
 import { durationMs, isEmptyValue, normalizeValue, type ItemState, type PlannedAction } from './rules.js';
 import type { RecallEpisode, ServiceStore } from './store/types.js';
 import { recallDescription, texts } from './texts.js';
@@ -77,7 +77,7 @@ export class ActionRunner {
     if ('notify' in a) return this.notify(p.key, item, a.notify.to, fillPlaceholders(a.notify.message[this.ctx.lang], await this.ctx.displayValues(item)));
     if ('createTask' in a) return this.createTask(item, a.createTask, at, resuming);
     if ('createTodo' in a) return this.createTodo(item, a.createTodo, at, resuming);
-    if ('requireFields' in a) return this.requireFields(p.key, item, a.requireFields, at, resuming);
+    if ('requireFields' in a) return this.requireFields(p, item, a.requireFields, at, resuming);
     if ('checkFormat' in a) return this.checkFormat(p.key, item, a.checkFormat);
     if ('setStage' in a) return this.setStage(item, a.setStage);
     if ('convert' in a) return this.convert(item, a.convert);
@@ -203,16 +203,30 @@ export class ActionRunner {
     return { activityId };
   }
 
-  /** Fields required at this stage and empty: a notification and a to-do naming them, for the responsible user. */
-  private async requireFields(key: string, item: ItemState, fields: string[], at: number, resuming: boolean): Promise<unknown> {
-    const missing = fields.filter((f) => isEmptyValue(item.values[f], this.ctx.fieldType(f) === 'employee' ? 'user' : 'plain'));
-    if (missing.length === 0) return { missing: [] };
+  /** The fields among these that the item has empty (an employee field holding 0 is empty). */
+  private missingFields(item: ItemState, fields: string[]): string[] {
+    return fields.filter((f) => isEmptyValue(item.values[f], this.ctx.fieldType(f) === 'employee' ? 'user' : 'plain'));
+  }
+
+  /**
+   * Fields required at this stage and empty: a notification and a to-do naming them, for the responsible user. A
+   * refusal's empty reason is asked for by the refusal business process instead, where the portal can start it.
+   */
+  private async requireFields(p: PlannedAction, item: ItemState, fields: string[], at: number, resuming: boolean): Promise<unknown> {
+    let missing = this.missingFields(item, fields);
+    const refusal = p.rule.do.find((action) => 'refusal' in action)?.refusal;
+    let workflowId: string | undefined;
+    if (refusal && item.entity === 'deal' && missing.includes(refusal.reasonField)) {
+      workflowId = await this.askReasonByProcess(item, refusal);
+      if (workflowId) missing = missing.filter((f) => f !== refusal.reasonField);
+    }
+    if (missing.length === 0) return { missing: [], ...(workflowId ? { workflowId } : {}) };
     const w = texts(this.ctx.lang);
     const labels = missing.map((f) => `«${this.ctx.fieldLabel(f)}»`).join(', ');
     const stage = this.ctx.stageName(item);
     const title = String(item.values.TITLE ?? `#${item.id}`);
     const responsible = Number(item.values.ASSIGNED_BY_ID ?? 0);
-    await this.notify(key, item, ['responsible'], w.missingFields(item.entity === 'lead' ? w.lead : w.deal, title, stage, labels));
+    await this.notify(p.key, item, ['responsible'], w.missingFields(item.entity === 'lead' ? w.lead : w.deal, title, stage, labels));
     let activityId: number | undefined;
     if (responsible > 0) {
       activityId = await this.addTodo(item, {
@@ -221,8 +235,31 @@ export class ActionRunner {
         responsible,
         deadline: at + durationMs('1h'),
       }, resuming);
+      // Remembered so that the to-do is marked done once a later event shows the fields filled.
+      await this.store.addRequirement({ memberId: this.memberId, entity: item.entity, itemId: item.id, activityId, fields: missing, createdAt: this.clock() });
     }
-    return { missing, activityId };
+    return { missing, activityId, ...(workflowId ? { workflowId } : {}) };
+  }
+
+  /**
+   * The to-dos that asked for fields this item now has filled are marked done (crm.activity.update COMPLETED=Y, the
+   * documented way to complete an activity). Doing it twice is harmless, so a lost answer is simply retried.
+   */
+  async closeFulfilledRequirements(item: ItemState): Promise<void> {
+    for (const requirement of await this.store.openRequirements(this.memberId, item.entity, item.id)) {
+      if (this.missingFields(item, requirement.fields).length > 0) continue;
+      let outcome = 'completed';
+      try {
+        await this.ctx.client.call('crm.activity.update', { id: requirement.activityId, fields: { COMPLETED: 'Y' } });
+        this.log.info(`${item.entity} ${item.id}: required fields filled, to-do ${requirement.activityId} marked done`);
+      } catch (error) {
+        if (error instanceof LostResponseError || !(error instanceof PortalError) || error.status >= 500) throw error;
+        // Deleted by a user, or the token may not edit it: nothing to retry; the to-do is not looked at again.
+        outcome = isNotFound(error) ? 'gone' : `failed: ${error.code || error.description}`;
+        if (outcome !== 'gone') this.log.warn(`${item.entity} ${item.id}: the filled-in to-do ${requirement.activityId} could not be marked done (${error.message})`);
+      }
+      await this.store.closeRequirement(requirement.id, outcome, this.clock());
+    }
   }
 
   private async checkFormat(key: string, item: ItemState, fields: string[]): Promise<unknown> {
@@ -348,7 +385,7 @@ export class ActionRunner {
    * Creates an object once: when an earlier attempt may have created it, look it up first; when this attempt's
    * answer is lost, look it up instead of repeating the create.
    */
-  private async createOnce(what: string, resuming: boolean, find: () => Promise<number | undefined>, create: () => Promise<number>): Promise<number> {
+  private async createOnce<T>(what: string, resuming: boolean, find: () => Promise<T | undefined>, create: () => Promise<T>): Promise<T> {
     if (resuming) {
       const found = await find();
       if (found) return found;
@@ -370,28 +407,119 @@ export class ActionRunner {
    * the event path and the robot path, a duplicate delivery or a failure → failure move schedule one re-call.
    */
   async refusal(item: ItemState, def: RefusalDef, source: RecallEpisode['source'], robot?: { at: number; reason?: string }): Promise<{ episodeId: number; recallDate: string }> {
-    let episode = await this.store.getOpenEpisode(this.memberId, item.id);
     const reasonNow = normalizeValue(item.values[def.reasonField]) || normalizeValue(robot?.reason);
-    if (!episode) {
-      const at = item.semantics === 'failure' ? item.stageEnteredAt : robot?.at ?? item.stageEnteredAt;
-      const responsibleId = Number(item.values.ASSIGNED_BY_ID ?? 0);
-      const opened = await this.store.openEpisode({
-        memberId: this.memberId, dealId: item.id, stageId: item.stageId, enteredAt: at,
-        recallDate: recallDate(new Date(at), this.tz), reason: reasonNow, dealTitle: String(item.values.TITLE ?? ''),
-        client: await this.clientName(item), responsibleId,
-        responsibleName: responsibleId > 0 ? (await this.ctx.user(responsibleId))?.name ?? `#${responsibleId}` : '',
-        source, createdAt: this.clock(),
-      });
-      episode = opened.episode;
-      if (opened.created) this.log.info(`deal ${item.id}: refusal, re-call on ${episode.recallDate}`);
-    }
+    const episode = await this.episode(item, def, source, robot);
     await this.completeEpisode(episode, item, def, reasonNow);
     return { episodeId: episode.id, recallDate: episode.recallDate };
   }
 
+  /** The deal's open refusal episode, opened now if it has none. */
+  private async episode(item: ItemState, def: RefusalDef, source: RecallEpisode['source'], robot?: { at: number; reason?: string }): Promise<RecallEpisode> {
+    const episode = await this.store.getOpenEpisode(this.memberId, item.id);
+    if (episode) return episode;
+    const at = item.semantics === 'failure' ? item.stageEnteredAt : robot?.at ?? item.stageEnteredAt;
+    const responsibleId = Number(item.values.ASSIGNED_BY_ID ?? 0);
+    const opened = await this.store.openEpisode({
+      memberId: this.memberId, dealId: item.id, stageId: item.stageId, enteredAt: at,
+      recallDate: recallDate(new Date(at), this.tz),
+      reason: normalizeValue(item.values[def.reasonField]) || normalizeValue(robot?.reason),
+      dealTitle: String(item.values.TITLE ?? ''), client: await this.clientName(item), responsibleId,
+      responsibleName: responsibleId > 0 ? (await this.ctx.user(responsibleId))?.name ?? `#${responsibleId}` : '',
+      source, createdAt: this.clock(),
+    });
+    if (opened.created) this.log.info(`deal ${item.id}: refusal, re-call on ${opened.episode.recallDate}`);
+    return opened.episode;
+  }
+
+  private episodeKey(episode: RecallEpisode, item: ItemState): string {
+    return `${this.memberId}|deal|${item.id}|recall|${episode.id}`;
+  }
+
+  /**
+   * Starts the refusal business process on the deal (its "request information" step asks the responsible user for
+   * the reason), once per refusal episode. Returns the workflow id, or undefined when the portal cannot run it —
+   * no business processes on its plan, no template, no rights — and the reason must be asked for otherwise.
+   */
+  private async askReasonByProcess(item: ItemState, def: RefusalDef): Promise<string | undefined> {
+    const episode = await this.episode(item, def, 'event');
+    let ran = false;
+    const result = await this.once(`${this.episodeKey(episode, item)}|process`, async (resuming): Promise<{ workflowId: string | null; why?: string }> => {
+      ran = true;
+      const process = await this.ctx.refusalProcess();
+      if ('unavailable' in process) return { workflowId: null, why: process.unavailable };
+      const documentId = `DEAL_${item.id}`;
+      try {
+        const workflowId = await this.createOnce(
+          `refusal business process on deal ${item.id}`, resuming,
+          () => this.findWorkflow(process.templateId, documentId),
+          async () => String((await this.ctx.client.call<string>('bizproc.workflow.start', {
+            TEMPLATE_ID: process.templateId, DOCUMENT_ID: ['crm', 'CCrmDocumentDeal', documentId],
+          })).result),
+        );
+        return { workflowId };
+      } catch (error) {
+        const why = processRefusal(error);
+        if (!why) throw error;
+        if (why.lasting) this.ctx.refusalProcessUnavailable(why.text);
+        return { workflowId: null, why: why.text };
+      }
+    });
+    if (ran) {
+      if (result?.workflowId) this.log.info(`deal ${item.id}: the refusal business process ${result.workflowId} asks the responsible user for the reason`);
+      else this.log.warn(`deal ${item.id}: the refusal business process was not started (${result?.why ?? 'unknown'}); the reason is asked for with a notification and a to-do`);
+    }
+    return result?.workflowId ?? undefined;
+  }
+
+  /**
+   * A running workflow of the template on the document (bizproc.workflow.instances lists running ones only): after a
+   * lost answer, the proof that the start went through. Any of them counts, an older one that still waits included.
+   */
+  private async findWorkflow(templateId: number, documentId: string): Promise<string | undefined> {
+    let rows: Row[];
+    try {
+      rows = (await this.ctx.client.call<Row[]>('bizproc.workflow.instances', {
+        select: ['ID', 'TEMPLATE_ID', 'DOCUMENT_ID'], filter: { TEMPLATE_ID: templateId, DOCUMENT_ID: documentId },
+      })).result ?? [];
+    } catch (error) {
+      throw new WorkflowLookupError(error);
+    }
+    const found = rows.find((w) => String(w.DOCUMENT_ID) === documentId && Number(w.TEMPLATE_ID) === templateId);
+    return found ? String(found.ID) : undefined;
+  }
+
+  // ---- app triggers -------------------------------------------------------------------------
+
+  /**
+   * Executes an app trigger on the item, at most once per key: Bitrix24 moves the item only where an admin placed the
+   * trigger, and offers no way to see whether it fired, so a run that may have sent it already does not send it again.
+   */
+  async fireTrigger(item: ItemState, code: string, key: string): Promise<void> {
+    await this.once(key, async (resuming) => {
+      if (resuming) {
+        this.log.warn(`${item.entity} ${item.id}: the app trigger ${code} may have been executed before a restart; not executed again`);
+        return { fired: 'unknown' };
+      }
+      try {
+        await this.ctx.client.call('crm.automation.trigger.execute', { CODE: code, OWNER_TYPE_ID: OWNER_TYPE[item.entity], OWNER_ID: Number(item.id) });
+      } catch (error) {
+        if (error instanceof LostResponseError) {
+          this.log.warn(`${item.entity} ${item.id}: the answer to the app trigger ${code} was lost; not executed again`);
+          return { fired: 'unknown' };
+        }
+        if (!(error instanceof PortalError) || error.status >= 500 || error.isRateLimit) throw error;
+        // Not registered (a webhook install, or removed by hand) or no rights: the trigger is optional, the rules still ran.
+        this.log.warn(`${item.entity} ${item.id}: the app trigger ${code} was not executed (${error.message}); run the install again to register it`);
+        return { fired: false, error: error.code || error.description };
+      }
+      this.log.info(`${item.entity} ${item.id}: app trigger ${code} executed`);
+      return { fired: true };
+    });
+  }
+
   /** The episode's effects, each once: the re-call to-do and the date in the deal's field. */
   private async completeEpisode(episode: RecallEpisode, item: ItemState, def: RefusalDef, reason: string): Promise<void> {
-    const base = `${this.memberId}|deal|${item.id}|recall|${episode.id}`;
+    const base = this.episodeKey(episode, item);
     if (!episode.activityId) {
       const responsible = episode.responsibleId || Number(item.values.ASSIGNED_BY_ID ?? 0);
       const result = await this.once(`${base}|todo`, async (resuming) => ({
@@ -454,6 +582,34 @@ export class ActionRunner {
     }
     return parts.join('; ');
   }
+}
+
+/** bizproc.workflow.instances could not be read: whether a workflow started cannot be known. */
+class WorkflowLookupError extends Error {
+  constructor(cause: unknown) {
+    super(`the running business processes could not be listed (${cause instanceof Error ? cause.message : String(cause)})`, { cause });
+    this.name = 'WorkflowLookupError';
+  }
+}
+
+/**
+ * Why bizproc.workflow.start could not run, when retrying cannot help: `lasting` for the portal as a whole (the method
+ * exists only on plans with business processes; the caller must be an admin; the template is gone), else for this
+ * deal only. Undefined for errors worth a retry (the portal busy or unreachable, an answer lost and not found yet).
+ */
+function processRefusal(error: unknown): { text: string; lasting: boolean } | undefined {
+  if (error instanceof WorkflowLookupError) {
+    // Without a look-up a second start could duplicate the first: the reason is asked for the plain way instead.
+    return { text: `a start whose answer was lost cannot be checked: ${error.message}`, lasting: false };
+  }
+  if (!(error instanceof PortalError) || error instanceof LostResponseError || error.isRateLimit || error.status >= 500) return undefined;
+  const lasting: Record<string, string> = {
+    ERROR_METHOD_NOT_FOUND: 'the portal\'s plan has no business processes',
+    ACCESS_DENIED: 'the application\'s user is not a portal administrator',
+    ERROR_WRONG_WORKFLOW_ID: 'the refusal process template is not on the portal; run the install again',
+  };
+  const text = lasting[error.code];
+  return text ? { text: `${text} (${error.message})`, lasting: true } : { text: error.message, lasting: false };
 }
 
 /** An action that cannot succeed by retrying (nobody to assign, the pipeline missing): the job fails with this text. */

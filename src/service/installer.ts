@@ -23,17 +23,29 @@ async function bindUninstall(client: PortalClient, handler: string): Promise<voi
   await client.call('event.bind', { event: 'ONAPPUNINSTALL', handler });
 }
 
-/** The deal categories the installer created or adopted for each pipeline (ledger `category:<code>`); empty when unknown. */
-export function ledgerCategories(stateDir: string, memberId: string): Map<string, number> {
+/**
+ * What the installer created or adopted on the portal (ledger key → portal id): `category:<pipeline>` → category id,
+ * `bp:<code>` → business-process template id. Empty when there is no ledger.
+ */
+export function ledgerIds(stateDir: string, memberId: string): Map<string, number> {
   const out = new Map<string, number>();
   try {
     const ledger = new PortalState(stateDir, memberId).loadLedger({ key: memberId, origin: '', mode: 'app' });
     for (const [key, object] of Object.entries(ledger.objects)) {
-      const m = /^category:(.+)$/.exec(key);
-      if (m && object.id !== undefined) out.set(m[1], object.id);
+      if (object.id !== undefined) out.set(key, object.id);
     }
   } catch {
-    // A damaged ledger is the installer's to report; the pipelines are then recognised by name.
+    // A damaged ledger is the installer's to report; the objects are then looked up on the portal.
+  }
+  return out;
+}
+
+/** The deal categories the installer created or adopted for each pipeline (ledger `category:<code>`). */
+export function ledgerCategories(ids: Map<string, number>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [key, id] of ids) {
+    const m = /^category:(.+)$/.exec(key);
+    if (m) out.set(m[1], id);
   }
   return out;
 }

@@ -3,7 +3,9 @@
 // pipeline, the semantics of every stage, enumeration items, users and their department heads.
 import { PortalClient, PortalError, type OAuthTokens, type PortalClientOptions } from '../portal/client.js';
 import { filterByTier, type Lang, type Semantics, type Template } from '../template/index.js';
+import { refusalProcessOf } from './app-objects.js';
 import type { AppCredentials, AutomationSettings } from './config.js';
+import { ledgerCategories } from './installer.js';
 import type { ItemEntity, ItemState, Previous } from './rules.js';
 import type { PortalRecord, ServiceStore } from './store/types.js';
 import { displayDate, displayDateTime, parsePortalTime } from './time.js';
@@ -26,6 +28,9 @@ export interface Layout {
 
 export interface UserInfo { id: number; name: string; departments: number[] }
 
+/** The refusal business process: its template on the portal, or why it cannot be started there. */
+export type RefusalProcess = { templateId: number } | { unavailable: string };
+
 const LAYOUT_TTL_MS = 5 * 60_000;
 const USER_TTL_MS = 10 * 60_000;
 
@@ -37,9 +42,9 @@ export function rateLimitOf(plan: string): { burstLimit: number; drainRate: numb
   return plan.startsWith('ent') ? { burstLimit: 250, drainRate: 5 } : { burstLimit: 50, drainRate: 2 };
 }
 
-/** Bitrix24 answers "Not found" for a missing CRM record (code ""), sometimes NOT_FOUND. */
+/** Bitrix24 answers "Not found" for a missing CRM record (code ""), sometimes NOT_FOUND; a missing method is not that. */
 export function isNotFound(error: unknown): boolean {
-  return error instanceof PortalError && (error.code === 'NOT_FOUND' || /not found/i.test(error.description));
+  return error instanceof PortalError && error.code !== 'ERROR_METHOD_NOT_FOUND' && (error.code === 'NOT_FOUND' || /not found/i.test(error.description));
 }
 
 type Row = Record<string, unknown>;
@@ -49,6 +54,7 @@ export class PortalContext {
   private layoutCache?: Layout;
   private readonly users = new Map<number, { at: number; user: UserInfo }>();
   private readonly heads = new Map<number, { at: number; head?: number }>();
+  private processCache?: { at: number; value: RefusalProcess };
 
   constructor(
     readonly portal: PortalRecord,
@@ -56,8 +62,8 @@ export class PortalContext {
     fullTemplate: Template,
     readonly settings: AutomationSettings,
     private readonly clock: () => number,
-    /** Pipeline code → category id, as the installer's ledger records them. */
-    private readonly knownCategories: () => Map<string, number> = () => new Map(),
+    /** What the installer's ledger records for the portal: ledger key → portal id (see installer.ts ledgerIds). */
+    private readonly ledger: () => Map<string, number> = () => new Map(),
   ) {
     this.template = filterByTier(fullTemplate, fullTemplate.tiers.includes(portal.tier) ? portal.tier : fullTemplate.tiers[0]);
   }
@@ -120,7 +126,7 @@ export class PortalContext {
     };
     const categories = ((r.result.categories as { categories?: Row[] } | undefined)?.categories ?? []) as Row[];
     const existing = new Set(categories.map((c) => Number(c.id)));
-    const fromLedger = this.knownCategories();
+    const fromLedger = ledgerCategories(this.ledger());
     for (const pipeline of this.template.pipelines) {
       const id = fromLedger.get(pipeline.code);
       if (id !== undefined && existing.has(id)) {
@@ -158,6 +164,44 @@ export class PortalContext {
     }
     this.layoutCache = layout;
     return layout;
+  }
+
+  /**
+   * The refusal business process this application uploaded: the installer's ledger knows its template id; otherwise
+   * the portal's list of this application's deal templates (SYSTEM_CODE rest_app_{app id}) is searched by name.
+   * Kept for a few minutes, like the layout.
+   */
+  async refusalProcess(): Promise<RefusalProcess> {
+    const now = this.clock();
+    if (this.processCache && now - this.processCache.at < LAYOUT_TTL_MS) return this.processCache.value;
+    const value = await this.findRefusalProcess();
+    this.processCache = { at: now, value };
+    return value;
+  }
+
+  /** Starting the process failed for a reason that lasts (the plan, the rights, a deleted template). */
+  refusalProcessUnavailable(reason: string): void {
+    this.processCache = { at: this.clock(), value: { unavailable: reason } };
+  }
+
+  private async findRefusalProcess(): Promise<RefusalProcess> {
+    const bp = refusalProcessOf(this.template);
+    if (!bp) return { unavailable: `the tier ${this.portal.tier} has no refusal business process` };
+    const recorded = this.ledger().get(`bp:${bp.code}`);
+    if (recorded !== undefined) return { templateId: recorded };
+    const r = await this.client.batch({
+      app: { method: 'app.info' },
+      templates: {
+        method: 'bizproc.workflow.template.list',
+        params: { select: ['ID', 'NAME'], filter: { SYSTEM_CODE: 'rest_app_$result[app][ID]', ENTITY: 'CCrmDocumentDeal' } },
+      },
+    });
+    const failed = r.errors.templates ?? r.errors.app;
+    if (failed) return { unavailable: `the portal does not list business processes (${failed.code || 'error'}: ${failed.description})` };
+    const names = [bp.name.ru, bp.name.en].map((n) => n.trim().toLowerCase());
+    const match = ((r.result.templates ?? []) as Row[]).find((t) => names.includes(String(t.NAME ?? '').trim().toLowerCase()));
+    if (match) return { templateId: Number(match.ID) };
+    return { unavailable: 'the refusal business process is not on the portal (the install skipped it, or it was deleted): run the install again' };
   }
 
   /** The record, or undefined when the portal no longer has it. */

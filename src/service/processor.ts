@@ -5,15 +5,15 @@ import { createHash } from 'node:crypto';
 import { PortalError, type PortalClient } from '../portal/client.js';
 import type { ActionDef, RuleDef } from '../template/index.js';
 import { ActionRunner, type ActionLog } from './actions.js';
+import { APP_TRIGGER_RULES, type RobotHandler } from './app-objects.js';
 import type { PortalContext } from './portal-context.js';
 import {
-  deriveChange, planCurrentStage, planDueCheck, planRules, watchedFields, watchedValues, type ItemEntity, type ItemState, type Plan,
+  actionKey, deriveChange, planCurrentStage, planDueCheck, planRules, watchedFields, watchedValues, type ItemEntity, type ItemState, type Plan,
 } from './rules.js';
 import type { Job, ServiceStore } from './store/types.js';
 
 export interface ItemJob { entity: ItemEntity; id: string }
 export interface DelayedJob extends ItemJob { ruleId: string; occurrence: string }
-export type RobotHandler = 'refusal' | 'stageActions';
 export interface RobotJob extends ItemJob {
   handler: RobotHandler;
   workflowId: string;
@@ -98,12 +98,22 @@ export class Processor {
     if (refusal && item.semantics !== 'failure') await store.closeEpisode(memberId, item.id, clock());
     await this.schedule(ctx, item, plan);
     await runner.run(plan.actions, item);
+    await this.fireAppTriggers(ctx, runner, item, plan);
     if (refusal && change.changedFields.includes(refusal.reasonField)) await runner.refusalReasonChanged(item, refusal);
+    await runner.closeFulfilledRequirements(item);
     // Saved last: if anything above fails, the retry derives the same change, and done keys are skipped.
     await store.saveObservation({
       memberId, entity: item.entity, itemId: item.id, stageId: item.stageId, stageEnteredAt: item.stageEnteredAt,
       watched: watchedValues(item, watched), updatedAt: clock(),
     });
+  }
+
+  /** The app triggers whose rule fired now (APP_TRIGGER_RULES), executed once per occurrence, after the rule's actions. */
+  private async fireAppTriggers(ctx: PortalContext, runner: ActionRunner, item: ItemState, plan: Plan): Promise<void> {
+    for (const trigger of ctx.template.app.triggers) {
+      const fired = plan.actions.find((a) => a.rule.id === APP_TRIGGER_RULES[trigger.code]);
+      if (fired) await runner.fireTrigger(item, trigger.code, actionKey(ctx.memberId, item, fired.rule.id, fired.occurrence, `trigger:${trigger.code}`));
+    }
   }
 
   private async delayed(memberId: string, job: DelayedJob): Promise<void> {

@@ -94,7 +94,8 @@ function changeOccurrence(item: ItemState, fields: string[]): string {
   return `change:${fields.map((f) => `${f}=${digest(normalizeValue(item.values[f]))}`).join(',')}`;
 }
 
-export function actionKey(memberId: string, item: Pick<ItemState, 'entity' | 'id'>, ruleId: string, occurrence: string, index: number): string {
+/** `index` is the action's place in the rule (-1: the delayed check; `trigger:<code>`: an app trigger it fires). */
+export function actionKey(memberId: string, item: Pick<ItemState, 'entity' | 'id'>, ruleId: string, occurrence: string, index: number | string): string {
   return [memberId, item.entity, item.id, ruleId, occurrence, index].join('|');
 }
 

@@ -12,16 +12,11 @@ import {
   appPagePayload, CRM_EVENTS, crmEventPayload, describeIssues, installEventPayload, installPagePayload, installPageQuery, parseFormBody,
   robotDocument, robotPayload, sameToken, uninstallPayload,
 } from './payloads.js';
-import type { ItemJob, RobotHandler, RobotJob } from './processor.js';
+import { ROBOT_HANDLERS } from './app-objects.js';
+import type { ItemJob, RobotJob } from './processor.js';
 import { recallList, type RecallEntry } from './recalls.js';
 import { localToday } from './time.js';
 import type { NewJob, PortalRecord, ServiceStore } from './store/types.js';
-
-/** The robot handler paths this service serves (app.yaml handlerPath → what runs). */
-export const ROBOT_HANDLERS: Record<string, RobotHandler> = {
-  '/robots/refusal': 'refusal',
-  '/robots/stage-actions': 'stageActions',
-};
 
 export interface ServerDeps {
   config: ServiceConfig;

@@ -4,7 +4,7 @@ import type { PortalClientOptions } from '../portal/client.js';
 import { loadTemplate, type Template } from '../template/index.js';
 import { EffectUnknownError, PermanentActionError } from './actions.js';
 import type { ServiceConfig } from './config.js';
-import { appModeInstall, ledgerCategories } from './installer.js';
+import { appModeInstall, ledgerIds } from './installer.js';
 import { createLogger, type Logger } from './log.js';
 import { PortalContext } from './portal-context.js';
 import { Processor, type InstallRunner } from './processor.js';
@@ -60,7 +60,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     if (!portal || portal.installState === 'uninstalled') return undefined;
     if (!config.app) throw new PermanentActionError('the service has no application credentials: set B24_APP_CLIENT_ID and B24_APP_CLIENT_SECRET');
     const client = PortalContext.client(portal, config.app, config.oauthUrl, store, config.tokenRefreshMarginSeconds, options.portalClient);
-    const ctx = new PortalContext(portal, client, template, config.automation, clock, () => ledgerCategories(config.stateDir, memberId));
+    const ctx = new PortalContext(portal, client, template, config.automation, clock, () => ledgerIds(config.stateDir, memberId));
     contexts.set(memberId, ctx);
     return ctx;
   }

@@ -127,9 +127,11 @@ describe('a side effect done just before a crash', () => {
         todos: s.emulator.control.collection('activities').filter((a) => a.OWNER_TYPE_ID === 2 && a.OWNER_ID === Number(dealId)).length,
         // A notification has no look-up: its TAG makes the repeat replace the first one.
         asked: s.emulator.control.collection('notifications').filter((n) => n.message.includes('«Сбой после задачи» на стадии')).length,
+        workflows: s.emulator.control.collection('workflows').filter((w) => w.documentId[2] === `DEAL_${dealId}`).length,
       });
       const before = count();
-      expect(before).toEqual({ tasks: 1, todos: 2, asked: 1 });
+      // The refusal business process asks for the reason; the re-call is the one to-do.
+      expect(before).toEqual({ tasks: 1, todos: 1, asked: 0, workflows: 1 });
 
       // As if the process died after each REST call and before recording it: every key back to "started",
       // the item never observed, the re-call's activity not recorded.
@@ -142,7 +144,10 @@ describe('a side effect done just before a crash', () => {
       await s.restart();
       await s.service.store.enqueue({ memberId: s.emulator.memberId, kind: 'check', runAt: s.now(), payload: { entity: 'deal', id: String(dealId) } });
       await s.settle();
-      expect(count()).toEqual(before);
+      // The process start is looked up among the running workflows (bizproc.workflow.instances), never repeated; where
+      // that list cannot be read, the reason is asked for the plain way instead (the emulator may lack the method).
+      const lookedUp = s.emulator.portal.registry.has('bizproc.workflow.instances');
+      expect(count()).toEqual(lookedUp ? before : { tasks: 1, todos: 2, asked: 1, workflows: 1 });
       const [episode] = (await s.service.store.listRecalls({})).filter((e) => e.dealId === String(dealId));
       expect(episode.activityId).toBeGreaterThan(0);
     } finally {

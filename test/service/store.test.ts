@@ -144,6 +144,32 @@ describe('SqliteStore', () => {
     expect(await store.listRecalls({ date: '2027-03-01', memberId: 'm1' })).toHaveLength(1);
   });
 
+  it('a to-do asking for fields is remembered once per to-do, listed per item while open, and not after it is closed', async () => {
+    const requirement = { memberId: 'm1', entity: 'deal' as const, itemId: '5', activityId: 40, fields: ['UF_CRM_AS_WASHER', 'UF_CRM_AS_WASH_AT'], createdAt: 1 };
+    await store.addRequirement(requirement);
+    await store.addRequirement({ ...requirement, fields: ['UF_CRM_AS_WASHER'], createdAt: 2 });
+    await store.addRequirement({ ...requirement, activityId: 41, fields: ['UF_CRM_AS_REFUSAL'] });
+    await store.addRequirement({ ...requirement, entity: 'lead', activityId: 42 });
+    const open = await store.openRequirements('m1', 'deal', '5');
+    expect(open.map((r) => [r.activityId, r.fields])).toEqual([[40, ['UF_CRM_AS_WASHER', 'UF_CRM_AS_WASH_AT']], [41, ['UF_CRM_AS_REFUSAL']]]);
+    await store.closeRequirement(open[0].id, 'completed', 3);
+    expect((await store.openRequirements('m1', 'deal', '5')).map((r) => r.activityId)).toEqual([41]);
+    expect((await store.openRequirements('m1', 'lead', '5')).map((r) => r.activityId)).toEqual([42]);
+  });
+
+  it('a database of the first schema gets the later tables when opened, its data kept', async () => {
+    await store.savePortal(portal());
+    await store.close();
+    const db = new Database(file);
+    db.exec('DROP TABLE requirements');
+    db.pragma('user_version = 1');
+    db.close();
+    store = new SqliteStore(file);
+    expect(await store.getPortal('m1')).toMatchObject({ domain: 'a.bitrix24.ru' });
+    await store.addRequirement({ memberId: 'm1', entity: 'lead', itemId: '1', activityId: 1, fields: ['UF_CRM_AS_DIRECTION'], createdAt: 1 });
+    expect(await store.openRequirements('m1', 'lead', '1')).toHaveLength(1);
+  });
+
   it('a read-only open refuses a file that is not a service database', async () => {
     const other = join(dir, 'other.sqlite');
     new Database(other).close();

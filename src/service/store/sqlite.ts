@@ -6,8 +6,8 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Lang } from '../../template/schema.js';
 import type {
-  ActionState, Job, JobStatus, NewEpisode, NewJob, Observation, PortalRecord, QueueStats, RecallEpisode, RecallQuery,
-  ServiceStore, TokenUpdate,
+  ActionState, Job, JobStatus, NewEpisode, NewJob, NewRequirement, Observation, PortalRecord, QueueStats, RecallEpisode, RecallQuery,
+  Requirement, ServiceStore, TokenUpdate,
 } from './types.js';
 
 export interface SqliteStoreOptions {
@@ -90,6 +90,22 @@ const MIGRATIONS: string[] = [
   -- One open refusal episode per deal: the event path and the robot path meet here.
   CREATE UNIQUE INDEX episodes_open ON episodes (member_id, deal_id) WHERE status = 'open';
   CREATE INDEX episodes_by_date ON episodes (recall_date, member_id);
+  `,
+  `
+  CREATE TABLE requirements (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    member_id TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    activity_id INTEGER NOT NULL,
+    fields TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'open',
+    outcome TEXT,
+    created_at INTEGER NOT NULL,
+    closed_at INTEGER,
+    UNIQUE (member_id, activity_id)
+  );
+  CREATE INDEX requirements_open ON requirements (member_id, entity, item_id) WHERE status = 'open';
   `,
 ];
 
@@ -250,6 +266,11 @@ export class SqliteStore implements ServiceStore {
         ON CONFLICT (member_id, deal_id) WHERE status = 'open' DO NOTHING`),
       openEpisode: db.prepare<[string, string], EpisodeRow>(`SELECT * FROM episodes WHERE member_id = ? AND deal_id = ? AND status = 'open'`),
       closeEpisode: db.prepare(`UPDATE episodes SET status = 'closed', closed_at = ? WHERE member_id = ? AND deal_id = ? AND status = 'open'`),
+      insertRequirement: db.prepare(`INSERT INTO requirements (member_id, entity, item_id, activity_id, fields, created_at)
+        VALUES (@memberId, @entity, @itemId, @activityId, @fields, @createdAt) ON CONFLICT (member_id, activity_id) DO NOTHING`),
+      openRequirements: db.prepare<[string, string, string], { id: number; activity_id: number; fields: string; created_at: number }>(
+        `SELECT id, activity_id, fields, created_at FROM requirements WHERE member_id = ? AND entity = ? AND item_id = ? AND status = 'open' ORDER BY id`),
+      closeRequirement: db.prepare(`UPDATE requirements SET status = 'closed', outcome = ?, closed_at = ? WHERE id = ? AND status = 'open'`),
     };
   }
 
@@ -462,6 +483,20 @@ export class SqliteStore implements ServiceStore {
     if (query.memberId) where.push('member_id = @memberId');
     const sql = `SELECT * FROM episodes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY recall_date, member_id, responsible_name, id`;
     return (this.db.prepare(sql).all(query) as EpisodeRow[]).map(toEpisode);
+  }
+
+  async addRequirement(r: NewRequirement): Promise<void> {
+    this.stmt.insertRequirement.run({ ...r, fields: JSON.stringify(r.fields) });
+  }
+
+  async openRequirements(memberId: string, entity: 'lead' | 'deal', itemId: string): Promise<Requirement[]> {
+    return this.stmt.openRequirements.all(memberId, entity, itemId).map((row) => ({
+      id: row.id, memberId, entity, itemId, activityId: row.activity_id, fields: JSON.parse(row.fields) as string[], createdAt: row.created_at,
+    }));
+  }
+
+  async closeRequirement(id: number, outcome: string, now: number): Promise<void> {
+    this.stmt.closeRequirement.run(outcome, now, id);
   }
 
   async close(): Promise<void> {

@@ -111,6 +111,19 @@ export interface RecallEpisode {
 
 export type NewEpisode = Omit<RecallEpisode, 'id' | 'status' | 'activityId' | 'closedAt'>;
 
+/** A to-do that asked for fields required at a stage; done once a later look at the item finds them filled. */
+export interface Requirement {
+  id: number;
+  memberId: string;
+  entity: 'lead' | 'deal';
+  itemId: string;
+  activityId: number;
+  fields: string[];
+  createdAt: number;
+}
+
+export type NewRequirement = Omit<Requirement, 'id'>;
+
 export interface RecallQuery {
   date?: string;
   memberId?: string;
@@ -160,6 +173,13 @@ export interface ServiceStore {
   updateEpisode(id: number, patch: Partial<Pick<RecallEpisode, 'activityId' | 'reason' | 'client' | 'responsibleName'>>): Promise<void>;
   closeEpisode(memberId: string, dealId: string, now: number): Promise<void>;
   listRecalls(query: RecallQuery): Promise<RecallEpisode[]>;
+
+  // ---- to-dos asking for required fields
+  /** Remembers a to-do that names missing fields (once per to-do). */
+  addRequirement(requirement: NewRequirement): Promise<void>;
+  openRequirements(memberId: string, entity: 'lead' | 'deal', itemId: string): Promise<Requirement[]>;
+  /** The to-do was marked done, or could not be (outcome says why); either way it is not looked at again. */
+  closeRequirement(id: number, outcome: string, now: number): Promise<void>;
 
   close(): Promise<void>;
 }
