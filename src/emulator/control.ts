@@ -158,8 +158,11 @@ export class EmulatorControl {
       userId,
     };
     if (app.handlerUrl) {
+      // The install URL is registered as an ONAPPINSTALL handler row (CRestUtil::InstallApp), so the call is an
+      // ordinary event with its event_handler_id.
       const payload = {
         event: 'ONAPPINSTALL',
+        event_handler_id: String(p.nextId('eventBinding')),
         data: { VERSION: String(app.version), ACTIVE: 'Y', INSTALLED: 'Y', LANGUAGE_ID: p.lang },
         ts: String(Math.floor(p.now() / 1000)),
         auth: {

@@ -29,4 +29,7 @@ export const accessDenied = (reason = '') => new RestError('ACCESS_DENIED', `Acc
 
 export const appContextRequired = () => accessDenied('Application context required');
 
+/** AuthTypeException (an AccessException): the method refuses this kind of authorisation. */
+export const wrongAuthType = () => new RestError('WRONG_AUTH_TYPE', 'Current authorization type is denied for this method', 403);
+
 export const methodNotFound = () => new RestError('ERROR_METHOD_NOT_FOUND', 'Method not found!', 404);

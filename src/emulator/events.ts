@@ -63,6 +63,8 @@ export class EventDispatcher {
   private random: () => number = seededRandom(1);
   private seq = 0;
   private closed = false;
+  /** The events queued by the REST request being served (rest/lib/event/buffer.php keeps one per PHP hit). */
+  private hit: Set<string> | null = null;
 
   constructor(private readonly portal: Portal) {}
 
@@ -105,6 +107,20 @@ export class EventDispatcher {
   }
 
   /**
+   * Runs one REST request's work: within it, an event identical to one already queued (same handler, user and data —
+   * e.g. a batch updating one deal twice) is not queued again, as Event\Buffer drops duplicates of a hit.
+   */
+  async withinHit<T>(work: () => Promise<T>): Promise<T> {
+    const outer = this.hit;
+    this.hit = new Set();
+    try {
+      return await work();
+    } finally {
+      this.hit = outer;
+    }
+  }
+
+  /**
    * A CRM (or other) event: one delivery per handler bound to it by an installed app.
    * `causedBy` is the user whose action it was; null for automation, workflows and agents (no tokens then).
    */
@@ -116,6 +132,11 @@ export class EventDispatcher {
       const app = p.app(binding.clientId);
       if (!app || !app.installed) continue;
       const userId = binding.authType > 0 ? binding.authType : causedBy;
+      if (this.hit) {
+        const key = JSON.stringify([binding.id, userId, data]);
+        if (this.hit.has(key)) continue;
+        this.hit.add(key);
+      }
       const payload = {
         event: name,
         event_handler_id: String(binding.id),

@@ -38,6 +38,15 @@ export interface Condition<R> {
   value: unknown;
   type: ValueType;
   get: (record: R) => unknown;
+  /** CSqlUtil::PrepareWhere: a number compared with 0 by =, !, >= or <= also takes an empty (NULL) column as 0. */
+  nullIsZero?: boolean;
+}
+
+export interface FilterOptions {
+  /** Field names as written (the legacy CRM proxies look them up case-sensitively); default: upper-cased first. */
+  exactNames?: boolean;
+  /** The legacy SQL builder's rules (CSqlUtil::PrepareWhere), see Condition.nullIsZero. */
+  legacySql?: boolean;
 }
 
 export function splitKey(key: string): { op: Operator; field: string } {
@@ -48,13 +57,13 @@ export function splitKey(key: string): { op: Operator; field: string } {
 }
 
 /** Conditions for the known fields; keys naming unknown fields are ignored, like the legacy CRM filters do. */
-export function parseFilter<R>(filter: Record<string, unknown>, resolve: FieldResolver<R>): Condition<R>[] {
+export function parseFilter<R>(filter: Record<string, unknown>, resolve: FieldResolver<R>, options: FilterOptions = {}): Condition<R>[] {
   const out: Condition<R>[] = [];
   for (const [key, value] of Object.entries(filter)) {
     const { op, field } = splitKey(key);
-    const spec = resolve(field.toUpperCase()) ?? resolve(field);
+    const spec = options.exactNames ? resolve(field) : (resolve(field.toUpperCase()) ?? resolve(field));
     if (!spec) continue;
-    out.push({ field, op, value, type: spec.type, get: spec.get });
+    out.push({ field, op, value, type: spec.type, get: spec.get, ...(options.legacySql ? { nullIsZero: true } : {}) });
   }
   return out;
 }
@@ -130,12 +139,17 @@ function equal(a: string | number | null, b: string | number | null): boolean {
   return String(a) === String(b);
 }
 
+const NULL_AS_ZERO_OPS = new Set<Operator>(['=', '!', '>=', '<=']);
+
 export function matches<R>(record: R, conditions: Condition<R>[], timeZone: string): boolean {
   return conditions.every((c) => {
     const raw = c.get(record);
     const values = Array.isArray(raw) ? raw : [raw];
     const normalized = values.map((v) => normalize(v, c.type, timeZone));
     if (normalized.length === 0) normalized.push(null);
+    if (c.nullIsZero && (c.type === 'int' || c.type === 'float') && NULL_AS_ZERO_OPS.has(c.op) && !Array.isArray(c.value) && normalize(c.value, c.type, timeZone) === 0) {
+      for (let i = 0; i < normalized.length; i++) if (normalized[i] === null) normalized[i] = 0;
+    }
     // A negative operator must hold for every value of a multiple field; a positive one for any.
     const negative = c.op === '!' || c.op === '!in' || c.op === '!substr' || c.op === '!like' || c.op === '!between';
     return negative

@@ -1,6 +1,6 @@
 // The REST pipeline, in CRestServer's order: rate limit (cloud front end) → method lookup (404) → authorisation →
 // scope → app context → operating limit (429) → the method → envelope with the `time` block.
-import { RestError, appContextRequired, methodNotFound } from './errors.js';
+import { RestError, appContextRequired, methodNotFound, wrongAuthType } from './errors.js';
 import { phpInt, requestParams, type Params } from './params.js';
 import type { Portal } from './portal.js';
 import { ListAnswer, type AuthInfo, type CallContext, type MethodDef } from './registry.js';
@@ -106,9 +106,12 @@ export async function invoke(portal: Portal, def: MethodDef, params: Params, aut
   const limiterKey = `${auth.type}|${auth.entity}|${def.name}`;
   try {
     if (def.scope && !auth.scope.includes(def.scope)) {
-      throw new RestError('insufficient_scope', `The request requires higher privileges than provided by the ${auth.type === 'webhook' ? 'webhook token' : 'access token'}`, 403);
+      // An OAuthException, so HTTP 401 (CRestServer::checkAuth; the docs' table says 403). A batch command's check
+      // (CRestServerBatchItem::checkAuth) gives no description.
+      const description = inBatch ? '' : `The request requires higher privileges than provided by the ${auth.type === 'webhook' ? 'webhook token' : 'access token'}`;
+      throw new RestError('insufficient_scope', description, 401);
     }
-    if (def.appOnly && auth.type !== 'oauth') throw appContextRequired();
+    if (def.appOnly && auth.type !== 'oauth') throw def.appOnly === 'authType' ? wrongAuthType() : appContextRequired();
     // batch itself is exempt (LoadLimiter::$ignoreMethod); its commands are counted one by one.
     const limited = portal.config.limits && def.name !== 'batch';
     if (limited && portal.operating.isBlocked(limiterKey)) {
@@ -182,6 +185,6 @@ export async function handleRest(portal: Portal, request: RestRequest): Promise<
     if (error instanceof RestError) return { status: error.status, body: errorBody(error), read: true };
     throw error;
   }
-  const outcome = await invoke(portal, def, params, auth, false);
+  const outcome = await portal.events.withinHit(() => invoke(portal, def, params, auth, false));
   return { status: outcome.status, body: outcome.body, read: def.read === true };
 }

@@ -94,7 +94,7 @@ describe('batch', () => {
   });
 
   test('an app-only method in a webhook batch fails alone', async () => {
-    const r = await batch({ cmd: { app: 'app.info', time: 'server.time' } });
+    const r = await batch({ cmd: { app: 'bizproc.robot.list', time: 'server.time' } });
     expect((r.result_error as Record<string, unknown>).app).toEqual({ error: 'ACCESS_DENIED', error_description: 'Access denied! Application context required' });
     expect(Object.keys(r.result as object)).toEqual(['time']);
   });

@@ -159,6 +159,8 @@ describe('bizproc.workflow.template.*', () => {
     expect((await rawCall(emu, 'bizproc.workflow.start', { TEMPLATE_ID: template, DOCUMENT_ID: ['crm', 'CCrmDocumentDeal', 'DEAL_999999'] })).body).toEqual({ error: '', error_description: 'Wrong DOCUMENT_ID!' });
     const lead = (await rawCall(emu, 'crm.lead.add', { fields: {} })).body.result;
     expect((await rawCall(emu, 'bizproc.workflow.start', { TEMPLATE_ID: template, DOCUMENT_ID: ['crm', 'CCrmDocumentLead', `LEAD_${lead}`] })).body.error_description).toBe('Template type and DOCUMENT_ID mismatch!');
+    // CBPHelper::parseDocumentId: a bare code is no document id.
+    expect((await rawCall(emu, 'bizproc.workflow.start', { TEMPLATE_ID: template, DOCUMENT_ID: `DEAL_${deal}` })).body).toEqual({ error: '', error_description: 'Wrong DOCUMENT_ID!' });
     expect((await rawCall(emu, 'bizproc.workflow.start', { TEMPLATE_ID: 0 })).body).toEqual({ error: 'ERROR_WRONG_WORKFLOW_ID', error_description: 'Empty TEMPLATE_ID' });
   });
 

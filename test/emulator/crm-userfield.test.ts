@@ -40,7 +40,7 @@ describe('crm.*.userfield.add', () => {
     expect((await add({})).body).toEqual({ error: '', error_description: "The 'USER_TYPE_ID' field is not found.\nThe 'FIELD_NAME' field is not found." });
   });
 
-  test('labels: a lang map per language, LABEL for the rest; get shows maps, list shows strings', async () => {
+  test('labels: a lang map per language, LABEL for the rest; get shows maps, list (with LANG) shows strings', async () => {
     const r = await rawCall(emu, 'crm.contact.userfield.add', {
       fields: { FIELD_NAME: 'AS_LABELS', USER_TYPE_ID: 'string', LABEL: 'Default', EDIT_FORM_LABEL: { ru: 'Марка', en: 'Make' } },
     });
@@ -48,7 +48,7 @@ describe('crm.*.userfield.add', () => {
     expect(got.EDIT_FORM_LABEL).toMatchObject({ ru: 'Марка', en: 'Make', de: 'Default' });
     expect(got.LIST_COLUMN_LABEL.ru).toBe('Default');
     expect(got.HELP_MESSAGE.en).toBe('Default');
-    const [listed] = await listFields('contact', { FIELD_NAME: 'UF_CRM_AS_LABELS' });
+    const [listed] = await listFields('contact', { FIELD_NAME: 'UF_CRM_AS_LABELS', LANG: 'ru' });
     expect(listed.EDIT_FORM_LABEL).toBe('Марка');
     const [english] = await listFields('contact', { FIELD_NAME: 'UF_CRM_AS_LABELS', LANG: 'en' });
     expect(english.EDIT_FORM_LABEL).toBe('Make');

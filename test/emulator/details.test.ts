@@ -49,6 +49,6 @@ describe('card layouts', () => {
     expect(await set([{ name: 'x' }])).toEqual({ error: '', error_description: 'Section at index 0 does not have title.' });
     expect(await set([{ name: 'x', title: 'X', elements: [{ name: 'A' }, {}] }])).toEqual({ error: '', error_description: 'Element at index 1 in section at index 0 does not have name.' });
     expect(await set(card, 7)).toEqual({ error: '', error_description: "The entity type 'QUOTE' is not supported in current context." });
-    expect((await rawCall(emu, 'crm.item.details.configuration.get', {})).body).toEqual({ error: '', error_description: "Parameter 'entityTypeId' is not defined" });
+    expect((await rawCall(emu, 'crm.item.details.configuration.get', {})).body).toEqual({ error: '', error_description: "Parameter 'entityTypeID' is not defined" });
   });
 });

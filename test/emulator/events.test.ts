@@ -35,6 +35,7 @@ describe('installing an app', () => {
       expect(request.raw).toContain('auth%5Bapplication_token%5D=');
       expect(request.form).toEqual({
         event: 'ONAPPINSTALL',
+        event_handler_id: expect.stringMatching(/^\d+$/),
         data: { VERSION: '1', ACTIVE: 'Y', INSTALLED: 'Y', LANGUAGE_ID: 'ru' },
         ts: expect.stringMatching(/^\d+$/),
         auth: {
@@ -74,7 +75,7 @@ describe('event.bind / get / unbind', () => {
       { event: 'ONCRMDEALUPDATE', handler: `${hooks.url}/events`, auth_type: '3', offline: 0 },
     ]);
     expect((await call('event.unbind', { event: 'ONCRMDEALUPDATE', handler: `${hooks.url}/events` })).body.result).toEqual({ count: 1 });
-    expect((await rawCall(emu, 'event.get')).body).toEqual({ error: 'ACCESS_DENIED', error_description: 'Access denied! Application context required' });
+    expect((await rawCall(emu, 'event.get')).body).toEqual({ error: 'WRONG_AUTH_TYPE', error_description: 'Current authorization type is denied for this method' });
   });
 });
 

@@ -40,7 +40,7 @@ describe('OAuth', () => {
     expect(info.body.result).toMatchObject({ INSTALLED: true, LICENSE: 'ru_pro', LICENSE_TYPE: 'pro', LICENSE_FAMILY: 'pro', STATUS: 'L' });
     const crmOnly = await emu.control.installApp({ scope: ['crm'] });
     expect(await call('user.get', { auth: crmOnly.accessToken })).toEqual({
-      status: 403,
+      status: 401,
       body: { error: 'insufficient_scope', error_description: 'The request requires higher privileges than provided by the access token' },
     });
     expect((await call('crm.lead.list', { auth: 'not-a-token' })).body).toEqual({ error: 'NO_AUTH_FOUND', error_description: 'Wrong authorization data' });

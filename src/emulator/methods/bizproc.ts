@@ -474,7 +474,9 @@ export const bizprocMethods: MethodTable = [
       if (empty(q.TEMPLATE_ID)) throw new RestError('ERROR_WRONG_WORKFLOW_ID', 'Empty TEMPLATE_ID', 400);
       const template = ctx.portal.state.workflowTemplates.find((t) => t.ID === phpInt(q.TEMPLATE_ID));
       if (!template) throw new RestError('ERROR_WRONG_WORKFLOW_ID', 'Template not found', 400);
-      const document = resolveDocumentId(ctx.portal, q.DOCUMENT_ID);
+      // CBPHelper::parseDocumentId needs [module, entity, id]: a bare "DEAL_5" names no document.
+      const given = Array.isArray(q.DOCUMENT_ID) ? q.DOCUMENT_ID : isObject(q.DOCUMENT_ID) ? Object.values(q.DOCUMENT_ID) : [];
+      const document = given.length >= 3 ? resolveDocumentId(ctx.portal, given.slice(0, 3)) : undefined;
       if (!document) throw crmError('Wrong DOCUMENT_ID!');
       if (document.type[1] !== template.ENTITY || document.type[2] !== template.DOCUMENT_TYPE) throw crmError('Template type and DOCUMENT_ID mismatch!');
       if (!ctx.portal.isAdmin(ctx.auth.userId)) throw accessDenied();

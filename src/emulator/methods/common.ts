@@ -11,6 +11,16 @@ import { ALL_SCOPES } from '../seed.js';
 /** The licence family: the plan code without its digits (ent10000 → ent). */
 export const licenseFamily = (plan: string) => plan.replace(/\d+$/, '');
 
+/** CRestProvider::$licenseList: the plan codes LICENSE may show; any other shows as "project". */
+const LICENSE_TYPES = new Set([
+  'project', 'corporation', 'company', 'company2', 'company3', 'team', 'demo', 'nfr', 'tf', 'crm', 'tasks', 'basic', 'start', 'std', 'pro', 'ent',
+  'pro100', 'ent250', 'ent500', 'ent1000', 'ent2000', 'ent3000', 'ent4000', 'ent5000', 'ent6000', 'ent7000', 'ent8000', 'ent9000', 'ent10000',
+  ...[1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10000].map((n) => `entholding${n}`),
+]);
+
+/** LICENSE of app.info: "{language}_{plan}" (getBitrix24LicenseName). */
+const licenseName = (portal: Portal) => `${portal.lang}_${LICENSE_TYPES.has(portal.state.plan) ? portal.state.plan : 'project'}`;
+
 function userOut(portal: Portal, u: UserRow): Record<string, unknown> {
   return {
     ID: String(u.ID),
@@ -67,10 +77,11 @@ export const commonMethods: MethodTable = [
   {
     name: 'app.info',
     scope: null,
-    appOnly: true,
     read: true,
     handler: (_params, { portal, auth }) => {
-      const app = auth.app!;
+      // CRestProvider::appInfo: a webhook (password) gets its scopes and the licence; an app gets its own record.
+      if (!auth.app) return { SCOPE: [...auth.scope], LICENSE: licenseName(portal) };
+      const app = auth.app;
       const plan = portal.state.plan;
       return {
         ID: app.id,
@@ -81,7 +92,7 @@ export const commonMethods: MethodTable = [
         PAYMENT_EXPIRED: 'N',
         DAYS: null,
         LANGUAGE_ID: portal.lang,
-        LICENSE: `${portal.lang}_${plan}`,
+        LICENSE: licenseName(portal),
         LICENSE_TYPE: plan,
         LICENSE_FAMILY: licenseFamily(plan),
       };

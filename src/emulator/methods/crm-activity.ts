@@ -4,7 +4,7 @@ import { RestError, crmError } from '../errors.js';
 import { matches, parseFilter, sortRecords, type FieldResolver, type ValueType } from '../filter.js';
 import { asPhpArray, isObject, phpInt, phpString, resolveId, resolveParam, type Params } from '../params.js';
 import type { Portal } from '../portal.js';
-import { page, type CallContext, type MethodTable } from '../registry.js';
+import { legacyPage, type CallContext, type MethodTable } from '../registry.js';
 import { CRM_ENTITIES, ENTITY_TYPE_ID, type ActivityRow, type CrmEntity } from '../state.js';
 import { parseDateTime } from '../time.js';
 import { findRecord } from './crm-items.js';
@@ -220,9 +220,10 @@ export const crmActivityMethods: MethodTable = [
       if (!order) throw crmError("Parameter 'order' must be array.");
       const filter = asPhpArray(resolveParam(params, 'filter') ?? []);
       if (!filter) throw crmError("Parameter 'filter' must be array.");
-      const conditions = parseFilter(filter, activityResolver);
+      // The legacy proxy: field names as written, CSqlUtil's rules, CDBResult pages.
+      const conditions = parseFilter(filter, activityResolver, { exactNames: true, legacySql: true });
       const rows = sortRecords(portal.state.activities.filter((a) => matches(a, conditions, portal.timeZone)), order, activityResolver, portal.timeZone);
-      return page(rows, start, (a) => activityOut(portal, a));
+      return legacyPage(rows, start, (a) => activityOut(portal, a));
     },
   },
   {

@@ -101,9 +101,9 @@ function sectionsOut(sections: Section[]): unknown[] {
 function configurationMethods(prefix: string, fixedEntityTypeId?: number): MethodTable {
   const entityTypeOf = (params: Params): number => {
     if (fixedEntityTypeId !== undefined) return fixedEntityTypeId;
-    const raw = params.entityTypeId ?? params.ENTITY_TYPE_ID ?? params.entityTypeID;
-    const id = phpInt(raw);
-    if (raw === undefined || !TYPE_NAMES[id]) throw crmError("Parameter 'entityTypeId' is not defined");
+    // CCrmItemRestProxy: entityTypeId or ENTITY_TYPE_ID, else 0, which CCrmEntityEditorRestProxy refuses.
+    const id = phpInt(params.entityTypeId ?? params.ENTITY_TYPE_ID ?? 0);
+    if (!TYPE_NAMES[id]) throw crmError("Parameter 'entityTypeID' is not defined");
     return id;
   };
   const cards = (portal: Portal) => portal.state.cardConfigs;

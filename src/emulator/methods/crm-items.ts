@@ -2,10 +2,10 @@
 // CCrmLead/CCrmDeal/...): UPPER_CASE fields, numbers as strings, paged lists with operator-prefixed filters, and the
 // ONCRM*ADD/UPDATE/DELETE events.
 import { crmError } from '../errors.js';
-import { matches, parseFilter, sortRecords, type FieldResolver, type ValueType } from '../filter.js';
+import { matches, parseFilter, sortRecords, splitKey, type FieldResolver, type ValueType } from '../filter.js';
 import { asPhpArray, isObject, phpInt, phpString, resolveId, resolveParam } from '../params.js';
 import type { Portal } from '../portal.js';
-import { page, type MethodTable } from '../registry.js';
+import { legacyPage, type MethodTable } from '../registry.js';
 import { CRM_ENTITIES, type CrmEntity, type CrmOperation, type CrmRecord, type MultiFieldValue, type UserFieldRow } from '../state.js';
 import { formatDateField, localDateText, parseDateTime } from '../time.js';
 import { STANDARD_FIELDS, type FieldMeta } from './crm-fields.js';
@@ -54,6 +54,26 @@ function resolver(portal: Portal, entity: CrmEntity): FieldResolver<CrmRecord> {
     if (uf) return { type: ufFilterType(uf), get: (r) => r[field] ?? null };
     return undefined;
   };
+}
+
+/** Types whose LIKE filters the proxy turns into equality ("Prevent filtration by LIKE due to performance considerations"). */
+const NO_LIKE_TYPES = new Set(['crm_status', 'crm_company', 'crm_contact']);
+
+/**
+ * CCrmRestProxyBase::internalizeFilterFields: a key whose field (after its operator) is not a field of the entity,
+ * spelled exactly — `id` is not `ID` — is dropped; LIKE on a dictionary or client link becomes `=`.
+ */
+function internalizeFilter(portal: Portal, entity: CrmEntity, filter: Record<string, unknown>): Record<string, unknown> {
+  const types = new Map<string, string>(STANDARD_FIELDS[entity].map((f) => [f.name, f.type]));
+  for (const uf of userFieldsOf(portal, entity)) types.set(uf.FIELD_NAME, uf.USER_TYPE_ID);
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(filter)) {
+    const { op, field } = splitKey(key);
+    const type = types.get(field);
+    if (type === undefined) continue;
+    out[NO_LIKE_TYPES.has(type) && (op === 'substr' || op === 'like') ? `=${field}` : key] = value;
+  }
+  return out;
 }
 
 // ---- values in ----
@@ -439,7 +459,7 @@ function entityMethods(entity: CrmEntity): MethodTable {
         if (!filter) throw crmError("Parameter 'filter' must be array.");
         const select = parseSelect(resolveParam(params, 'select'));
         const resolve = resolver(portal, entity);
-        const conditions = parseFilter(filter, resolve);
+        const conditions = parseFilter(internalizeFilter(portal, entity, filter), resolve, { exactNames: true, legacySql: true });
         const readable = portal.crmAllowed(auth.userId, entity, 'read') ? portal.state.crm[entity] : [];
         const rows = sortRecords(
           readable.filter((r) => matches(r, conditions, portal.timeZone)),
@@ -447,7 +467,7 @@ function entityMethods(entity: CrmEntity): MethodTable {
           resolve,
           portal.timeZone,
         );
-        return page(rows, start, (r) => recordOut(portal, entity, r, select));
+        return legacyPage(rows, start, (r) => recordOut(portal, entity, r, select));
       },
     },
     {

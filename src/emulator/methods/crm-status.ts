@@ -257,8 +257,9 @@ export const crmStatusMethods: MethodTable = [
       if (!order) throw crmError("Parameter 'order' must be array.");
       const filterParam = asPhpArray(resolveParam(params, 'filter') ?? []);
       if (!filterParam) throw crmError("Parameter 'filter' must be array.");
-      const filter: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(filterParam)) filter[k.toUpperCase()] = v;
+      // internalizeFilterFields keeps only keys naming a field exactly (`entity_id` is dropped), and CCrmStatus::GetList
+      // reads only the plain column names (`=ENTITY_ID` filters nothing).
+      const filter: Record<string, unknown> = filterParam;
       for (const key of ['ENTITY_ID', 'STATUS_ID', 'SORT', 'SEMANTICS']) {
         if (Array.isArray(filter[key]) || isObject(filter[key])) throw crmError(`Filter by ${key} must be a string`);
       }
@@ -398,9 +399,12 @@ export const crmStatusMethods: MethodTable = [
     scope: 'crm',
     read: true,
     handler: (params, { portal }) => {
-      const entityId = phpString(resolveParam(params, 'entityId') ?? params.ENTITY_ID ?? '');
-      if (!entityId || !entityTypes(portal).has(entityId)) throw crmError('The parameter entityId is not defined or invalid.');
-      return statusesOf(portal, entityId).map((s) => ({ NAME: s.NAME, SORT: s.SORT, STATUS_ID: s.STATUS_ID }));
+      // resolveRelationID: entityId, entityID, entity_id or ENTITY_ID.
+      const given = params.entityId ?? params.entityID ?? params.entity_id ?? params.ENTITY_ID ?? '';
+      if (given === '') throw crmError('The parameter entityId is not defined or invalid.');
+      if (typeof given !== 'string') throw crmError('The parameter entityId must be a string.');
+      // getEntityItems: the dictionary upper-cased; one that does not exist is simply empty.
+      return statusesOf(portal, given.toUpperCase()).map((s) => ({ NAME: s.NAME, SORT: s.SORT, STATUS_ID: s.STATUS_ID }));
     },
   },
 ];

@@ -9,7 +9,7 @@ import { FieldCase } from '../field-case.js';
 import { matchesGroup, parseOrmFilter, sortRecords, splitOrmKey, type FieldResolver, type ValueType } from '../filter.js';
 import { isObject, phpInt, phpString, phpTruthy, type Params } from '../params.js';
 import type { Portal } from '../portal.js';
-import { ListAnswer, PAGE_SIZE, type CallContext, type MethodTable } from '../registry.js';
+import { d7Page, type CallContext, type MethodTable } from '../registry.js';
 import { CRM_ENTITIES, ENTITY_TYPE_ID, type CrmEntity, type CrmOperation, type CrmRecord, type MultiFieldValue, type UserFieldRow } from '../state.js';
 import { formatDateField, localDateText, parseDateTime } from '../time.js';
 import { STANDARD_FIELDS } from './crm-fields.js';
@@ -526,15 +526,6 @@ function selectKeys(portal: Portal, entity: CrmEntity, select: Record<string, un
   return { keep: new Set(wanted.filter((name) => exists.has(name)).map((name) => outName(n, name))), aliases: false };
 }
 
-/** The D7 REST page: offset = start rounded down to a page; next only while items remain; start=-1 skips the count. */
-function d7Page(rows: CrmRecord[], start: number, map: (r: CrmRecord) => unknown): ListAnswer {
-  const offset = start > 0 ? Math.floor(start / PAGE_SIZE) * PAGE_SIZE : 0;
-  const items = rows.slice(offset, offset + PAGE_SIZE).map(map);
-  if (start === -1) return new ListAnswer({ items });
-  const next = offset + items.length < rows.length ? offset + items.length : undefined;
-  return new ListAnswer({ items }, rows.length, next);
-}
-
 // ---- the methods ----
 
 function actorOf(ctx: CallContext): Actor {
@@ -698,7 +689,7 @@ export const crmUniversalMethods: MethodTable = [
         portal.timeZone,
       );
       const shape = selectKeys(portal, entity, select, n);
-      return d7Page(rows, ctx.start, (r) => itemOut(portal, entity, r, n, shape));
+      return d7Page('items', rows, ctx.start, (r) => itemOut(portal, entity, r, n, shape));
     },
   },
   {

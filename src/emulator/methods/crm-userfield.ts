@@ -29,6 +29,9 @@ export const USER_TYPES: Record<string, string> = {
   crm: 'Link to CRM elements',
 };
 
+/** The b_user_field columns CUserTypeEntity::GetList filters on (ENTITY_ID is the proxy's own). */
+const FILTER_COLUMNS = ['ID', 'FIELD_NAME', 'USER_TYPE_ID', 'XML_ID', 'SORT', 'MULTIPLE', 'MANDATORY', 'SHOW_FILTER', 'SHOW_IN_LIST', 'EDIT_IN_LIST', 'IS_SEARCHABLE'];
+
 const LABEL_KEYS = ['EDIT_FORM_LABEL', 'LIST_COLUMN_LABEL', 'LIST_FILTER_LABEL', 'ERROR_MESSAGE', 'HELP_MESSAGE'] as const;
 const UPDATABLE = ['MANDATORY', 'SHOW_FILTER', 'XML_ID', 'SORT', 'SHOW_IN_LIST', 'EDIT_IN_LIST', 'IS_SEARCHABLE'];
 
@@ -185,10 +188,10 @@ function fieldOutGet(f: UserFieldRow): Record<string, unknown> {
   return out;
 }
 
-/** userfield.list: labels as strings of one language (filter LANG, else the portal's); LIST with XML_ID. */
-function fieldOutList(f: UserFieldRow, lang: string): Record<string, unknown> {
+/** userfield.list: labels as strings of the filter's LANG — and none at all without it (no join); LIST with XML_ID. */
+function fieldOutList(f: UserFieldRow, lang: string | undefined): Record<string, unknown> {
   const out = fieldBase(f);
-  for (const key of LABEL_KEYS) out[key] = f[key][lang] ?? null;
+  if (lang !== undefined) for (const key of LABEL_KEYS) out[key] = f[key][lang] ?? null;
   if (f.USER_TYPE_ID === 'enumeration') out.LIST = sortedEnum(f).map((e) => ({ ID: String(e.ID), SORT: String(e.SORT), VALUE: e.VALUE, DEF: e.DEF, XML_ID: e.XML_ID }));
   return out;
 }
@@ -296,14 +299,16 @@ function userFieldMethods(entity: CrmEntity): MethodTable {
         const filter = asPhpArray(resolveParam(params, 'filter') ?? []);
         if (!filter) throw crmError("Parameter 'filter' must be array.");
         requireAdmin(ctx);
-        const lang = typeof filter.LANG === 'string' && filter.LANG ? filter.LANG : ctx.portal.lang;
+        // CUserTypeEntity::GetList: keys upper-cased; array or empty values skipped; only the table's columns filter.
+        const conditions = Object.entries(filter)
+          .map(([key, want]) => [key.toUpperCase(), want] as const)
+          .filter(([, want]) => !isObject(want) && !Array.isArray(want) && phpString(want) !== '');
+        const langGiven = conditions.find(([key]) => key === 'LANG')?.[1];
+        const lang = langGiven === undefined ? undefined : phpString(langGiven);
         const rows = userFieldsOf(ctx.portal, entity).filter((f) =>
-          Object.entries(filter).every(([key, want]) => {
-            const k = key.toUpperCase();
-            if (k === 'LANG' || k === 'ENTITY_ID') return true;
-            const have = (f as unknown as Record<string, unknown>)[k];
-            if (have === undefined) return true;
-            return String(have ?? '') === String(want ?? '');
+          conditions.every(([key, want]) => {
+            if (!FILTER_COLUMNS.includes(key)) return true;
+            return String((f as unknown as Record<string, unknown>)[key] ?? '') === phpString(want);
           }),
         );
         const orderEntries = Object.entries(order);

@@ -50,7 +50,7 @@ export const eventMethods: MethodTable = [
   {
     name: 'event.bind',
     scope: null,
-    appOnly: true,
+    appOnly: 'authType',
     handler: (params, { portal, auth }) => {
       const q = upperKeys(params);
       const event = phpString(q.EVENT).toUpperCase();
@@ -88,7 +88,7 @@ export const eventMethods: MethodTable = [
   {
     name: 'event.unbind',
     scope: null,
-    appOnly: true,
+    appOnly: 'authType',
     handler: (params, { portal, auth }) => {
       const q = upperKeys(params);
       const event = phpString(q.EVENT).toUpperCase();
@@ -120,7 +120,7 @@ export const eventMethods: MethodTable = [
   {
     name: 'event.get',
     scope: null,
-    appOnly: true,
+    appOnly: 'authType',
     read: true,
     handler: (_params, { portal, auth }) => {
       const admin = portal.isAdmin(auth.userId);

@@ -4,7 +4,7 @@ import { RestError } from '../errors.js';
 import { matches, parseFilter, sortRecords, type FieldResolver, type ValueType } from '../filter.js';
 import { asPhpArray, isObject, phpInt, phpString, type Params } from '../params.js';
 import type { Portal } from '../portal.js';
-import { ListAnswer, PAGE_SIZE, type CallContext, type MethodTable } from '../registry.js';
+import { d7Page, type CallContext, type MethodTable } from '../registry.js';
 import type { TaskRow } from '../state.js';
 import { parseDateTime } from '../time.js';
 
@@ -108,6 +108,19 @@ const taskResolver = (portal: Portal): FieldResolver<TaskRow> => (field) => {
   };
 };
 
+/**
+ * TaskFilterBuilder: TITLE without an operator is a substring search (whereLike %…%), `!TITLE` its negation; only
+ * `=TITLE` compares the whole title.
+ */
+function titleSearch(filter: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(filter)) {
+    const m = /^(!?)(title)$/i.exec(key);
+    out[m && typeof value !== 'object' ? `${m[1]}%${m[2]}` : key] = value;
+  }
+  return out;
+}
+
 export const taskMethods: MethodTable = [
   {
     name: 'tasks.task.add',
@@ -171,15 +184,13 @@ export const taskMethods: MethodTable = [
     scope: 'task',
     read: true,
     handler: (params, ctx) => {
-      const filter = asPhpArray(params.filter ?? params.FILTER) ?? {};
+      const filter = titleSearch(asPhpArray(params.filter ?? params.FILTER) ?? {});
       const order = asPhpArray(params.order ?? params.ORDER) ?? { ID: 'ASC' };
       const resolve = taskResolver(ctx.portal);
       const conditions = parseFilter(filter, resolve);
       const rows = sortRecords(ctx.portal.state.tasks.filter((t) => matches(t, conditions, ctx.portal.timeZone)), order, resolve, ctx.portal.timeZone);
-      const start = Math.max(ctx.start, 0);
       const select = selectOf(params);
-      const next = start + PAGE_SIZE < rows.length ? start + PAGE_SIZE : undefined;
-      return new ListAnswer({ tasks: rows.slice(start, start + PAGE_SIZE).map((t) => taskOut(ctx.portal, t, select)) }, rows.length, next);
+      return d7Page('tasks', rows, ctx.start, (t) => taskOut(ctx.portal, t, select));
     },
   },
 ];
