@@ -253,7 +253,7 @@ export class ActionRunner {
         await this.ctx.client.call('crm.activity.update', { id: requirement.activityId, fields: { COMPLETED: 'Y' } });
         this.log.info(`${item.entity} ${item.id}: required fields filled, to-do ${requirement.activityId} marked done`);
       } catch (error) {
-        if (error instanceof LostResponseError || !(error instanceof PortalError) || error.status >= 500) throw error;
+        if (!(error instanceof PortalError) || isTransient(error)) throw error;
         // Deleted by a user, or the token may not edit it: nothing to retry; the to-do is not looked at again.
         outcome = isNotFound(error) ? 'gone' : `failed: ${error.code || error.description}`;
         if (outcome !== 'gone') this.log.warn(`${item.entity} ${item.id}: the filled-in to-do ${requirement.activityId} could not be marked done (${error.message})`);
@@ -507,7 +507,7 @@ export class ActionRunner {
           this.log.warn(`${item.entity} ${item.id}: the answer to the app trigger ${code} was lost; not executed again`);
           return { fired: 'unknown' };
         }
-        if (!(error instanceof PortalError) || error.status >= 500 || error.isRateLimit) throw error;
+        if (!(error instanceof PortalError) || isTransient(error)) throw error;
         // Not registered (a webhook install, or removed by hand) or no rights: the trigger is optional, the rules still ran.
         this.log.warn(`${item.entity} ${item.id}: the app trigger ${code} was not executed (${error.message}); run the install again to register it`);
         return { fired: false, error: error.code || error.description };
@@ -584,6 +584,11 @@ export class ActionRunner {
   }
 }
 
+/** No answer, a busy portal, a server error: worth a retry later. Bitrix24's own refusals carry a 4xx status. */
+function isTransient(error: PortalError): boolean {
+  return error instanceof LostResponseError || error.isRateLimit || error.status === 0 || error.status >= 500;
+}
+
 /** bizproc.workflow.instances could not be read: whether a workflow started cannot be known. */
 class WorkflowLookupError extends Error {
   constructor(cause: unknown) {
@@ -602,7 +607,7 @@ function processRefusal(error: unknown): { text: string; lasting: boolean } | un
     // Without a look-up a second start could duplicate the first: the reason is asked for the plain way instead.
     return { text: `a start whose answer was lost cannot be checked: ${error.message}`, lasting: false };
   }
-  if (!(error instanceof PortalError) || error instanceof LostResponseError || error.isRateLimit || error.status >= 500) return undefined;
+  if (!(error instanceof PortalError) || isTransient(error)) return undefined;
   const lasting: Record<string, string> = {
     ERROR_METHOD_NOT_FOUND: 'the portal\'s plan has no business processes',
     ACCESS_DENIED: 'the application\'s user is not a portal administrator',
