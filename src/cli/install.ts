@@ -5,7 +5,7 @@ import { InstallError, type Plan } from '../install/model.js';
 import { countActions } from '../install/plan.js';
 import { renderPlan, renderProgress, renderSummary, reportJson } from '../install/render.js';
 import { openSession, type Session, type SessionOptions } from '../install/session.js';
-import { PortalError } from '../portal/client.js';
+import { LostResponseError, PortalError, UnreachableError } from '../portal/client.js';
 import { loadTemplate } from '../template/index.js';
 import { UserError } from './errors.js';
 import { parseLang } from './options.js';
@@ -43,7 +43,9 @@ export function sessionOptions(flags: TargetFlags): SessionOptions {
 export async function openForCli(flags: TargetFlags): Promise<Session> {
   try {
     return await openSession(sessionOptions(flags), {
-      onWait: ({ method, code, attempt }) => console.error(`  the portal answered ${code} to ${method}: waiting, attempt ${attempt}`),
+      onWait: ({ method, code, attempt }) => console.error(code === 'LOST_RESPONSE'
+        ? `  no answer from the portal to ${method}: asking again (attempt ${attempt})`
+        : `  the portal answered ${code} to ${method}: waiting, attempt ${attempt}`),
     });
   } catch (error) {
     throw asUserError(error);
@@ -60,7 +62,10 @@ export async function finish(session: Session): Promise<void> {
 export function asUserError(error: unknown, session?: Pick<Session, 'redact'>): Error {
   const clean = (text: string) => (session ? session.redact(text) : text);
   if (error instanceof UserError) return new UserError(clean(error.message), error.exitCode);
-  if (error instanceof InstallError) return new UserError(clean(error.message));
+  if (error instanceof InstallError || error instanceof UnreachableError) return new UserError(clean(error.message));
+  if (error instanceof LostResponseError) {
+    return new UserError(clean(`no answer from the portal (${error.description}); nothing is lost: run the same command again, it looks up what was done`));
+  }
   if (error instanceof PortalError) {
     const hint = error.code === 'NO_AUTH_FOUND' || error.code === 'INVALID_CREDENTIALS'
       ? ': check the webhook URL or the tokens'
@@ -111,6 +116,7 @@ export function register(program: Command): void {
     .option('--dry-run', 'show the plan and change nothing')
     .option('--yes', 'apply without asking')
     .option('--json', 'print one JSON object (the report) on stdout')
+    .addHelpText('after', '\nExit code: 0 when the portal matches the template afterwards (or --dry-run), 1 otherwise (the summary says what is left).')
     .action(installAction);
 }
 
@@ -139,9 +145,10 @@ export async function installAction(flags: InstallFlags): Promise<void> {
       },
       confirm: (plan) => confirmOnTerminal('Apply this plan?', !!flags.yes, consentSummary(plan)),
     });
+    human(renderSummary(report));
     if (flags.json) console.log(JSON.stringify(reportJson(report)));
-    else console.log(renderSummary(report));
-    if (report.failed.length || report.cancelled) process.exitCode = 1;
+    // Exit 0 only when the portal now matches the template, as `verify` would say.
+    if (report.failed.length || report.cancelled || (!report.dryRun && !report.converged)) process.exitCode = 1;
   } catch (error) {
     throw asUserError(error, session);
   } finally {

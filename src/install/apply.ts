@@ -2,13 +2,13 @@
 // (a journal written before each one), record what was created in the ledger, then read and plan again until the
 // plan is empty. Re-reading is what makes the run safe to repeat and to resume: objects are matched by their natural
 // keys, so nothing is created twice, and a create whose answer was lost is looked up instead of being re-sent.
-import { LostResponseError, PortalError, type BatchCommand, type BatchResult, type PortalClient } from '../portal/client.js';
+import { LostResponseError, PortalError, UnreachableError, type BatchCommand, type BatchResult, type PortalClient } from '../portal/client.js';
 import type { PortalSnapshot } from '../portal/snapshot.js';
 import { loadTemplate } from '../template/loader.js';
 import type { Lang, Template } from '../template/model.js';
 import { filterByTier, isTier, tierForPlan } from '../template/tiers.js';
 import { InstallError, type InstallReport, type Ledger, type Plan, type Step } from './model.js';
-import { countActions, executableSteps, needsConsent } from './plan.js';
+import { countActions, executableSteps, needsConsent, skipMeaning } from './plan.js';
 import { planWithReads, readPortal } from './read.js';
 import { recoverFromJournal } from './recover.js';
 import { defaultStateDir, PortalState, type BackupEntry, type BackupFile, type JournalStep } from './state.js';
@@ -271,7 +271,7 @@ async function install(client: PortalClient, options: InstallOptions, fullTempla
       try {
         result = await client.batch(commands);
       } catch (error) {
-        if (error instanceof LostResponseError) {
+        if (error instanceof LostResponseError && !(error instanceof UnreachableError)) {
           // The journal stays: the next round reads the portal and looks up what this batch may have created.
           progress({ type: 'lost', round, batch: number });
           lost = true;
@@ -321,7 +321,9 @@ async function install(client: PortalClient, options: InstallOptions, fullTempla
 
   if (lastPlan && !report.dryRun && !report.cancelled) {
     const pending = executableSteps(lastPlan).filter((s) => !failedForGood.has(s.key));
-    report.converged = pending.length === 0 && lastPlan.steps.every((s) => !s.deferred) && failedForGood.size === 0;
+    // The same test as verify: a template object the install had to skip (a field of another type) is not in place.
+    const unplaced = lastPlan.steps.filter((s) => s.action === 'skip' && skipMeaning(s, client.mode) === 'drift');
+    report.converged = pending.length === 0 && unplaced.length === 0 && lastPlan.steps.every((s) => !s.deferred) && failedForGood.size === 0;
     if (pending.length && report.rounds >= maxRounds + limitedRounds) {
       report.failed.push({ object: 'install', reason: `still ${pending.length} change(s) to make after ${report.rounds} rounds: run the same command again` });
     }

@@ -66,7 +66,10 @@ export function resolveTarget(input: TargetInput, env: NodeJS.ProcessEnv = proce
   } catch {
     throw new TargetError('the webhook is not a URL: it looks like https://your.bitrix24.ru/rest/1/SECRET/');
   }
-  if (!/^https?:$/.test(parsed.protocol) || !/\/rest\/\d+\/[^/]+\/?$/.test(parsed.pathname)) {
+  if (parsed.protocol !== 'https:') {
+    throw new TargetError('the webhook must start with https:// (Bitrix24 and its SDK take webhooks over HTTPS only): it looks like https://your.bitrix24.ru/rest/1/SECRET/');
+  }
+  if (!/\/rest\/\d+\/[^/]+\/?$/.test(parsed.pathname)) {
     throw new TargetError(`the webhook URL of ${parsed.origin} does not look like an incoming webhook: expected ${parsed.origin}/rest/<user id>/<secret>/`);
   }
   return { kind: 'webhook', url };

@@ -40,6 +40,39 @@ export class LostResponseError extends PortalError {
   }
 }
 
+/**
+ * The request never reached the portal (nothing listens there, the name does not resolve, its TLS certificate is not
+ * trusted): nothing was executed. It is a LostResponseError for callers that only distinguish "answered" from
+ * "not answered" (looking up finds nothing), but it is not sent again: the cause does not pass in a few seconds.
+ */
+export class UnreachableError extends LostResponseError {
+  constructor(method: string, origin: string, cause: string) {
+    super(method, cause);
+    Object.defineProperty(this, 'code', { value: 'UNREACHABLE' });
+    this.message = `cannot reach the portal at ${origin}: ${cause}`;
+    this.name = 'UnreachableError';
+  }
+}
+
+const TLS_ERROR = /CERT|SIGNATURE|SELF_SIGNED|ERR_TLS|ERR_SSL/;
+const NOT_CONNECTED: Record<string, string> = {
+  ECONNREFUSED: 'nothing answers at that address and port (connection refused); check the portal address',
+  ENOTFOUND: 'its host name does not resolve (ENOTFOUND); check the portal address',
+  EAI_AGAIN: 'its host name could not be resolved now (EAI_AGAIN); check the network and the portal address',
+  EHOSTUNREACH: 'the network cannot reach that host (EHOSTUNREACH)',
+  ENETUNREACH: 'the network is unreachable (ENETUNREACH)',
+};
+
+/** Why a request could not reach the portal at all, or undefined when it may have been sent. */
+function notConnected(code: string, message: string): string | undefined {
+  if (NOT_CONNECTED[code]) return NOT_CONNECTED[code];
+  if (TLS_ERROR.test(code)) {
+    return `its TLS certificate is not trusted (${message || code}); a portal with its own certificate authority, such as the `
+      + 'Autosalon emulator, needs NODE_EXTRA_CA_CERTS=<its ca.pem> in the environment';
+  }
+  return undefined;
+}
+
 export interface CallResult<T = unknown> {
   result: T;
   total?: number;
@@ -86,7 +119,6 @@ export interface PortalClientOptions {
   /** Client-side leaky bucket of the SDK: burst and drain per second (Enterprise: 250 / 5). */
   rateLimit?: { burstLimit: number; drainRate: number };
   retry?: Partial<RetryPolicy>;
-  timeoutMs?: number;
   /** Called after every retry wait, for progress output. */
   onWait?: (info: { method: string; code: string; attempt: number }) => void;
 }
@@ -186,6 +218,7 @@ export class PortalClient {
         try {
           return await this.callOnce<T>(method, params);
         } catch (error) {
+          if (error instanceof UnreachableError) throw new AbortError(error);
           if (error instanceof LostResponseError) {
             lostAttempts++;
             if (!read || lostAttempts >= this.retry.readAttempts) throw new AbortError(error);
@@ -264,7 +297,7 @@ export class PortalClient {
     try {
       response = (await this.sdk.actions.v2.call.make({ method, params })) as AjaxResult;
     } catch (error) {
-      throw toPortalError(method, error, this.options.timeoutMs);
+      throw toPortalError(method, error, this.origin);
     }
     if (!response.isSuccess) {
       const e = response.getErrors().next().value as { code?: string; message?: string; status?: number } | undefined;
@@ -296,9 +329,13 @@ interface SdkErrorLike {
 }
 
 /** The SDK loses the portal's text for errors whose code is ""; the raw response still has it. */
-function toPortalError(method: string, error: unknown, _timeoutMs?: number): PortalError {
+function toPortalError(method: string, error: unknown, origin: string): PortalError {
   const e = error as SdkErrorLike;
   const raw = e?.originalError?.response;
+  if (!raw) {
+    const cause = notConnected(String(e?.originalError?.code ?? e?.code ?? ''), String(e?.originalError?.message ?? e?.message ?? ''));
+    if (cause) return new UnreachableError(method, origin, cause);
+  }
   if (raw && raw.data && typeof raw.data === 'object' && 'error' in raw.data) {
     const body = raw.data as { error?: unknown; error_description?: unknown };
     return new PortalError(method, String(body.error ?? ''), String(body.error_description ?? ''), raw.status ?? e.status ?? 0);

@@ -7,6 +7,12 @@ describe('choosing the portal', () => {
     expect(t).toEqual({ kind: 'webhook', url: 'https://a.bitrix24.ru/rest/1/abcdef123/' });
     expect(() => resolveTarget({ webhook: 'https://a.bitrix24.ru/crm/' }, {})).toThrow(/expected https:\/\/a\.bitrix24\.ru\/rest\/<user id>\/<secret>\//);
     expect(() => resolveTarget({ webhook: 'not a url' }, {})).toThrow(TargetError);
+    for (const url of ['http://a.bitrix24.ru/rest/1/abcdef123/', 'htps://a.bitrix24.ru/rest/1/abcdef123/']) {
+      const error = (() => { try { resolveTarget({ webhook: url }, {}); } catch (e) { return e as Error; } })();
+      expect(error).toBeInstanceOf(TargetError);
+      expect(error!.message).toMatch(/must start with https:\/\//);
+      expect(error!.message).not.toContain('abcdef123');
+    }
   });
 
   it('with nothing configured, names every way to give a portal', () => {

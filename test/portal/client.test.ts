@@ -1,7 +1,7 @@
 // Narrow checks of the portal client's retry rules, with the HTTP answers scripted by nock.
 import nock from 'nock';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LostResponseError, PortalClient, PortalError } from '../../src/portal/client.js';
+import { LostResponseError, PortalClient, PortalError, UnreachableError } from '../../src/portal/client.js';
 
 const ORIGIN = 'https://portal.example.com';
 const client = () => PortalClient.fromWebhook(`${ORIGIN}/rest/1/s3cr3tcode/`, { retry: { minDelayMs: 5, maxDelayMs: 20 } });
@@ -56,5 +56,35 @@ describe('PortalClient', () => {
     const r = await client().batch({ a: { method: 'crm.status.add' }, b: { method: 'crm.status.add' } });
     expect(r.result).toEqual({ a: 5 });
     expect(r.errors.b).toMatchObject({ method: 'crm.status.add', code: 'ERROR_CORE' });
+  });
+
+  it('a request that never reached the portal is not sent again, and says why and what to do', async () => {
+    const cases: [string, RegExp][] = [
+      ['ECONNREFUSED', /cannot reach the portal at https:\/\/portal\.example\.com: nothing answers .*connection refused/],
+      ['ENOTFOUND', /host name does not resolve/],
+      ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', /TLS certificate is not trusted .*NODE_EXTRA_CA_CERTS/],
+    ];
+    for (const [code, message] of cases) {
+      const scope = nock(ORIGIN).post('/rest/1/s3cr3tcode/crm.status.list').query(true).replyWithError(Object.assign(new Error(`failed: ${code}`), { code }));
+      const waits: string[] = [];
+      const c = PortalClient.fromWebhook(`${ORIGIN}/rest/1/s3cr3tcode/`, { retry: { minDelayMs: 5, maxDelayMs: 20 }, onWait: (w) => waits.push(w.code) });
+      const error = await c.call('crm.status.list').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UnreachableError);
+      // Still a "not answered" error for callers that look objects up after one.
+      expect(error).toBeInstanceOf(LostResponseError);
+      expect(error).toMatchObject({ code: 'UNREACHABLE', message: expect.stringMatching(message) });
+      expect((error as Error).message).not.toContain('s3cr3tcode');
+      expect(scope.isDone()).toBe(true);
+      expect([c.httpRequests, waits]).toEqual([1, []]);
+    }
+  });
+
+  it('a connection reset after sending is a lost answer, asked again for a read', async () => {
+    nock(ORIGIN).post('/rest/1/s3cr3tcode/crm.status.list').query(true).replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    nock(ORIGIN).post('/rest/1/s3cr3tcode/crm.status.list').query(true).reply(200, ok([{ ID: '1' }]));
+    const waits: string[] = [];
+    const c = PortalClient.fromWebhook(`${ORIGIN}/rest/1/s3cr3tcode/`, { retry: { minDelayMs: 5, maxDelayMs: 20 }, onWait: (w) => waits.push(w.code) });
+    expect((await c.call('crm.status.list')).result).toEqual([{ ID: '1' }]);
+    expect(waits).toEqual(['LOST_RESPONSE']);
   });
 });
