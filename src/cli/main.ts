@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { config as loadEnv } from 'dotenv';
 import { TemplateError } from '../template/index.js';
@@ -15,9 +16,13 @@ import { register as registerEmulator } from './emulator.js';
 loadEnv({ quiet: true });
 
 export function buildProgram(): Command {
+  const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   const program = new Command('autosalon')
     .description('Install and run the Autosalon CRM in a Bitrix24 portal')
-    .showHelpAfterError('(run with --help for usage)');
+    .version(version, '-V, --version', 'print the version')
+    .showHelpAfterError('(run with --help for usage)')
+    // Before the commands are added, so they inherit it: every parse error reaches reportAndExit.
+    .exitOverride();
   registerTemplate(program);
   registerInstall(program);
   registerVerify(program);
@@ -30,25 +35,36 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** With --json, a failure is one JSON object on stdout too, so a script reading stdout always gets one. */
 function reportAndExit(error: unknown): never {
-  if (error instanceof CommanderError) process.exit(error.exitCode);
+  const json = process.argv.slice(2).includes('--json');
+  const fail = (message: string, exitCode: number, stack?: string): never => {
+    if (json) console.log(JSON.stringify({ ok: false, error: message.replace(/^error: /, ''), exitCode }));
+    if (stack) console.error(stack);
+    process.exit(exitCode);
+  };
+  if (error instanceof CommanderError) {
+    // Commander has printed its message (or the help) already.
+    if (error.exitCode === 0) process.exit(0);
+    return fail(error.message, error.exitCode);
+  }
   if (error instanceof TemplateError) {
     console.error(error.message);
-    process.exit(1);
+    return fail(error.message, 1);
   }
   if (error instanceof UserError) {
     console.error(`error: ${error.message}`);
-    process.exit(error.exitCode);
+    return fail(error.message, error.exitCode);
   }
   const message = error instanceof Error ? error.message : String(error);
   console.error(`error: ${message}`);
-  if (process.env.AUTOSALON_DEBUG && error instanceof Error) console.error(error.stack);
-  else console.error('(set AUTOSALON_DEBUG=1 to see the stack trace)');
-  process.exit(1);
+  const debug = process.env.AUTOSALON_DEBUG && error instanceof Error;
+  if (!debug) console.error('(set AUTOSALON_DEBUG=1 to see the stack trace)');
+  return fail(message, 1, debug ? (error as Error).stack : undefined);
 }
 
 try {
-  await buildProgram().exitOverride().parseAsync(process.argv);
+  await buildProgram().parseAsync(process.argv);
 } catch (error) {
   reportAndExit(error);
 }

@@ -7,8 +7,9 @@ import { localToday } from '../service/time.js';
 import { UserError } from './errors.js';
 
 function isoDate(value: string): string {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  const valid = m && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value);
+  // Date.parse is NaN for a month or day out of range (2027-13-01); toISOString rolls an impossible day over (02-30).
+  const ms = /^\d{4}-\d{2}-\d{2}$/.test(value) ? Date.parse(`${value}T00:00:00Z`) : Number.NaN;
+  const valid = !Number.isNaN(ms) && new Date(ms).toISOString().startsWith(value);
   if (!valid) throw new UserError(`--date must be a date such as 2027-02-01 (got "${value}")`);
   return value;
 }

@@ -753,6 +753,16 @@ export function executableSteps(plan: Plan): Step[] {
   return plan.steps.filter((s) => s.call && !s.deferred && s.action !== 'keep' && s.action !== 'skip');
 }
 
+/**
+ * What a skipped step means for "does the portal match the template": an application object a webhook cannot see is
+ * not verified; a template object the install cannot put in place (a field of another type, no public URL) is drift;
+ * anything else (a default status kept because leads use it) is a note.
+ */
+export function skipMeaning(step: Step, mode: 'webhook' | 'app'): 'not-verified' | 'drift' | 'note' {
+  if (step.group === 'app' && mode === 'webhook') return 'not-verified';
+  return step.template ? 'drift' : 'note';
+}
+
 /** A plan that changes nothing: every template object is in place (skips and kept elements aside). */
 export function isSettled(plan: Plan): boolean {
   return plan.steps.every((s) => s.action === 'keep' || s.action === 'skip');

@@ -89,7 +89,9 @@ export function renderSummary(report: InstallReport): string {
     out.push(`Failed (${report.failed.length}):`);
     for (const f of report.failed) out.push(`  x ${f.reason || f.object}`);
   }
-  out.push(report.converged ? 'The portal now matches the template.' : 'The portal does not fully match the template yet (see above).');
+  out.push(report.converged
+    ? 'The portal now matches the template.'
+    : 'The portal does not match the template yet: see what was skipped or failed above (autosalon verify lists every difference).');
   if (report.backupFile) out.push(`Backup: ${report.backupFile}`);
   out.push(`State: ${report.stateDir}`);
   return out.join('\n');

@@ -6,6 +6,7 @@ import { loadTemplate } from '../template/loader.js';
 import type { Lang, Template } from '../template/model.js';
 import { filterByTier, isTier, tierForPlan } from '../template/tiers.js';
 import { InstallError, type ObjectNote, type Plan, type StepAction } from './model.js';
+import { skipMeaning } from './plan.js';
 import { planWithReads, readPortal } from './read.js';
 import { defaultStateDir, PortalState } from './state.js';
 
@@ -71,8 +72,9 @@ export async function verifyPortal(client: PortalClient, options: VerifyOptions 
     if (s.action === 'create' || s.action === 'update' || s.action === 'delete') {
       drift.push({ action: s.action, object: s.key, title: s.title, detail: s.detail ?? '' });
     } else if (s.action === 'skip') {
-      if (s.group === 'app' && client.mode === 'webhook') notVerified.push({ object: s.title, reason: 'needs an installed application to be read' });
-      else if (s.template) drift.push({ action: 'skip', object: s.key, title: s.title, detail: s.detail ?? '' });
+      const meaning = skipMeaning(s, client.mode);
+      if (meaning === 'not-verified') notVerified.push({ object: s.title, reason: 'needs an installed application to be read' });
+      else if (meaning === 'drift') drift.push({ action: 'skip', object: s.key, title: s.title, detail: s.detail ?? '' });
       else notes.push({ object: s.title, reason: s.detail ?? '' });
     }
   }

@@ -85,6 +85,27 @@ describe('autosalon install / verify / uninstall (CLI)', () => {
     expect(await categories(emulator)).toEqual([]);
     expect((await statuses(emulator, 'STATUS')).map((s) => s.STATUS_ID)).toEqual(['NEW', 'IN_PROCESS', 'PROCESSED', 'CONVERTED', 'JUNK']);
   });
+
+  it('an install that cannot put a template field in place exits 1 and says the portal does not match, as verify does', async () => {
+    emulator.control.resetLimits();
+    // The portal's own lead field with the template's name and another type: Bitrix24 cannot change a field's type.
+    const fieldId = await call<number>(emulator, 'crm.lead.userfield.add', { fields: { FIELD_NAME: 'AS_VIN', USER_TYPE_ID: 'integer', EDIT_FORM_LABEL: 'VIN' } });
+    try {
+      const r = await runCliAsync(['install', '--tier', 'crm_plus', '--yes', '--json'], env);
+      expect(r.status).toBe(1);
+      const report = JSON.parse(r.stdout);
+      expect(report).toMatchObject({ converged: false, failed: [] });
+      expect(report.skipped).toEqual(expect.arrayContaining([
+        { object: 'lead field UF_CRM_AS_VIN "VIN"', reason: expect.stringMatching(/integer, the template wants string/) },
+      ]));
+      expect(r.stderr).toMatch(/does not match the template/);
+      const verify = await runCliAsync(['verify'], env);
+      expect(verify.status).toBe(1);
+      expect(verify.stdout).toMatch(/cannot fix\s+lead field UF_CRM_AS_VIN/);
+    } finally {
+      await call(emulator, 'crm.lead.userfield.delete', { id: fieldId });
+    }
+  });
 });
 
 describe('a killed install', () => {

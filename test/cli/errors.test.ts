@@ -1,0 +1,60 @@
+// What a user sees when something is wrong before any portal answers: a clear message naming what is wrong and what
+// to do, exit 1, no stack trace, no secret; with --json, one JSON object on stdout even then.
+import { createServer } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { runCliAsync } from '../install/cli-run.js';
+import { tempStateDir } from '../install/portal-checks.js';
+
+const SECRET = 'k3yk3yk3yk3y';
+const STACK = /\n\s+at /;
+
+/** A port on 127.0.0.1 that nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('autosalon, when the portal cannot be reached or the input is wrong', () => {
+  it('a portal nobody answers at: says so at once, without "lost answer" retries, a stack or the webhook secret', async () => {
+    const port = await closedPort();
+    const r = await runCliAsync(['verify', '--webhook', `https://127.0.0.1:${port}/rest/1/${SECRET}/`], { AUTOSALON_STATE_DIR: tempStateDir() });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`cannot reach the portal at https://127\\.0\\.0\\.1:${port}: nothing answers .*check the portal address`));
+    expect(r.stderr).not.toMatch(/LOST_RESPONSE|may or may not|attempt/);
+    expect(r.stderr).not.toMatch(STACK);
+    expect(r.stdout + r.stderr).not.toContain(SECRET);
+  });
+
+  it('with --json, a failure is one JSON object on stdout too; a plain-http webhook is refused with what it should look like', async () => {
+    const r = await runCliAsync(['install', '--tier', 'base', '--json', '--webhook', `http://portal.example.com/rest/1/${SECRET}/`], { AUTOSALON_STATE_DIR: tempStateDir() });
+    expect(r.status).toBe(1);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0])).toEqual({ ok: false, exitCode: 1, error: expect.stringMatching(/^the webhook must start with https:\/\//) });
+    expect(r.stderr).toMatch(/^error: the webhook must start with https:\/\//);
+    expect(r.stdout + r.stderr).not.toContain(SECRET);
+  });
+
+  it('with --json, a mistyped flag is one JSON object on stdout too', async () => {
+    const r = await runCliAsync(['verify', '--json', '--tierr', 'base'], {});
+    expect(r.status).toBe(1);
+    expect(JSON.parse(r.stdout)).toEqual({ ok: false, exitCode: 1, error: expect.stringMatching(/unknown option '--tierr'\n\(Did you mean --tier\?\)/) });
+    expect(r.stderr).toMatch(/Did you mean --tier\?/);
+  });
+
+  it('recalls --date with an impossible month names the flag and the expected form', async () => {
+    const r = await runCliAsync(['recalls', '--date', '2027-13-01'], { AUTOSALON_STATE_DIR: tempStateDir() });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/--date must be a date such as 2027-02-01 \(got "2027-13-01"\)/);
+    expect(r.stderr).not.toMatch(/Invalid time value|AUTOSALON_DEBUG/);
+  });
+
+  it('--version prints the version', async () => {
+    const r = await runCliAsync(['--version'], {});
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
