@@ -115,6 +115,18 @@ describe('leads', () => {
     expect(fired(inbound)).toMatchObject([{ code: 'autosalon_inbound', clientId: s.app.clientId }]);
     const walkIn = await addLead({ TITLE: 'Пришёл сам', SOURCE_ID: 'OTHER' });
     expect(fired(walkIn)).toHaveLength(0);
+
+    // A trigger removed from the portal by hand: the lead's automation still runs, and the job does not fail.
+    const registered = s.emulator.portal.state.triggers;
+    s.emulator.portal.state.triggers = [];
+    try {
+      const unregistered = await addLead({ TITLE: 'Форма: без триггера', SOURCE_ID: 'WEBFORM' });
+      expect(fired(unregistered)).toHaveLength(0);
+      expect(notificationsTo(MANAGER, 'Новый лид: Форма: без триггера')).toHaveLength(1);
+      expect(await s.service.store.listJobs({ status: 'failed' })).toEqual([]);
+    } finally {
+      s.emulator.portal.state.triggers = registered;
+    }
   });
 
   it('a lead converted before the hour gets no reminder, and one in process gets no supervisor message', async () => {
