@@ -20,6 +20,11 @@ export function register(program: Command): void {
     .option('--once', 'stop the embedded emulator and the service after the install instead of keeping them running')
     .action(async (flags: StartFlags) => {
       if (process.env.B24_WEBHOOK_URL) {
+        if (!flags.tier && !flags.plan) {
+          // Said here, in npm's form: installAction's message names flags an `npm start` user must pass after "--".
+          throw new UserError('B24_WEBHOOK_URL is set, so npm start installs into that portal, and a webhook cannot read its plan: '
+            + 'say which tier with npm start -- --tier base|crm_plus (or -- --plan CODE, e.g. -- --plan pro)');
+        }
         console.error('B24_WEBHOOK_URL is set: installing into that portal.');
         await installAction({ tier: flags.tier, plan: flags.plan, lang: flags.lang, yes: flags.yes });
         return;

@@ -45,6 +45,14 @@ describe('autosalon, when the portal cannot be reached or the input is wrong', (
     expect(r.stderr).toMatch(/Did you mean --tier\?/);
   });
 
+  it('npm start with B24_WEBHOOK_URL and no tier says how to give one through npm', async () => {
+    const r = await runCliAsync(['start'], { B24_WEBHOOK_URL: `https://127.0.0.1:9/rest/1/${SECRET}/`, AUTOSALON_STATE_DIR: tempStateDir() });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/npm start -- --tier base\|crm_plus \(or -- --plan CODE/);
+    expect(r.stderr).not.toMatch(STACK);
+    expect(r.stdout + r.stderr).not.toContain(SECRET);
+  });
+
   it('recalls --date with an impossible month names the flag and the expected form', async () => {
     const r = await runCliAsync(['recalls', '--date', '2027-13-01'], { AUTOSALON_STATE_DIR: tempStateDir() });
     expect(r.status).toBe(1);
