@@ -121,6 +121,16 @@ describe('bizproc.workflow.template.*', () => {
     expect((list.body.result as Record<string, unknown>[])[0]).toEqual({ ID: String(pair.body.result), NAME: 'Отказ клиента', SYSTEM_CODE: `rest_app_${emu.portal.state.apps[0].id}`, AUTO_EXECUTE: '0', DOCUMENT_TYPE: 'DEAL' });
   });
 
+  test('list FILTER (RestService::getFilter): only the operators "", !, <, <=, >, >= and field names as written; others filter nothing', async () => {
+    const total = (filter: Record<string, unknown>) => call('bizproc.workflow.template.list', { FILTER: filter }).then((r) => r.body.total);
+    const all = await total({});
+    expect(await total({ NAME: 'Отказ клиента' })).toBe(1);
+    expect(await total({ '!NAME': 'Отказ клиента' })).toBe((all as number) - 1);
+    expect(await total({ '=NAME': 'Отказ клиента' })).toBe(all);
+    expect(await total({ '!=NAME': 'Отказ клиента' })).toBe(all);
+    expect(await total({ name: 'Отказ клиента' })).toBe(all);
+  });
+
   test('what the server rejects', async () => {
     const add = async (params: Record<string, unknown>) => (await call('bizproc.workflow.template.add', { DOCUMENT_TYPE: dealType, NAME: 'x', TEMPLATE_DATA: bpt(refusal()), ...params })).body;
     const failure = (text: string) => ({ error: 'ERROR_TEMPLATE_VALIDATION_FAILURE', error_description: text });

@@ -68,6 +68,9 @@ describe('crm.category', () => {
     expect(category.sort).toBe(0);
     const u = await rawCall(emu, 'crm.category.update', { entityTypeId: 2, id: category.id, fields: { name: 'Renamed', sort: 300 } });
     expect((u.body.result as { category: unknown }).category).toMatchObject({ id: category.id, name: 'Renamed', sort: 300 });
+    // Category::processFields sets a sort only when it is 0 or more: a negative one on update changes nothing.
+    const negative = await rawCall(emu, 'crm.category.update', { entityTypeId: 2, id: category.id, fields: { sort: -5 } });
+    expect((negative.body.result as { category: unknown }).category).toMatchObject({ sort: 300 });
   });
 
   test('delete refuses a pipeline with deals and the default one; otherwise removes its stages', async () => {

@@ -427,16 +427,18 @@ export const bizprocMethods: MethodTable = [
       const filter = isObject(q.FILTER) ? q.FILTER : {};
       let rows = ctx.portal.state.workflowTemplates.filter((t) => t.AUTO_EXECUTE < 8);
       for (const [rawKey, want] of Object.entries(filter)) {
-        const m = /^(=|!=|!|<=|>=|<|>)?(.+)$/.exec(rawKey)!;
-        const op = m[1] ?? '=';
-        const field = m[2].toUpperCase();
+        // RestService::getFilter: the operator is what precedes the first letter and must be one of '', '!', '<', '<=',
+        // '>', '>='; the field is looked up as written. Anything else (`=NAME`, `!=NAME`, `name`) filters nothing.
+        const m = /^([^a-zA-Z]*)(.*)$/.exec(rawKey)!;
+        if (!['', '!', '<', '<=', '>', '>='].includes(m[1])) continue;
+        const op = m[1] === '' ? '=' : m[1];
+        const field = m[2];
         if (!TEMPLATE_FIELDS.includes(field) || field === 'MODIFIED') continue;
         rows = rows.filter((t) => {
           const have = (t as unknown as Record<string, unknown>)[field];
           const a = typeof have === 'number' ? have : String(have ?? '');
           const b = typeof have === 'number' ? Number(want) : String(want ?? '');
           switch (op) {
-            case '!=':
             case '!':
               return a !== b;
             case '<':

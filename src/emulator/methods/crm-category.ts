@@ -143,7 +143,8 @@ export const crmCategoryMethods: MethodTable = [
         if (name === '') throw d7Error('0', "Field 'NAME' is required");
         category.name = name;
       }
-      if (fields.sort !== undefined) category.sort = Math.max(phpInt(fields.sort), 0);
+      // processFields: a negative sort is not set at all.
+      if (fields.sort !== undefined && fields.sort !== null && phpInt(fields.sort) >= 0) category.sort = phpInt(fields.sort);
       return { category: categoryOut(category) };
     },
   },
