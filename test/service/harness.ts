@@ -57,7 +57,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   if (app.installDelivery?.httpStatus !== 200) {
     throw new Error(`the service refused the install: ${JSON.stringify(app.installDelivery)}`);
   }
-  const user = PortalClient.fromWebhook(emulator.webhookUrl);
+  // The user's side is unthrottled too: with the default budget every request after the first 50 waits half a second.
+  const user = PortalClient.fromWebhook(emulator.webhookUrl, portalClient);
 
   async function settle(): Promise<void> {
     for (let round = 0; round < 30; round++) {
