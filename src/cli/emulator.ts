@@ -1,14 +1,9 @@
 import type { Command } from 'commander';
 import { EmulatorStateError, startEmulator } from '../emulator/index.js';
 import { UserError } from './errors.js';
+import { parseInteger, parsePort } from './options.js';
 
 interface EmulatorFlags { port: string; state?: string; plan: string; latencyMs: string; limits: string; lang: string; timeZone: string }
-
-function integer(value: string, flag: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UserError(`${flag} must be a whole number from ${min} to ${max} (got "${value}")`);
-  return n;
-}
 
 export function register(program: Command): void {
   program
@@ -28,10 +23,10 @@ export function register(program: Command): void {
       let emulator;
       try {
         emulator = await startEmulator({
-          port: integer(flags.port, '--port', 0, 65535),
+          port: parsePort(flags.port),
           stateFile: flags.state,
           plan: flags.plan,
-          latencyMs: integer(flags.latencyMs, '--latency-ms', 0, 60_000),
+          latencyMs: parseInteger(flags.latencyMs, '--latency-ms', 0, 60_000),
           limits: flags.limits === 'on',
           language: flags.lang,
           timeZone: flags.timeZone,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { config as loadEnv } from 'dotenv';
+import { ConfigError } from '../service/config.js';
 import { TemplateError } from '../template/index.js';
 import { UserError } from './errors.js';
 import { register as registerAddStage } from './add-stage.js';
@@ -52,9 +53,9 @@ function reportAndExit(error: unknown): never {
     console.error(error.message);
     return fail(error.message, 1);
   }
-  if (error instanceof UserError) {
+  if (error instanceof UserError || error instanceof ConfigError) {
     console.error(`error: ${error.message}`);
-    return fail(error.message, error.exitCode);
+    return fail(error.message, error instanceof UserError ? error.exitCode : 1);
   }
   const message = error instanceof Error ? error.message : String(error);
   console.error(`error: ${message}`);

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ConfigError, loadServiceConfig } from '../service/config.js';
+import { loadServiceConfig } from '../service/config.js';
 import { recallList, renderRecalls } from '../service/recalls.js';
 import { SqliteStore } from '../service/store/sqlite.js';
 import { localToday } from '../service/time.js';
@@ -22,13 +22,8 @@ export function register(program: Command): void {
     .option('--db <file>', 'the service database (default AUTOSALON_DB or <state dir>/service.sqlite)')
     .option('--json', 'print one JSON object')
     .action(async (opts: { date?: string; db?: string; json?: boolean }) => {
-      let config;
-      try {
-        config = loadServiceConfig(process.env, { dbFile: opts.db });
-      } catch (error) {
-        if (error instanceof ConfigError) throw new UserError(error.message);
-        throw error;
-      }
+      // A ConfigError names every wrong setting; the CLI prints it like any user error.
+      const config = loadServiceConfig(process.env, { dbFile: opts.db });
       if (!existsSync(config.dbFile)) {
         throw new UserError(`no service database at ${config.dbFile}: the re-call list is kept by "autosalon serve"; point --db or AUTOSALON_DB at its file`);
       }

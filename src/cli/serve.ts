@@ -1,30 +1,20 @@
 import type { Command } from 'commander';
-import { ConfigError, loadServiceConfig, type ConfigOverrides } from '../service/config.js';
+import { loadServiceConfig, type ConfigOverrides } from '../service/config.js';
 import { startService } from '../service/service.js';
 import { UserError } from './errors.js';
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UserError(`--port must be a port number 0–65535 (got "${value}")`);
-  return n;
-}
+import { parsePort } from './options.js';
 
 export function register(program: Command): void {
   program
     .command('serve')
     .description('run the automation service: Bitrix24 install, event and robot handlers, the rules engine, the re-call schedule')
-    .option('--port <port>', 'port to listen on (0 = any free port; default AUTOSALON_PORT or 3000)', port)
+    .option('--port <port>', 'port to listen on (0 = any free port; default AUTOSALON_PORT or 3000)', (value: string) => parsePort(value))
     .option('--db <file>', 'SQLite database (default AUTOSALON_DB or <state dir>/service.sqlite)')
     .option('--public-url <url>', 'the address Bitrix24 calls (default AUTOSALON_PUBLIC_URL)')
     .action(async (opts: { port?: number; db?: string; publicUrl?: string }) => {
       const overrides: ConfigOverrides = { port: opts.port, dbFile: opts.db, publicUrl: opts.publicUrl };
-      let config;
-      try {
-        config = loadServiceConfig(process.env, overrides);
-      } catch (error) {
-        if (error instanceof ConfigError) throw new UserError(error.message);
-        throw error;
-      }
+      // A ConfigError names every wrong setting; the CLI prints it like any user error.
+      const config = loadServiceConfig(process.env, overrides);
       if (!config.app) {
         throw new UserError('set B24_APP_CLIENT_ID and B24_APP_CLIENT_SECRET (the client_id and client_secret of the Bitrix24 application) in .env or the environment');
       }

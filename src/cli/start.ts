@@ -3,7 +3,7 @@ import { embeddedDir, EMBEDDED_PORT, relaunchTrustingCa } from '../install/embed
 import { defaultStateDir } from '../install/state.js';
 import { UserError } from './errors.js';
 import { installAction } from './install.js';
-import { parseLang } from './options.js';
+import { parseLang, parsePort } from './options.js';
 import { startEmbeddedProduct } from '../service/embedded.js';
 
 interface StartFlags { port: string; once?: boolean; lang?: string; plan?: string; tier?: string; yes?: boolean }
@@ -29,8 +29,7 @@ export function register(program: Command): void {
         await installAction({ tier: flags.tier, plan: flags.plan, lang: flags.lang, yes: flags.yes });
         return;
       }
-      const port = Number(flags.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port is a port number (got "${flags.port}")`);
+      const port = parsePort(flags.port);
       const lang = flags.lang === undefined ? undefined : parseLang(flags.lang);
       const stateDir = defaultStateDir();
       const code = await relaunchTrustingCa(embeddedDir(stateDir));
