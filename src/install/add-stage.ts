@@ -56,12 +56,7 @@ export function placeAfter(rows: StatusRow[], anchor: StatusRow, semantics: 'pro
 
 export async function addStage(client: PortalClient, options: AddStageOptions): Promise<AddStageReport> {
   const state = new PortalState(options.stateDir ?? defaultStateDir(), client.portalKey);
-  const release = state.lock('add-stage');
-  try {
-    return await addStageLocked(client, options, state);
-  } finally {
-    release();
-  }
+  return state.locked('add-stage', () => addStageLocked(client, options, state));
 }
 
 async function addStageLocked(client: PortalClient, options: AddStageOptions, state: PortalState): Promise<AddStageReport> {
@@ -70,6 +65,7 @@ async function addStageLocked(client: PortalClient, options: AddStageOptions, st
   const start = client.httpRequests;
   const name = options.name.trim();
   if (!name) throw new InstallError('the stage needs a name: --name "…"');
+  if (options.color !== undefined && !/^#[0-9A-Fa-f]{6}$/.test(options.color)) throw new InstallError(`a colour looks like #RRGGBB (got "${options.color}")`);
 
   let entityId: string;
   let prefix: string;
@@ -104,7 +100,6 @@ async function addStageLocked(client: PortalClient, options: AddStageOptions, st
   const semantics = options.semantics ?? (anchor.semantics === 'process' ? 'process' : 'failure');
   const sort = placeAfter(rows, anchor, semantics);
   const color = options.color ?? DEFAULT_COLOR[semantics];
-  if (!/^#[0-9A-Fa-f]{6}$/.test(color)) throw new InstallError(`a colour looks like #RRGGBB (got "${color}")`);
   const code = newCode(new Set(rows.map((r) => r.statusId.toUpperCase())), prefix);
   const statusId = `${prefix}${code}`;
   const fields: Record<string, unknown> = { ENTITY_ID: entityId, STATUS_ID: statusId, NAME: name, SORT: sort, COLOR: color };

@@ -154,12 +154,8 @@ export async function runInstall(client: PortalClient, options: InstallOptions =
   const fullTemplate = options.template ?? loadTemplate();
   const stateDir = options.stateDir ?? defaultStateDir();
   const state = new PortalState(stateDir, client.portalKey);
-  const release = options.dryRun ? () => undefined : state.lock('install');
-  try {
-    return await install(client, options, fullTemplate, state);
-  } finally {
-    release();
-  }
+  const run = () => install(client, options, fullTemplate, state);
+  return options.dryRun ? run() : state.locked('install', run);
 }
 
 async function install(client: PortalClient, options: InstallOptions, fullTemplate: Template, state: PortalState): Promise<InstallReport> {

@@ -158,6 +158,16 @@ export class PortalState {
     throw new InstallError(`could not take the lock ${this.lockFile}`);
   }
 
+  /** Runs `work` holding the portal's lock (see lock()). */
+  async locked<T>(what: string, work: () => Promise<T>): Promise<T> {
+    const release = this.lock(what);
+    try {
+      return await work();
+    } finally {
+      release();
+    }
+  }
+
   loadLedger(portal: Ledger['portal']): Ledger {
     if (!existsSync(this.ledgerFile)) return { version: 1, portal, objects: {}, localAdditions: [] };
     const parsed = ledgerSchema.safeParse(readJson(this.ledgerFile, 'ledger'));

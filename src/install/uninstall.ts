@@ -239,12 +239,8 @@ function firstRead(template: Template, ledger: Ledger, mode: 'webhook' | 'app') 
 
 export async function uninstall(client: PortalClient, options: UninstallOptions = {}): Promise<UninstallReport> {
   const state = new PortalState(options.stateDir ?? defaultStateDir(), client.portalKey);
-  const release = options.dryRun ? () => undefined : state.lock('uninstall');
-  try {
-    return await uninstallLocked(client, options, state);
-  } finally {
-    release();
-  }
+  const run = () => uninstallLocked(client, options, state);
+  return options.dryRun ? run() : state.locked('uninstall', run);
 }
 
 async function uninstallLocked(client: PortalClient, options: UninstallOptions, state: PortalState): Promise<UninstallReport> {

@@ -241,5 +241,9 @@ describe('uninstall and support stages', () => {
     await expect(addStage(client(), { pipeline: 'repair', name: 'X', after: 'Нет такой', stateDir, template })).rejects.toThrow(/no stage "Нет такой".*"Анализ авто"/);
     await expect(addStage(client(), { pipeline: 'repair', name: 'Y', after: 'Анализ авто', semantics: 'failure', stateDir, template })).rejects.toThrow(/failure stage goes after the success stage/);
     await expect(addStage(client(), { pipeline: 'shop', name: 'Z', after: 'NEW', stateDir, template })).rejects.toThrow(/shop is not on this portal/);
+    // A malformed colour is refused before the portal is read.
+    const c = client();
+    await expect(addStage(c, { pipeline: 'repair', name: 'W', after: 'Анализ авто', color: 'red', stateDir, template })).rejects.toThrow(/a colour looks like #RRGGBB \(got "red"\)/);
+    expect(c.httpRequests).toBe(0);
   });
 });
