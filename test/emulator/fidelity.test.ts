@@ -104,6 +104,22 @@ describe('user fields (CUserTypeEntity::GetList, main/classes/general/usertype.p
   });
 });
 
+describe('user fields (Bitrix\\Rest\\UserFieldProxy::add)', () => {
+  test('types outside the settings switch (money, url, address, file) are never in the filter', async () => {
+    await rawCall(emu, 'crm.deal.userfield.add', { fields: { FIELD_NAME: 'AUDIT_PRICE', USER_TYPE_ID: 'money', SHOW_FILTER: 'Y' } });
+    await rawCall(emu, 'crm.deal.userfield.add', { fields: { FIELD_NAME: 'AUDIT_NOTE', USER_TYPE_ID: 'string', SHOW_FILTER: 'Y' } });
+    const rows = (await rawCall(emu, 'crm.deal.userfield.list', { filter: { SHOW_FILTER: 'N' } })).body.result as { FIELD_NAME: string }[];
+    expect(rows.map((r) => r.FIELD_NAME)).toContain('UF_CRM_AUDIT_PRICE');
+    expect(rows.map((r) => r.FIELD_NAME)).not.toContain('UF_CRM_AUDIT_NOTE');
+  });
+
+  test('update clamps a string field\'s ROWS to 50', async () => {
+    const id = (await rawCall(emu, 'crm.deal.userfield.add', { fields: { FIELD_NAME: 'AUDIT_TEXT', USER_TYPE_ID: 'string', SETTINGS: { ROWS: 3 } } })).body.result;
+    await rawCall(emu, 'crm.deal.userfield.update', { id, fields: { SETTINGS: { ROWS: 80 } } });
+    expect(((await rawCall(emu, 'crm.deal.userfield.get', { id })).body.result as { SETTINGS: { ROWS: number } }).SETTINGS.ROWS).toBe(50);
+  });
+});
+
 describe('webhooks and app-only methods', () => {
   test('event.* answer a webhook with WRONG_AUTH_TYPE (AuthTypeException, rest/lib/api/event.php)', async () => {
     for (const method of ['event.bind', 'event.unbind', 'event.get']) {

@@ -82,6 +82,9 @@ function effectiveSettings(type: string, settings: Record<string, unknown>): Rec
   }
 }
 
+/** The types UserFieldProxy::add prepares settings for (its switch); the others fall to its default branch. */
+const SETTINGS_TYPES = new Set(['string', 'integer', 'double', 'boolean', 'date', 'datetime', 'enumeration', 'iblock_section', 'iblock_element', 'crm_status', 'crm', 'employee']);
+
 interface EnumInput { key: string; id: number; VALUE: string; SORT?: number; DEF?: 'Y' | 'N'; XML_ID?: string; DEL?: boolean }
 
 /** The LIST items of add/update as UserFieldProxy prepares them (new items keyed n0, n1, …). */
@@ -229,6 +232,8 @@ export function addUserField(portal: Portal, entity: CrmEntity, input: Record<st
   let showFilter = yn(input.SHOW_FILTER) === 'Y' ? 'E' : 'N';
   if (userTypeId === 'boolean') multiple = 'N';
   if (userTypeId === 'employee' && showFilter !== 'N') showFilter = 'I';
+  // UserFieldProxy::add: the types without their own settings branch (money, url, address, file) get no filter.
+  if (!SETTINGS_TYPES.has(userTypeId)) showFilter = 'N';
   const sort = phpInt(input.SORT);
   const settings = effectiveSettings(userTypeId, isObject(input.SETTINGS) ? input.SETTINGS : {});
   const row: UserFieldRow = {
@@ -349,6 +354,8 @@ function userFieldMethods(entity: CrmEntity): MethodTable {
           const given = fields.SETTINGS;
           const merged = { ...row.SETTINGS };
           for (const [k, v] of Object.entries(effectiveSettings(row.USER_TYPE_ID, given))) if (given[k] !== undefined) merged[k] = v;
+          // update clamps a string field's ROWS to 1..50 (add only refuses 0 and less).
+          if (row.USER_TYPE_ID === 'string' && given.ROWS !== undefined && given.ROWS !== null) merged.ROWS = Math.min(Math.max(phpInt(given.ROWS), 1), 50);
           row.SETTINGS = merged;
         }
         if (row.USER_TYPE_ID === 'enumeration' && fields.LIST !== undefined) {
