@@ -17,7 +17,7 @@ export function addTargetOptions(command: Command): Command {
     .option('--access-token <token>', 'app mode: OAuth access token of the installed application')
     .option('--refresh-token <token>', 'app mode: OAuth refresh token (renews an expired access token)')
     .option('--domain <host>', 'app mode: the portal address, e.g. your.bitrix24.ru')
-    .option('--member-id <id>', 'app mode: the portal\'s member_id; alone, it takes the tokens the automation service stored (AUTOSALON_DB)')
+    .option('--member-id <id>', 'app mode: the portal\'s member_id, which keys its local state (give it with tokens too, to share the ledger of the automation service\'s installs); alone, it takes the tokens the service stored (AUTOSALON_DB)')
     .option('--public-url <url>', 'app mode: public URL of the automation service (default: AUTOSALON_PUBLIC_URL)')
     .option('--state-dir <dir>', 'local state: ledger, journal, backups (default: AUTOSALON_STATE_DIR or .autosalon)');
 }
@@ -58,18 +58,25 @@ export async function finish(session: Session): Promise<void> {
   await session.close();
 }
 
+/** What to do when the OAuth server refuses to renew the tokens (codes of RFC 6749, as oauth.bitrix.info sends them). */
+const OAUTH_HINTS: Record<string, string> = {
+  invalid_client: ': check B24_APP_CLIENT_ID and B24_APP_CLIENT_SECRET (the application\'s client_id and client_secret)',
+  invalid_grant: ': the refresh token is used up or expired; take new tokens from the application, or use --member-id with the automation service\'s database',
+};
+
 /** Errors the user can act on, with every secret removed. */
-export function asUserError(error: unknown, session?: Pick<Session, 'redact'>): Error {
+export function asUserError(error: unknown, session?: Pick<Session, 'redact' | 'target'>): Error {
   const clean = (text: string) => (session ? session.redact(text) : text);
   if (error instanceof UserError) return new UserError(clean(error.message), error.exitCode);
   if (error instanceof InstallError || error instanceof UnreachableError) return new UserError(clean(error.message));
   if (error instanceof LostResponseError) {
-    return new UserError(clean(`no answer from the portal (${error.description}); nothing is lost: run the same command again, it looks up what was done`));
+    return new UserError(clean(`no answer from the portal (${error.reason}); nothing is lost: run the same command again, it looks up what was done`));
   }
   if (error instanceof PortalError) {
-    const hint = error.code === 'NO_AUTH_FOUND' || error.code === 'INVALID_CREDENTIALS'
-      ? ': check the webhook URL or the tokens'
-      : error.isAccessDenied ? ': the webhook user or the application lacks rights (an admin is needed, with the crm scope)' : '';
+    const hint = OAUTH_HINTS[error.code]
+      ?? (error.code === 'NO_AUTH_FOUND' || error.code === 'INVALID_CREDENTIALS'
+        ? (session?.target.kind === 'app' ? ': the access token is unknown or revoked; take new tokens from the application' : ': check the webhook URL (its user id and secret)')
+        : error.isAccessDenied ? ': the webhook user or the application lacks rights (an admin is needed, with the crm scope)' : '');
     return new UserError(clean(`the portal refused: ${error.message}${hint}`));
   }
   return new UserError(clean(error instanceof Error ? error.message : String(error)));

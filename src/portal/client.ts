@@ -5,7 +5,7 @@
 //  - waiting out QUERY_LIMIT_EXCEEDED and OPERATION_TIME_LIMIT (the request was not executed, so repeating is safe);
 //  - no blind repeat of a write whose response was lost: the caller gets LostResponseError and looks the object up;
 //  - a count of HTTP requests.
-import { ApiVersion, B24Hook, B24OAuth, type AjaxResult } from '@bitrix24/b24jssdk';
+import { ApiVersion, B24Hook, B24OAuth, RefreshTokenError, type AjaxResult } from '@bitrix24/b24jssdk';
 import pRetry, { AbortError } from 'p-retry';
 import qs from 'qs';
 
@@ -34,7 +34,11 @@ export class PortalError extends Error {
 
 /** The request may or may not have been executed: a write must be looked up, never repeated blindly. */
 export class LostResponseError extends PortalError {
-  constructor(method: string, reason: string) {
+  constructor(
+    method: string,
+    /** Why there is no answer: "HTTP 502", "econnreset", ... */
+    readonly reason: string,
+  ) {
     super(method, 'LOST_RESPONSE', `no answer from the portal (${reason}); the call may or may not have been executed`, 0);
     this.name = 'LostResponseError';
   }
@@ -331,6 +335,11 @@ interface SdkErrorLike {
 /** The SDK loses the portal's text for errors whose code is ""; the raw response still has it. */
 function toPortalError(method: string, error: unknown, origin: string): PortalError {
   const e = error as SdkErrorLike;
+  // The OAuth server refused to renew the access token (invalid_grant, invalid_client): an answer, not a lost one.
+  const refusal = [error, e?.originalError].find((x): x is RefreshTokenError => x instanceof RefreshTokenError);
+  if (refusal && refusal.status >= 400 && refusal.status < 500) {
+    return new PortalError(method, String(refusal.code), `the access token has expired and the OAuth server refused to renew it: ${refusal.message}`, refusal.status);
+  }
   const raw = e?.originalError?.response;
   if (!raw) {
     const cause = notConnected(String(e?.originalError?.code ?? e?.code ?? ''), String(e?.originalError?.message ?? e?.message ?? ''));

@@ -2,6 +2,8 @@
 // to do, exit 1, no stack trace, no secret; with --json, one JSON object on stdout even then.
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { asUserError } from '../../src/cli/install.js';
+import { LostResponseError } from '../../src/portal/client.js';
 import { runCliAsync } from '../install/cli-run.js';
 import { tempStateDir } from '../install/portal-checks.js';
 
@@ -64,5 +66,12 @@ describe('autosalon, when the portal cannot be reached or the input is wrong', (
     const r = await runCliAsync(['--version'], {});
     expect(r.status).toBe(0);
     expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
+
+describe('messages of portal errors', () => {
+  it('a lost answer is said once, with what to do', () => {
+    expect(asUserError(new LostResponseError('batch', 'HTTP 502')).message)
+      .toBe('no answer from the portal (HTTP 502); nothing is lost: run the same command again, it looks up what was done');
   });
 });

@@ -9,7 +9,8 @@ import { PortalState } from '../../src/install/state.js';
 import { SqliteStore } from '../../src/service/store/sqlite.js';
 import { uninstall } from '../../src/install/uninstall.js';
 import { verifyPortal } from '../../src/install/verify.js';
-import { PortalClient } from '../../src/portal/client.js';
+import { LostResponseError, PortalClient, PortalError } from '../../src/portal/client.js';
+import { asUserError } from '../../src/cli/install.js';
 import { loadTemplate } from '../../src/template/loader.js';
 import { startTestEmulator } from '../helpers/emulator.js';
 import { join } from 'node:path';
@@ -197,6 +198,31 @@ describe('tokens from the automation service', () => {
     expect(session.notices()).toEqual([expect.stringMatching(/renewed: the refresh token you passed is no longer valid/)]);
     expect(session.notices().join(' ')).not.toContain(app.refreshToken);
     await session.close();
+  });
+
+  it('an expired token the OAuth server refuses to renew stops at once, naming what to check', async () => {
+    const { emulator, app } = await appPortal();
+    emulator.control.expireAccessTokens(app.clientId);
+    const stateDir = tempStateDir();
+    const env = { B24_APP_CLIENT_ID: app.clientId, B24_APP_CLIENT_SECRET: 'not-the-client-secret', B24_OAUTH_URL: emulator.oauthUrl };
+    const waits: string[] = [];
+    const session = await openSession(
+      { accessToken: app.accessToken, refreshToken: app.refreshToken, domain: app.domain, memberId: app.memberId, stateDir, publicUrl: PUBLIC_URL },
+      { onWait: (w) => waits.push(w.code) }, env,
+    );
+    try {
+      const error = await runInstall(session.client, { stateDir, template, app: session.app }).catch((e: unknown) => e);
+      // An answer (the OAuth server's refusal), not a lost one: not asked again, and nothing to look up.
+      expect(error).toBeInstanceOf(PortalError);
+      expect(error).not.toBeInstanceOf(LostResponseError);
+      expect(error).toMatchObject({ code: 'invalid_client' });
+      expect(waits).toEqual([]);
+      const message = asUserError(error, session).message;
+      expect(message).toMatch(/OAuth server refused to renew it.*check B24_APP_CLIENT_ID and B24_APP_CLIENT_SECRET/);
+      expect(message).not.toMatch(new RegExp(`${app.refreshToken}|${app.accessToken}|not-the-client-secret`));
+    } finally {
+      await session.close();
+    }
   });
 
   it('says what to do when the service has no tokens for that portal', async () => {
