@@ -174,6 +174,28 @@ describe('bizproc.workflow.template.*', () => {
     expect((await rawCall(emu, 'bizproc.workflow.start', { TEMPLATE_ID: 0 })).body).toEqual({ error: 'ERROR_WRONG_WORKFLOW_ID', error_description: 'Empty TEMPLATE_ID' });
   });
 
+  test('bizproc.workflow.instances (and .instance.list) list the running workflows (docs bizproc-workflow-instances.md)', async () => {
+    const template = (await call('bizproc.workflow.template.add', { DOCUMENT_TYPE: dealType, NAME: 'instances', TEMPLATE_DATA: bpt(refusal()) })).body.result as number;
+    const deal = (await rawCall(emu, 'crm.deal.add', { fields: { TITLE: 'running' } })).body.result;
+    const workflow = (await rawCall(emu, 'bizproc.workflow.start', { TEMPLATE_ID: template, DOCUMENT_ID: ['crm', 'CCrmDocumentDeal', `DEAL_${deal}`] })).body.result;
+    const listed = await rawCall(emu, 'bizproc.workflow.instances', {
+      select: ['ID', 'MODULE_ID', 'ENTITY', 'DOCUMENT_ID', 'TEMPLATE_ID', 'STARTED_BY', 'STARTED', 'OWNED_UNTIL'],
+      filter: { TEMPLATE_ID: template, DOCUMENT_ID: `DEAL_${deal}` },
+    });
+    expect(listed.body.total).toBe(1);
+    expect(listed.body.result).toEqual([{
+      ID: workflow, MODULE_ID: 'crm', ENTITY: 'CCrmDocumentDeal', DOCUMENT_ID: `DEAL_${deal}`, TEMPLATE_ID: String(template), STARTED_BY: '1',
+      STARTED: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$/), OWNED_UNTIL: null,
+    }]);
+    // The default select; the alias; an operator the server does not take filters nothing.
+    const alias = await rawCall(emu, 'bizproc.workflow.instance.list', { filter: { '=DOCUMENT_ID': 'DEAL_0' } });
+    expect(Object.keys((alias.body.result as object[])[0])).toEqual(['ID', 'MODIFIED', 'OWNED_UNTIL']);
+    expect(alias.body.total).toBe(emu.control.collection('workflows').length);
+    const other = await emu.control.installApp({});
+    const user = emu.control.issueToken(other.clientId, 3);
+    expect((await appCall(emu, user.accessToken, 'bizproc.workflow.instances')).status).toBe(403);
+  });
+
   test('without the business-process feature (Basic plan) the template methods do not exist', async () => {
     const basic = await startTestEmulator({ limits: false, plan: 'basic' });
     try {

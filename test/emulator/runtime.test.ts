@@ -96,6 +96,19 @@ describe('to-dos and the timeline', () => {
     expect((await call('crm.activity.todo.updateDescription', { ownerTypeId: 2, ownerId: deal, id: 999_999, value: 'x' })).body).toEqual({ error: 'NOT_FOUND', error_description: 'Element not found' });
   });
 
+  test('crm.activity.update marks a to-do done (COMPLETED → STATUS), fires the event; the documented errors', async () => {
+    const deal = (await rawCall(emu, 'crm.deal.add', { fields: { TITLE: 'to be done' } })).body.result as number;
+    const id = ((await rawCall(emu, 'crm.activity.todo.add', { ownerTypeId: 2, ownerId: deal, deadline: '2030-01-01T10:00:00+03:00', title: 'Заполните поля' })).body.result as { id: number }).id;
+    expect((await rawCall(emu, 'crm.activity.update', { id, fields: { COMPLETED: 'Y' } })).body.result).toBe(true);
+    expect((await rawCall(emu, 'crm.activity.get', { id })).body.result).toMatchObject({ COMPLETED: 'Y', STATUS: '2', SUBJECT: 'Заполните поля' });
+    expect((await rawCall(emu, 'crm.activity.todo.updateDescription', { id, ownerTypeId: 2, ownerId: deal, value: 'x' })).body.error).toBe('CAN_NOT_UPDATE_COMPLETED_TODO');
+    expect((await rawCall(emu, 'crm.activity.update', { id, fields: { COMPLETED: 'N' } })).body.result).toBe(true);
+    expect((await rawCall(emu, 'crm.activity.get', { id })).body.result).toMatchObject({ COMPLETED: 'N', STATUS: '1' });
+    expect((await rawCall(emu, 'crm.activity.update', { id: 999999, fields: { COMPLETED: 'Y' } })).body).toEqual({ error: '', error_description: 'Activity is not found.' });
+    expect((await rawCall(emu, 'crm.activity.update', { id: 0, fields: {} })).body).toEqual({ error: '', error_description: 'ID is not defined or invalid.' });
+    expect((await rawCall(emu, 'crm.activity.update', { id, fields: 'Y' })).body).toEqual({ error: '', error_description: "Parameter 'fields' must be array." });
+  });
+
   test('a timeline comment on a deal', async () => {
     const deal = await result<number>(rawCall(emu, 'crm.deal.add', { fields: {} }));
     const id = await result<number>(call('crm.timeline.comment.add', { fields: { ENTITY_ID: deal, ENTITY_TYPE: 'deal', COMMENT: 'Клиент перезвонит' } }));

@@ -3,10 +3,11 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { decodeBpt, walkActivities, type BptActivity } from '../../bpt/index.js';
 import { RestError, accessDenied, crmError } from '../errors.js';
-import { asPhpArray, isObject, phpInt, phpString, upperKeys } from '../params.js';
+import { asPhpArray, isObject, phpInt, phpString, upperKeys, type Params } from '../params.js';
 import type { Portal } from '../portal.js';
 import { page, type CallContext, type MethodTable } from '../registry.js';
-import type { CrmEntity, RobotRow, RobotRunRow, WorkflowTemplateRow } from '../state.js';
+import type { CrmEntity, RobotRow, RobotRunRow, WorkflowRow, WorkflowTemplateRow } from '../state.js';
+import { parseDateTime } from '../time.js';
 import { checkHandlerUrl } from './events.js';
 import { findRecord } from './crm-items.js';
 import { addUserField, userFieldsOf } from './crm-userfield.js';
@@ -199,6 +200,57 @@ function templateValue(portal: Portal, row: WorkflowTemplateRow, field: string):
 }
 
 const systemCode = (ctx: CallContext) => `rest_app_${ctx.auth.app!.id}`;
+
+/**
+ * The lists of Bitrix\Bizproc\RestService (getSelect / getFilter / getOrder over an ORM table): SELECT names
+ * upper-cased, unknown ones skipped, the default only when none is left; FILTER keys as written, the operator being
+ * what precedes the first letter and one of "", !, <, <=, >, >= — any other key filters nothing; ORDER names
+ * upper-cased, ASC unless DESC; pages at the exact offset.
+ */
+function serviceList<R>(
+  ctx: CallContext,
+  q: Params,
+  rows: R[],
+  columns: Record<string, (row: R) => unknown>,
+  defaults: { select: string[]; order: [string, 'ASC' | 'DESC'][]; datetime: string[] },
+) {
+  const selectGiven = Array.isArray(q.SELECT) ? q.SELECT : isObject(q.SELECT) ? Object.values(q.SELECT) : [];
+  if (selectGiven.some((f) => f !== null && typeof f === 'object')) throw new RestError('ERROR_SELECT_VALIDATION_FAILURE', 'Invalid data in SELECT parameter', 400);
+  const chosen = [...new Set(selectGiven.map((f) => phpString(f).toUpperCase()).filter((f) => f in columns))];
+  const select = chosen.length ? chosen : defaults.select;
+  const comparable = (field: string, value: unknown): number | string => {
+    if (defaults.datetime.includes(field)) return typeof value === 'string' ? (parseDateTime(value, ctx.portal.timeZone) ?? Number.NaN) : Number.NaN;
+    return typeof value === 'number' || (typeof value === 'string' && /^-?\d+$/.test(value)) ? Number(value) : phpString(value);
+  };
+  let out = rows;
+  for (const [key, want] of Object.entries(isObject(q.FILTER) ? q.FILTER : {})) {
+    const m = /^([^a-zA-Z]*)(.*)$/.exec(key)!;
+    if (!['', '!', '<', '<=', '>', '>='].includes(m[1]) || !(m[2] in columns)) continue;
+    const [op, field] = [m[1], m[2]];
+    out = out.filter((row) => {
+      const a = comparable(field, columns[field](row));
+      const b = comparable(field, want);
+      if (op === '!') return a !== b;
+      if (op === '<') return a < b;
+      if (op === '<=') return a <= b;
+      if (op === '>') return a > b;
+      if (op === '>=') return a >= b;
+      return a === b;
+    });
+  }
+  const orderGiven = isObject(q.ORDER) ? Object.entries(q.ORDER).map(([f, d]) => [f.toUpperCase(), phpString(d).toUpperCase() === 'DESC' ? 'DESC' : 'ASC'] as [string, 'ASC' | 'DESC']).filter(([f]) => f in columns) : [];
+  const order = orderGiven.length ? orderGiven : defaults.order;
+  out = [...out].sort((x, y) => {
+    for (const [field, dir] of order) {
+      const a = comparable(field, columns[field](x));
+      const b = comparable(field, columns[field](y));
+      const cmp = typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b));
+      if (cmp) return dir === 'DESC' ? -cmp : cmp;
+    }
+    return 0;
+  });
+  return page(out, ctx.start, (row) => Object.fromEntries(select.map((f) => [f, columns[f](row)])));
+}
 
 export const bizprocMethods: MethodTable = [
   {
@@ -421,52 +473,38 @@ export const bizprocMethods: MethodTable = [
     handler: (params, ctx) => {
       requireAdmin(ctx);
       const q = upperKeys(params);
-      const selectParam = Array.isArray(q.SELECT) ? q.SELECT.map((s) => phpString(s).toUpperCase()) : ['ID'];
-      const select = selectParam.filter((f) => TEMPLATE_FIELDS.includes(f));
-      if (!select.includes('ID')) select.unshift('ID');
-      const filter = isObject(q.FILTER) ? q.FILTER : {};
-      let rows = ctx.portal.state.workflowTemplates.filter((t) => t.AUTO_EXECUTE < 8);
-      for (const [rawKey, want] of Object.entries(filter)) {
-        // RestService::getFilter: the operator is what precedes the first letter and must be one of '', '!', '<', '<=',
-        // '>', '>='; the field is looked up as written. Anything else (`=NAME`, `!=NAME`, `name`) filters nothing.
-        const m = /^([^a-zA-Z]*)(.*)$/.exec(rawKey)!;
-        if (!['', '!', '<', '<=', '>', '>='].includes(m[1])) continue;
-        const op = m[1] === '' ? '=' : m[1];
-        const field = m[2];
-        if (!TEMPLATE_FIELDS.includes(field) || field === 'MODIFIED') continue;
-        rows = rows.filter((t) => {
-          const have = (t as unknown as Record<string, unknown>)[field];
-          const a = typeof have === 'number' ? have : String(have ?? '');
-          const b = typeof have === 'number' ? Number(want) : String(want ?? '');
-          switch (op) {
-            case '!':
-              return a !== b;
-            case '<':
-              return a < b;
-            case '<=':
-              return a <= b;
-            case '>':
-              return a > b;
-            case '>=':
-              return a >= b;
-            default:
-              return a === b;
-          }
-        });
-      }
-      const order = isObject(q.ORDER) ? Object.entries(q.ORDER) : [['ID', 'ASC']];
-      rows = [...rows].sort((x, y) => {
-        for (const [field, dir] of order) {
-          const a = (x as unknown as Record<string, unknown>)[field.toUpperCase()];
-          const b = (y as unknown as Record<string, unknown>)[field.toUpperCase()];
-          const cmp = typeof a === 'number' && typeof b === 'number' ? a - b : String(a ?? '').localeCompare(String(b ?? ''));
-          if (cmp) return String(dir).toUpperCase() === 'DESC' ? -cmp : cmp;
-        }
-        return 0;
-      });
-      return page(rows, ctx.start, (row) => Object.fromEntries(select.map((f) => [f, templateValue(ctx.portal, row, f)])));
+      const rows = ctx.portal.state.workflowTemplates.filter((t) => t.AUTO_EXECUTE < 8);
+      const columns = Object.fromEntries(TEMPLATE_FIELDS.map((f) => [f, (row: WorkflowTemplateRow) => templateValue(ctx.portal, row, f)]));
+      return serviceList(ctx, q, rows, columns, { select: ['ID'], order: [['ID', 'ASC']], datetime: ['MODIFIED'] });
     },
   },
+  ...['bizproc.workflow.instances', 'bizproc.workflow.instance.list'].map((name) => ({
+    // RestService::getWorkflowInstances: the running workflows (b_bp_workflow_instance keeps only those; the
+    // emulator's started workflows never finish). TEMPLATE_ID is the WORKFLOW_TEMPLATE_ID column.
+    name,
+    scope: 'bizproc',
+    read: true,
+    feature: 'bizproc',
+    handler: (params: Params, ctx: CallContext) => {
+      requireAdmin(ctx);
+      const columns: Record<string, (w: WorkflowRow) => unknown> = {
+        ID: (w) => w.id,
+        MODIFIED: (w) => ctx.portal.datetime(w.startedAt),
+        OWNED_UNTIL: () => null,
+        MODULE_ID: (w) => w.documentId[0],
+        ENTITY: (w) => w.documentId[1],
+        DOCUMENT_ID: (w) => w.documentId[2],
+        STARTED: (w) => ctx.portal.datetime(w.startedAt),
+        STARTED_BY: (w) => String(w.startedBy),
+        TEMPLATE_ID: (w) => String(w.templateId),
+      };
+      return serviceList(ctx, upperKeys(params), ctx.portal.state.workflows, columns, {
+        select: ['ID', 'MODIFIED', 'OWNED_UNTIL'],
+        order: [['MODIFIED', 'DESC']],
+        datetime: ['MODIFIED', 'OWNED_UNTIL', 'STARTED'],
+      });
+    },
+  })),
   {
     name: 'bizproc.workflow.start',
     scope: 'bizproc',

@@ -227,6 +227,42 @@ export const crmActivityMethods: MethodTable = [
     },
   },
   {
+    // CCrmActivityRestProxy::innerUpdate + CCrmActivity::Update: a partial update; read-only and immutable fields
+    // (owner, type, author, dates of creation) are dropped; COMPLETED sets STATUS (N → waiting, Y → completed).
+    name: 'crm.activity.update',
+    scope: 'crm',
+    handler: (params, ctx) => {
+      const fields = asPhpArray(resolveParam(params, 'fields') ?? []);
+      if (!fields) throw crmError("Parameter 'fields' must be array.");
+      if (!asPhpArray(resolveParam(params, 'params') ?? [])) throw crmError("Parameter 'params' must be array.");
+      const id = resolveId(params);
+      if (id <= 0) throw crmError('ID is not defined or invalid.');
+      const activity = ctx.portal.state.activities.find((a) => a.ID === id);
+      if (!activity) throw crmError('Activity is not found.');
+      const owner = entityOfType(activity.OWNER_TYPE_ID);
+      if (owner && !ctx.portal.crmAllowed(ctx.auth.userId, owner, 'update')) throw crmError('Access denied.');
+      if ('SUBJECT' in fields) activity.SUBJECT = phpString(fields.SUBJECT);
+      if ('DESCRIPTION' in fields) activity.DESCRIPTION = phpString(fields.DESCRIPTION);
+      if (phpInt(fields.RESPONSIBLE_ID) > 0) activity.RESPONSIBLE_ID = phpInt(fields.RESPONSIBLE_ID);
+      if (fields.PRIORITY !== undefined && fields.PRIORITY !== null) activity.PRIORITY = phpInt(fields.PRIORITY);
+      for (const key of ['START_TIME', 'END_TIME'] as const) {
+        const ms = fields[key] === undefined ? undefined : parseDateTime(fields[key], ctx.portal.timeZone);
+        if (ms !== undefined) activity[key] = ms;
+      }
+      if (activity.PROVIDER_ID === 'CRM_TODO' && fields.END_TIME !== undefined && activity.END_TIME !== null) activity.DEADLINE = activity.END_TIME;
+      if (fields.COMPLETED !== undefined && fields.COMPLETED !== null) {
+        let completed = phpString(fields.COMPLETED).toUpperCase();
+        if (completed !== 'Y' && completed !== 'N') completed = phpInt(fields.COMPLETED) > 0 ? 'Y' : 'N';
+        activity.COMPLETED = completed as 'Y' | 'N';
+        activity.STATUS = completed === 'Y' ? 2 : 1;
+      }
+      activity.LAST_UPDATED = ctx.portal.now();
+      activity.EDITOR_ID = ctx.auth.userId;
+      ctx.portal.events.fire('ONCRMACTIVITYUPDATE', { FIELDS: { ID: String(id) } }, ctx.auth.userId);
+      return true;
+    },
+  },
+  {
     name: 'crm.activity.delete',
     scope: 'crm',
     handler: (params, ctx) => {
