@@ -2,7 +2,7 @@
 // ledger as a local addition, so later installs and verifications keep it where it is and never call it drift.
 import { randomInt } from 'node:crypto';
 import { LostResponseError, type PortalClient } from '../portal/client.js';
-import { readSnapshot, type StatusRow } from '../portal/snapshot.js';
+import { readSnapshot, readStatuses, type StatusRow } from '../portal/snapshot.js';
 import { loadTemplate } from '../template/loader.js';
 import { LEADS_PIPELINE, type Template } from '../template/model.js';
 import { sameName, SORT_STEP } from './desired.js';
@@ -69,26 +69,23 @@ async function addStageLocked(client: PortalClient, options: AddStageOptions, st
 
   let entityId: string;
   let prefix: string;
+  let rows: StatusRow[];
   if (options.pipeline === LEADS_PIPELINE) {
     [entityId, prefix] = [LEAD_STATUS_ENTITY, ''];
+    rows = await readStatuses(client, entityId);
   } else {
     const pipeline = template.pipelines.find((p) => p.code === options.pipeline);
     if (!pipeline) {
       throw new InstallError(`unknown pipeline "${options.pipeline}": use ${[...template.pipelines.map((p) => p.code), LEADS_PIPELINE].join(', ')}`);
     }
-    const id = ledger.objects[`category:${pipeline.code}`]?.id;
-    const snapshotForCategories = id === undefined ? await readSnapshot(client, { core: true }) : undefined;
-    const found = id ?? snapshotForCategories!.categories.find((c) => !c.isDefault && (sameName(c.name, pipeline.name.ru) || sameName(c.name, pipeline.name.en)))?.id;
-    if (found === undefined) throw new InstallError(`the pipeline ${pipeline.code} is not on this portal: run autosalon install first`);
-    [entityId, prefix] = [dealStageEntity(found), stagePrefix(found)];
+    const recorded = ledger.objects[`category:${pipeline.code}`]?.id;
+    // Without the ledger's id, one read finds the pipeline by name and brings every stage with it.
+    const snapshot = recorded === undefined ? await readSnapshot(client, { core: true }) : undefined;
+    const id = recorded ?? snapshot!.categories.find((c) => !c.isDefault && (sameName(c.name, pipeline.name.ru) || sameName(c.name, pipeline.name.en)))?.id;
+    if (id === undefined) throw new InstallError(`the pipeline ${pipeline.code} is not on this portal: run autosalon install first`);
+    [entityId, prefix] = [dealStageEntity(id), stagePrefix(id)];
+    rows = snapshot ? snapshot.statuses.filter((r) => r.entityId === entityId) : await readStatuses(client, entityId);
   }
-
-  const rows = (await client.call<unknown[]>('crm.status.list', { filter: { ENTITY_ID: entityId }, order: { SORT: 'ASC' } })).result
-    .map((r) => r as Record<string, unknown>)
-    .map((r): StatusRow => ({
-      id: Number(r.ID), entityId: String(r.ENTITY_ID), statusId: String(r.STATUS_ID), name: String(r.NAME ?? ''), sort: Number(r.SORT),
-      color: String(r.COLOR ?? ''), semantics: r.SEMANTICS === 'S' ? 'success' : r.SEMANTICS === 'F' ? 'failure' : 'process', system: r.SYSTEM === 'Y',
-    }));
   if (!rows.length) throw new InstallError(`the portal shows no stages for ${options.pipeline}: run autosalon install first`);
   const byName = (text: string) => rows.find((r) => sameName(r.name, text) || r.statusId.toUpperCase() === `${prefix}${text}`.toUpperCase() || r.statusId.toUpperCase() === text.toUpperCase());
   const anchor = byName(options.after);

@@ -103,6 +103,12 @@ export async function readSnapshot(client: PortalClient, request: SnapshotReques
   return snapshot;
 }
 
+/** The statuses (stages) of one ENTITY_ID (STATUS, DEAL_STAGE_7, ...), in sort order. */
+export async function readStatuses(client: PortalClient, entityId: string): Promise<StatusRow[]> {
+  const { result } = await client.call('crm.status.list', { filter: { ENTITY_ID: entityId }, order: { SORT: 'ASC' } });
+  return asArray(result).map(parseStatus);
+}
+
 /** Adds to `snapshot` what `request` asks for, in one batched request (none when nothing is asked). */
 export async function readMore(client: PortalClient, snapshot: PortalSnapshot, request: SnapshotRequest): Promise<void> {
   const commands: Record<string, BatchCommand> = {};

@@ -220,6 +220,8 @@ describe('uninstall and support stages', () => {
     await install({ tier: 'base' });
     const added = await addStage(client(), { pipeline: 'repair', name: 'Ждём клиента', after: 'Анализ авто', stateDir, template });
     expect(added.sort).toBe(25);
+    // The ledger knows the pipeline: its stages are read, the stage added.
+    expect(added.httpRequests).toBe(2);
     const lead = await addStage(client(), { pipeline: 'leads', name: 'Повторный контакт', after: 'Уточняющий звонок', stateDir, template });
     expect(lead.sort).toBe(35);
 
@@ -241,6 +243,9 @@ describe('uninstall and support stages', () => {
     await expect(addStage(client(), { pipeline: 'repair', name: 'X', after: 'Нет такой', stateDir, template })).rejects.toThrow(/no stage "Нет такой".*"Анализ авто"/);
     await expect(addStage(client(), { pipeline: 'repair', name: 'Y', after: 'Анализ авто', semantics: 'failure', stateDir, template })).rejects.toThrow(/failure stage goes after the success stage/);
     await expect(addStage(client(), { pipeline: 'shop', name: 'Z', after: 'NEW', stateDir, template })).rejects.toThrow(/shop is not on this portal/);
+    // Another machine (no ledger) finds the pipeline by name in the same read that brings its stages.
+    const elsewhere = await addStage(client(), { pipeline: 'repair', name: 'Ждём звонка', after: 'Анализ авто', stateDir: tempStateDir(), template });
+    expect(elsewhere).toMatchObject({ sort: 25, httpRequests: 2 });
     // A malformed colour is refused before the portal is read.
     const c = client();
     await expect(addStage(c, { pipeline: 'repair', name: 'W', after: 'Анализ авто', color: 'red', stateDir, template })).rejects.toThrow(/a colour looks like #RRGGBB \(got "red"\)/);
