@@ -51,6 +51,14 @@ describe('legacy CRM list filters (CCrmRestProxyBase::internalizeFilterFields, c
     expect(ids(r.body.result)).toContain(lead);
   });
 
+  test('the select is what comes back: ID only when selected (or with a multifield, or everything)', async () => {
+    const lead = (await rawCall(emu, 'crm.lead.add', { fields: { TITLE: 'select check', PHONE: [{ VALUE: '+79990000001', VALUE_TYPE: 'WORK' }] } })).body.result as number;
+    const titleOnly = ((await rawCall(emu, 'crm.lead.list', { filter: { ID: lead }, select: ['TITLE'] })).body.result as Record<string, unknown>[])[0];
+    expect(titleOnly).toEqual({ TITLE: 'select check' });
+    const withPhone = ((await rawCall(emu, 'crm.lead.list', { filter: { ID: lead }, select: ['TITLE', 'PHONE'] })).body.result as Record<string, unknown>[])[0];
+    expect(withPhone).toMatchObject({ ID: String(lead), TITLE: 'select check', PHONE: [expect.objectContaining({ VALUE: '+79990000001' })] });
+  });
+
   test('crm.status.list: a lower-case filter key is dropped as well', async () => {
     const all = await rawCall(emu, 'crm.status.list', {});
     const lower = await rawCall(emu, 'crm.status.list', { filter: { entity_id: 'STATUS' } });

@@ -230,9 +230,12 @@ function parseSelect(select: unknown): SelectOptions {
 export function recordOut(portal: Portal, entity: CrmEntity, record: CrmRecord, select: SelectOptions | 'all'): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const all = select === 'all';
+  // getList adds the identity field to a select only for multifields (or an empty / * select): `select: ['TITLE']`
+  // answers rows without ID.
+  const withId = !all && MULTIFIELD_TYPES.some((type) => select.names.has(type));
   for (const meta of STANDARD_FIELDS[entity]) {
     if (meta.type === 'crm_multifield') continue;
-    const wanted = all ? !meta.multiple : (select.standard && !meta.multiple) || select.names.has(meta.name) || meta.name === 'ID';
+    const wanted = all ? !meta.multiple : (select.standard && !meta.multiple) || select.names.has(meta.name) || (meta.name === 'ID' && withId);
     if (!wanted) continue;
     if (meta.name === 'ID') out.ID = String(record.ID);
     else if (meta.multiple) out[meta.name] = ((record[meta.name] as number[] | undefined) ?? []).map(String);
