@@ -175,6 +175,17 @@ describe('events (rest/lib/event/buffer.php, sender.php)', () => {
   });
 });
 
+describe('department.get (CIntranetRestService::departmentGet)', () => {
+  test('filter fields are taken as written: ID filters, id does not', async () => {
+    const all = await rawCall(emu, 'department.get');
+    const one = await rawCall(emu, 'department.get', { ID: 1 });
+    expect(one.body.result).toHaveLength(1);
+    expect(one.body.result).toEqual([expect.objectContaining({ ID: '1', SORT: expect.any(Number) })]);
+    expect((await rawCall(emu, 'department.get', { id: 1 })).body.total).toBe(all.body.total);
+    expect((await rawCall(emu, 'department.get', { FILTER: { ID: 1 } })).body.total).toBe(1);
+  });
+});
+
 describe('crm.status.entity.items (CCrmStatusRestProxy::getEntityItems)', () => {
   test('entityId is upper-cased; an unknown dictionary is an empty list', async () => {
     const items = (await rawCall(emu, 'crm.status.entity.items', { entityId: 'status' })).body.result as { STATUS_ID: string }[];

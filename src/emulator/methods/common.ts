@@ -4,7 +4,7 @@ import { RestError } from '../errors.js';
 import { parseFilter, matches, sortRecords, type FieldResolver, type ValueType } from '../filter.js';
 import { isObject, phpTruthy, resolveParam, upperKeys } from '../params.js';
 import type { Portal } from '../portal.js';
-import { page, type MethodTable } from '../registry.js';
+import { legacyPage, page, type MethodTable } from '../registry.js';
 import type { DepartmentRow, UserRow } from '../state.js';
 import { ALL_SCOPES } from '../seed.js';
 
@@ -170,15 +170,17 @@ export const commonMethods: MethodTable = [
     scope: 'department',
     read: true,
     handler: (params, { portal, start }) => {
+      // CIntranetRestService::departmentGet: FILTER (or the top level) with the field names as written.
+      const query = isObject(params.FILTER) ? params.FILTER : params;
       const filter: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(params)) {
-        if (['ID', 'NAME', 'SORT', 'PARENT', 'UF_HEAD'].includes(k.toUpperCase())) filter[k.toUpperCase()] = v;
-      }
-      const conditions = parseFilter(filter, resolveDepartmentField);
+      for (const [k, v] of Object.entries(query)) if (['ID', 'NAME', 'SORT', 'PARENT', 'UF_HEAD'].includes(k)) filter[k] = v;
+      const conditions = parseFilter(filter, resolveDepartmentField, { exactNames: true });
       let rows = portal.state.departments.filter((d) => matches(d, conditions, portal.timeZone));
-      const sortField = String(params.sort ?? params.SORT_BY ?? 'ID');
-      rows = sortRecords(rows, { [sortField]: String(params.order ?? 'ASC') }, resolveDepartmentField, portal.timeZone);
-      return page(rows, start, departmentOut);
+      const upper = Object.fromEntries(Object.entries(query).map(([k, v]) => [k.toUpperCase(), v]));
+      const sortField = typeof upper.SORT === 'string' && DEPARTMENT_FIELDS[upper.SORT.toUpperCase()] ? upper.SORT.toUpperCase() : 'ID';
+      rows = sortRecords(rows, { [sortField]: String(upper.ORDER ?? 'ASC') }, resolveDepartmentField, portal.timeZone);
+      // CIBlockSection::GetList pages like the other CDBResult lists.
+      return legacyPage(rows, start, departmentOut);
     },
   },
 ];
