@@ -1,13 +1,14 @@
 // Uninstall: remove only what the ledger says this product created, and put back what it changed as the backups
 // recorded it — unless someone changed it again since, which is then left alone and said so. Nothing holding leads
 // or deals is deleted; deleting fields (which erases their values) needs consent.
+import { existsSync } from 'node:fs';
 import { LostResponseError, type BatchCommand, type PortalClient } from '../portal/client.js';
 import { cardKey, CRM_ENTITY_TYPE_ID, readMore, readSnapshot, type CardSection, type PortalSnapshot, type StatusRow, type UserFieldRow } from '../portal/snapshot.js';
 import { loadTemplate } from '../template/loader.js';
 import type { Lang, Template } from '../template/model.js';
 import { cardSection, fieldLabels, sameColor, SECTION_PREFIX, sameSection, userfieldMethod } from './desired.js';
 import { packBatches } from './apply.js';
-import type { Ledger, ObjectNote, Step, StepKind } from './model.js';
+import { InstallError, type Ledger, type ObjectNote, type Step, type StepKind } from './model.js';
 import { dealStageEntity, keys } from './plan.js';
 import { defaultStateDir, PortalState, type BackupEntry } from './state.js';
 
@@ -239,6 +240,11 @@ function firstRead(template: Template, ledger: Ledger, mode: 'webhook' | 'app') 
 
 export async function uninstall(client: PortalClient, options: UninstallOptions = {}): Promise<UninstallReport> {
   const state = new PortalState(options.stateDir ?? defaultStateDir(), client.portalKey);
+  if (!existsSync(state.ledgerFile)) {
+    // Without a ledger nothing says what Autosalon created here: touching the portal would be guessing.
+    throw new InstallError(`nothing is recorded for ${client.origin} in ${state.dir}: uninstall removes only what an install `
+      + 'from this state directory recorded in its ledger. If the install ran elsewhere, point --state-dir (or AUTOSALON_STATE_DIR) at its state; nothing was changed');
+  }
   const run = () => uninstallLocked(client, options, state);
   return options.dryRun ? run() : state.locked('uninstall', run);
 }

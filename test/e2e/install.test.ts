@@ -215,6 +215,18 @@ describe('uninstall and support stages', () => {
     expect(again.plan.steps.filter((s) => s.call)).toEqual([]);
   });
 
+  it('uninstall from a state directory that never installed on the portal changes nothing and says where the state should be', async () => {
+    const { emulator, install, client } = await portal();
+    await install();
+    const cards = await Promise.all([1, 3, 4].map((t) => card(emulator, t)));
+    emulator.control.resetStats();
+    const elsewhere = tempStateDir();
+    await expect(uninstall(client(), { stateDir: elsewhere, template })).rejects.toThrow(/nothing is recorded for https:\/\/127\.0\.0\.1:\d+ in .*point --state-dir/);
+    expect(emulator.control.stats().httpRequests).toBe(0);
+    expect(await Promise.all([1, 3, 4].map((t) => card(emulator, t)))).toEqual(cards);
+    expect(new PortalState(elsewhere, client().portalKey).readBackups()).toEqual([]);
+  });
+
   it('a support stage added with add-stage stays in place through re-installs and is not drift', async () => {
     const { emulator, install, client, stateDir } = await portal();
     await install({ tier: 'base' });
