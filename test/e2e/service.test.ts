@@ -31,8 +31,6 @@ const workflowsOf = (dealId: number) =>
   s.emulator.control.collection('workflows').filter((w) => w.documentId.join('/') === `crm/CCrmDocumentDeal/DEAL_${dealId}`);
 const reasonAsked = (title: string) => notificationsTo(MANAGER, new RegExp(`«${title}» на стадии .*заполните «Причина отказа»`));
 const reasonTodos = (dealId: number) => activitiesOf(2, dealId).filter((a) => a.SUBJECT === 'Заполните: Причина отказа');
-/** The emulator implements a documented method the service uses (ones it lacks are requested in /work/notes/emulator-issues.md). */
-const emulatorHas = (method: string) => s.emulator.portal.registry.has(method);
 const tasksOf = (binding: string) =>
   s.emulator.control.collection('tasks').filter((t) => (t.fields.UF_CRM_TASK as string[] | undefined)?.includes(binding));
 
@@ -248,8 +246,7 @@ describe('deals', () => {
 });
 
 describe('to-dos for required fields', () => {
-  it('a to-do naming required fields is marked done once a later change fills all of them, not before', async (t) => {
-    if (!emulatorHas('crm.activity.update')) t.skip('the emulator lacks crm.activity.update (requested in /work/notes/emulator-issues.md)');
+  it('a to-do naming required fields is marked done once a later change fills all of them, not before', async () => {
     const id = await addDeal('wash', { TITLE: 'Мойщик найдётся' });
     await move('deal', id, 'WASHING');
     const todo = () => activitiesOf(2, id).find((a) => a.SUBJECT === 'Заполните: Мойщик, Время мойки');
@@ -455,7 +452,6 @@ describe('a portal whose plan has no business processes', () => {
       expect(reasonAsked('Тариф без процессов')).toHaveLength(1);
       expect(reasonTodos(id)).toMatchObject([{ COMPLETED: 'N', RESPONSIBLE_ID: MANAGER }]);
       expect(activitiesOf(2, id).filter((a) => a.SUBJECT === 'Повторный звонок клиенту')).toHaveLength(1);
-      if (!emulatorHas('crm.activity.update')) return;
       await call('crm.deal.update', { id, fields: { UF_CRM_AS_REFUSAL: 'Дорого' } });
       await s.settle();
       expect(reasonTodos(id)).toMatchObject([{ COMPLETED: 'Y' }]);
