@@ -58,11 +58,27 @@ export async function finish(session: Session): Promise<void> {
   await session.close();
 }
 
-/** What to do when the OAuth server refuses to renew the tokens (codes of RFC 6749, as oauth.bitrix.info sends them). */
-const OAUTH_HINTS: Record<string, string> = {
-  invalid_client: ': check B24_APP_CLIENT_ID and B24_APP_CLIENT_SECRET (the application\'s client_id and client_secret)',
-  invalid_grant: ': the refresh token is used up or expired; take new tokens from the application, or use --member-id with the automation service\'s database',
-};
+/** What the user can do about a portal's refusal, by its code (and whether a webhook or the application asked). */
+function refusalHint(error: PortalError, kind: 'webhook' | 'app' | undefined): string {
+  const app = kind === 'app';
+  switch (error.code) {
+    // The OAuth server refused to renew the tokens (RFC 6749 codes, as oauth.bitrix.info sends them).
+    case 'invalid_client': return 'check B24_APP_CLIENT_ID and B24_APP_CLIENT_SECRET (the application\'s client_id and client_secret)';
+    case 'invalid_grant': return 'the refresh token is used up or expired; take new tokens from the application, or use --member-id with the automation service\'s database';
+    case 'NO_AUTH_FOUND':
+    case 'INVALID_CREDENTIALS':
+      return app ? 'the access token is unknown or revoked; take new tokens from the application' : 'check the webhook URL (its user id and secret)';
+    case 'insufficient_scope':
+      return app
+        ? 'the application lacks a scope this needs (crm, bizproc, user, department, im, task): add it in the application\'s settings and install it again'
+        : 'the webhook lacks a scope this needs (crm for the installer): tick it in the incoming webhook\'s settings';
+    default:
+      if (!error.isAccessDenied) return '';
+      return app
+        ? 'the application lacks rights here; it must be installed by a portal administrator'
+        : 'the webhook\'s user lacks rights; create the incoming webhook as a portal administrator';
+  }
+}
 
 /** Errors the user can act on, with every secret removed. */
 export function asUserError(error: unknown, session?: Pick<Session, 'redact' | 'target'>): Error {
@@ -73,11 +89,8 @@ export function asUserError(error: unknown, session?: Pick<Session, 'redact' | '
     return new UserError(clean(`no answer from the portal (${error.reason}); nothing is lost: run the same command again, it looks up what was done`));
   }
   if (error instanceof PortalError) {
-    const hint = OAUTH_HINTS[error.code]
-      ?? (error.code === 'NO_AUTH_FOUND' || error.code === 'INVALID_CREDENTIALS'
-        ? (session?.target.kind === 'app' ? ': the access token is unknown or revoked; take new tokens from the application' : ': check the webhook URL (its user id and secret)')
-        : error.isAccessDenied ? ': the webhook user or the application lacks rights (an admin is needed, with the crm scope)' : '');
-    return new UserError(clean(`the portal refused: ${error.message}${hint}`));
+    const hint = refusalHint(error, session?.target.kind);
+    return new UserError(clean(`the portal refused: ${error.message}${hint ? `: ${hint}` : ''}`));
   }
   return new UserError(clean(error instanceof Error ? error.message : String(error)));
 }

@@ -28,7 +28,9 @@ export class PortalError extends Error {
   }
 
   get isAccessDenied(): boolean {
-    return this.code === 'ACCESS_DENIED' || this.code === 'insufficient_scope' || this.code === 'INVALID_CREDENTIALS';
+    // CRM methods refuse a user without rights with an empty code and only the text "Access denied.".
+    return this.code === 'ACCESS_DENIED' || this.code === 'insufficient_scope' || this.code === 'INVALID_CREDENTIALS'
+      || (this.code === '' && /\baccess denied\b/i.test(this.description));
   }
 }
 

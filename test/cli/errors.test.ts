@@ -3,7 +3,7 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { asUserError } from '../../src/cli/install.js';
-import { LostResponseError } from '../../src/portal/client.js';
+import { LostResponseError, PortalError } from '../../src/portal/client.js';
 import { runCliAsync } from '../install/cli-run.js';
 import { tempStateDir } from '../install/portal-checks.js';
 
@@ -70,6 +70,23 @@ describe('autosalon, when the portal cannot be reached or the input is wrong', (
 });
 
 describe('messages of portal errors', () => {
+  const as = (kind: 'webhook' | 'app') => ({ redact: (text: string) => text, target: kind === 'app' ? { kind } as never : { kind, url: '' } as never });
+
+  it('a refusal names what to do, for a webhook and for the application', () => {
+    // A CRM method's refusal of a user without rights has an empty code, as the snapshot reader reports it.
+    const noRights = new PortalError('crm.lead.userfield.list', '', 'reading the portal (uf_lead_ru): Access denied.', 400);
+    expect(noRights.isAccessDenied).toBe(true);
+    expect(asUserError(noRights, as('webhook')).message).toMatch(/Access denied\. \(HTTP 400\): the webhook's user lacks rights; create the incoming webhook as a portal administrator$/);
+    expect(asUserError(noRights, as('app')).message).toMatch(/: the application lacks rights here; it must be installed by a portal administrator$/);
+    const scope = new PortalError('crm.status.list', 'insufficient_scope', 'The request requires higher privileges than provided by the webhook token', 400);
+    expect(asUserError(scope, as('webhook')).message).toMatch(/: the webhook lacks a scope this needs \(crm for the installer\): tick it in the incoming webhook's settings$/);
+    const unknown = new PortalError('batch', 'NO_AUTH_FOUND', 'Wrong authorization data', 401);
+    expect(asUserError(unknown, as('webhook')).message).toMatch(/: check the webhook URL \(its user id and secret\)$/);
+    expect(asUserError(unknown, as('app')).message).toMatch(/: the access token is unknown or revoked; take new tokens from the application$/);
+    expect(asUserError(new PortalError('crm.status.add', '', 'The field STATUS_ID is required.', 400), as('webhook')).message)
+      .toBe('the portal refused: crm.status.add: error — The field STATUS_ID is required. (HTTP 400)');
+  });
+
   it('a lost answer is said once, with what to do', () => {
     expect(asUserError(new LostResponseError('batch', 'HTTP 502')).message)
       .toBe('no answer from the portal (HTTP 502); nothing is lost: run the same command again, it looks up what was done');
