@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ensureCertificates } from '../emulator/certs.js';
 
-/** The embedded emulator listens here by default: a stable address keeps the portal's ledger (named by host:port). */
+/** The embedded emulator listens here by default: a stable address keeps its URLs the same from one start to the next. */
 export const EMBEDDED_PORT = 8943;
 
 export function embeddedDir(stateDir: string): string {

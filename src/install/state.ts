@@ -147,7 +147,8 @@ export class PortalState {
           // Unreadable: written by a process killed mid-write; treat as stale.
         }
         if (holder.pid && holder.host === hostname() && isRunning(holder.pid)) {
-          throw new InstallError(`another ${holder.what ?? 'run'} is working on this portal (pid ${holder.pid}, since ${holder.since}); wait for it to finish`);
+          throw new InstallError(`another ${holder.what ?? 'run'} is working on this portal (pid ${holder.pid}, since ${holder.since}); wait for it to finish `
+            + `(if no such run is going on — the process id was reused — delete ${this.lockFile})`);
         }
         if (holder.pid && holder.host && holder.host !== hostname()) {
           throw new InstallError(`another ${holder.what ?? 'run'} on ${holder.host} holds ${this.lockFile}; if it is not running any more, delete that file`);

@@ -44,6 +44,8 @@ describe('local state of a portal', () => {
     const state = new PortalState(tempStateDir(), portal.key);
     const release = state.lock('install');
     expect(() => state.lock('uninstall')).toThrow(new RegExp(`another install is working on this portal \\(pid ${process.pid}`));
+    // Should the process id have been reused, the user is told which file to delete.
+    expect(() => state.lock('uninstall')).toThrow(/if no such run is going on .* delete .*run\.lock\)$/);
     release();
     writeFileSync(state.lockFile, JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), what: 'install' }));
     const again = state.lock('install');
