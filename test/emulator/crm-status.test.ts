@@ -49,6 +49,8 @@ describe('crm.status.add', () => {
   test('a duplicate is ERROR_CORE with the text ending in <br>', async () => {
     const r = await add({ ENTITY_ID: 'STATUS', STATUS_ID: 'NEW', NAME: 'again' });
     expect(r).toEqual({ status: 400, body: { error: 'ERROR_CORE', error_description: 'The specified status ID already exists.<br>' } });
+    // The look-up is an SQL `=` under a case-insensitive collation.
+    expect(await add({ ENTITY_ID: 'STATUS', STATUS_ID: 'new', NAME: 'again, lower case' })).toEqual(r);
   });
 
   test('length and charset limits per dictionary', async () => {

@@ -147,8 +147,9 @@ function validateStatusId(portal: Portal, entityId: string, prefix: string, stat
   }
   if ([...bare].length > max) return `Exceeded maximum length of status ID: ${max}.`;
   if (charset && !/^[0-9A-Z_-]+$/i.test(bare)) return 'Status ID may include Latin characters, numbers, minus and underscore characters only';
-  const full = withPrefix(bare, prefix);
-  if (portal.state.statuses.some((s) => s.ENTITY_ID === entityId && s.STATUS_ID === full)) return 'The specified status ID already exists.';
+  const full = withPrefix(bare, prefix).toUpperCase();
+  // CheckStatusId is an SQL `=` under the database's case-insensitive collation: `new` duplicates `NEW`.
+  if (portal.state.statuses.some((s) => s.ENTITY_ID === entityId && s.STATUS_ID.toUpperCase() === full)) return 'The specified status ID already exists.';
   return undefined;
 }
 
