@@ -43,6 +43,12 @@ export function utcOffsetMinutes(instant: Date, timeZone: string): number {
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
+/** The zone offset as Bitrix24 datetime text ends: +03:00, -03:30. */
+export function formatUtcOffset(minutes: number): string {
+  const abs = Math.abs(minutes);
+  return `${minutes < 0 ? '-' : '+'}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}
+
 export function formatLocalDate(d: LocalDate): string {
   return `${pad(d.year, 4)}-${pad(d.month)}-${pad(d.day)}`;
 }
@@ -70,7 +76,5 @@ export function recallDueAt(recallDateText: string, timeZone: string): string {
   // The offset at the wall-clock instant may differ from the one at the real instant across a DST change.
   let offset = utcOffsetMinutes(new Date(wallClock), timeZone);
   offset = utcOffsetMinutes(new Date(wallClock - offset * 60000), timeZone);
-  const sign = offset < 0 ? '-' : '+';
-  const abs = Math.abs(offset);
-  return `${recallDateText}T${pad(RECALL_HOUR)}:00:00${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+  return `${recallDateText}T${pad(RECALL_HOUR)}:00:00${formatUtcOffset(offset)}`;
 }

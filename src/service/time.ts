@@ -1,5 +1,5 @@
 // Instants as the portal shows them: Bitrix24 datetime text with the zone's offset, and short local text.
-import { localDate, utcOffsetMinutes } from '../recall/index.js';
+import { formatLocalDate, formatUtcOffset, localDate, utcOffsetMinutes } from '../recall/index.js';
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
@@ -11,9 +11,7 @@ function localWallClock(ms: number, timeZone: string): { date: Date; offset: num
 /** 2027-01-15T13:00:00+03:00 — what REST datetime fields take. */
 export function portalDateTime(ms: number, timeZone: string): string {
   const { date, offset } = localWallClock(ms, timeZone);
-  const sign = offset < 0 ? '-' : '+';
-  const abs = Math.abs(offset);
-  return `${date.toISOString().slice(0, 19)}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+  return `${date.toISOString().slice(0, 19)}${formatUtcOffset(offset)}`;
 }
 
 /** 15.01.2027 13:00 — for messages. */
@@ -34,8 +32,7 @@ export function displayDate(value: string, timeZone: string): string {
 
 /** Today's date in the zone, YYYY-MM-DD. */
 export function localToday(ms: number, timeZone: string): string {
-  const d = localDate(new Date(ms), timeZone);
-  return `${d.year}-${pad(d.month)}-${pad(d.day)}`;
+  return formatLocalDate(localDate(new Date(ms), timeZone));
 }
 
 /** Parses a Bitrix24 datetime; undefined for empty or unreadable text. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { recallDate, recallDueAt } from '../../src/recall/index.js';
+import { formatUtcOffset, recallDate, recallDueAt } from '../../src/recall/index.js';
 
 // Noon UTC keeps these dates the same local day in Moscow.
 const at = (iso: string) => new Date(`${iso}T12:00:00Z`);
@@ -58,5 +58,15 @@ describe('recallDueAt', () => {
     expect(recallDueAt('2027-01-15', 'Europe/Berlin')).toBe('2027-01-15T10:00:00+01:00');
     expect(recallDueAt('2027-07-15', 'Europe/Berlin')).toBe('2027-07-15T10:00:00+02:00');
     expect(recallDueAt('2027-04-01', 'America/New_York')).toBe('2027-04-01T10:00:00-04:00');
+  });
+});
+
+describe('formatUtcOffset', () => {
+  it('writes whole, half and three-quarter hour offsets on both sides of UTC as ±HH:MM', () => {
+    expect(formatUtcOffset(0)).toBe('+00:00');
+    expect(formatUtcOffset(180)).toBe('+03:00');
+    expect(formatUtcOffset(345)).toBe('+05:45');
+    expect(formatUtcOffset(-210)).toBe('-03:30');
+    expect(formatUtcOffset(-600)).toBe('-10:00');
   });
 });
