@@ -1,7 +1,7 @@
 // One portal as the worker sees it: its REST client (OAuth tokens kept fresh in the store), the part of the
 // template its tier gets, and what must be read from the portal to apply the rules — which category is which
 // pipeline, the semantics of every stage, enumeration items, users and their department heads.
-import { PortalClient, PortalError, type OAuthTokens, type PortalClientOptions } from '../portal/client.js';
+import { LostResponseError, PortalClient, PortalError, type OAuthTokens, type PortalClientOptions } from '../portal/client.js';
 import { filterByTier, type Lang, type Semantics, type Template } from '../template/index.js';
 import { refusalProcessOf } from './app-objects.js';
 import type { AppCredentials, AutomationSettings } from './config.js';
@@ -49,8 +49,31 @@ export function isNotFound(error: unknown): boolean {
 
 type Row = Record<string, unknown>;
 
+/** What a portal's REST client needs besides the portal's record: the application, its OAuth server, the token store. */
+export interface PortalAccess {
+  app: AppCredentials;
+  oauthUrl: string;
+  store: ServiceStore;
+  /** Refresh an access token this many seconds before it expires. */
+  refreshMarginSeconds: number;
+  clientOptions?: PortalClientOptions;
+}
+
+/**
+ * The portal's authorisation failed on the portal or at the OAuth server (unknown or expired access token, a refresh
+ * token already spent): another holder of the tokens may have renewed them.
+ */
+export function isAuthorizationFailure(error: unknown): boolean {
+  return error instanceof PortalError && !(error instanceof LostResponseError)
+    && (error.status === 401 || ['NO_AUTH_FOUND', 'invalid_token', 'expired_token', 'invalid_grant'].includes(error.code));
+}
+
 export class PortalContext {
   readonly template: Template;
+  /** The portal's REST client: refreshes through the configured OAuth server, saves every new token pair. */
+  readonly client: PortalClient;
+  /** The refresh token the client holds: the stored one it was built with, then each one it renewed and stored. */
+  private heldRefreshToken: string;
   private layoutCache?: Layout;
   private readonly users = new Map<number, { at: number; user: UserInfo }>();
   private readonly heads = new Map<number, { at: number; head?: number }>();
@@ -58,7 +81,7 @@ export class PortalContext {
 
   constructor(
     readonly portal: PortalRecord,
-    readonly client: PortalClient,
+    access: PortalAccess,
     fullTemplate: Template,
     readonly settings: AutomationSettings,
     private readonly clock: () => number,
@@ -66,6 +89,8 @@ export class PortalContext {
     private readonly ledger: () => Map<string, number> = () => new Map(),
   ) {
     this.template = filterByTier(fullTemplate, fullTemplate.tiers.includes(portal.tier) ? portal.tier : fullTemplate.tiers[0]);
+    this.heldRefreshToken = portal.refreshToken;
+    this.client = this.connect(access);
   }
 
   get memberId(): string {
@@ -80,11 +105,17 @@ export class PortalContext {
     return this.template.rules;
   }
 
-  /** The portal's REST client: refreshes through the configured OAuth server, saves every new token pair. */
-  static client(
-    portal: PortalRecord, app: AppCredentials, oauthUrl: string, store: ServiceStore, refreshMarginSeconds: number,
-    options: PortalClientOptions = {},
-  ): PortalClient {
+  /**
+   * Whether the client still holds the stored token pair. A refresh token is spent once exchanged, so after the
+   * installer CLI (--member-id) or another service process on the same database renewed the tokens, this client
+   * cannot renew its own any more: the context must be built again from the store.
+   */
+  holdsTokensOf(stored: PortalRecord): boolean {
+    return stored.refreshToken === this.heldRefreshToken;
+  }
+
+  private connect({ app, oauthUrl, store, refreshMarginSeconds, clientOptions = {} }: PortalAccess): PortalClient {
+    const portal = this.portal;
     const tokens: OAuthTokens = {
       accessToken: portal.accessToken,
       refreshToken: portal.refreshToken,
@@ -104,7 +135,9 @@ export class PortalContext {
         accessToken: t.accessToken, refreshToken: t.refreshToken, expires: t.expires,
         clientEndpoint: t.clientEndpoint || portal.clientEndpoint, scope: t.scope ?? portal.scope,
       });
-    }, { rateLimit: rateLimitOf(portal.plan), ...options });
+      // Only once stored: a pair that could not be saved stays this client's own until the store takes one.
+      this.heldRefreshToken = t.refreshToken;
+    }, { rateLimit: rateLimitOf(portal.plan), ...clientOptions });
   }
 
   /** Reads categories, statuses and enumeration fields in one request; kept for a few minutes. */

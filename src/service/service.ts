@@ -6,11 +6,11 @@ import { EffectUnknownError, PermanentActionError } from './actions.js';
 import type { ServiceConfig } from './config.js';
 import { appModeInstall, ledgerIds } from './installer.js';
 import { createLogger, type Logger } from './log.js';
-import { PortalContext } from './portal-context.js';
+import { isAuthorizationFailure, PortalContext } from './portal-context.js';
 import { Processor, type InstallRunner } from './processor.js';
 import { buildServer } from './server.js';
 import { SqliteStore } from './store/sqlite.js';
-import type { ServiceStore } from './store/types.js';
+import type { Job, ServiceStore } from './store/types.js';
 import { sweepPortal, type SweepResult } from './sweep.js';
 import { Worker } from './worker.js';
 
@@ -53,16 +53,45 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const contexts = new Map<string, PortalContext>();
   let publicUrl = config.publicUrl ?? '';
 
+  /**
+   * The portal's context, checked against the store on every use: the store is the source of truth for tokens, and
+   * the installer CLI (--member-id) or another service process on this database may have renewed them, which spends
+   * the refresh token a cached client holds. Then the context is built again from the stored pair.
+   */
   async function context(memberId: string): Promise<PortalContext | undefined> {
-    const cached = contexts.get(memberId);
-    if (cached) return cached;
     const portal = await store.getPortal(memberId);
-    if (!portal || portal.installState === 'uninstalled') return undefined;
+    if (!portal || portal.installState === 'uninstalled') {
+      contexts.delete(memberId);
+      return undefined;
+    }
+    const cached = contexts.get(memberId);
+    if (cached?.holdsTokensOf(portal)) return cached;
     if (!config.app) throw new PermanentActionError('the service has no application credentials: set B24_APP_CLIENT_ID and B24_APP_CLIENT_SECRET');
-    const client = PortalContext.client(portal, config.app, config.oauthUrl, store, config.tokenRefreshMarginSeconds, options.portalClient);
-    const ctx = new PortalContext(portal, client, template, config.automation, clock, () => ledgerIds(config.stateDir, memberId));
+    const access = { app: config.app, oauthUrl: config.oauthUrl, store, refreshMarginSeconds: config.tokenRefreshMarginSeconds, clientOptions: options.portalClient };
+    const ctx = new PortalContext(portal, access, template, config.automation, clock, () => ledgerIds(config.stateDir, memberId));
     contexts.set(memberId, ctx);
     return ctx;
+  }
+
+  /** The tokens were renewed elsewhere after this process last built the portal's context. */
+  async function renewedElsewhere(memberId: string): Promise<boolean> {
+    const cached = contexts.get(memberId);
+    const portal = await store.getPortal(memberId);
+    return Boolean(cached && portal && !cached.holdsTokensOf(portal));
+  }
+
+  /**
+   * A job whose portal refused its authorisation because another process renewed the tokens while it ran (its
+   * refresh token was spent in between) runs once more at once with the stored pair; jobs are safe to run again.
+   */
+  async function handle(job: Job): Promise<void> {
+    try {
+      await processor.handle(job);
+    } catch (error) {
+      if (!isAuthorizationFailure(error) || !(await renewedElsewhere(job.memberId))) throw error;
+      log.info(`job ${job.id} (${job.kind}, portal ${job.memberId}): the tokens were renewed by another process meanwhile; running it again with them`);
+      await processor.handle(job);
+    }
   }
 
   const processor = new Processor({
@@ -72,7 +101,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       : undefined,
   });
 
-  const worker = new Worker(store, (job) => processor.handle(job), {
+  const worker = new Worker(store, handle, {
     clock,
     startDelayMs: config.workerStartDelayMs,
     pollMs: config.workerPollMs,

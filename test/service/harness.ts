@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EmulatorOptions, InstalledApp, RunningEmulator } from '../../src/emulator/index.js';
 import { PortalClient } from '../../src/portal/client.js';
-import { loadServiceConfig, type ConfigOverrides } from '../../src/service/config.js';
+import { loadServiceConfig, type ConfigOverrides, type ServiceConfig } from '../../src/service/config.js';
 import { createLogger } from '../../src/service/log.js';
 import { startService, type RunningService, type ServiceOptions } from '../../src/service/service.js';
 import { startTestEmulator } from '../helpers/emulator.js';
@@ -20,12 +20,15 @@ export interface Stack {
   /** The admin's incoming webhook: what a user does in the UI, done over REST. */
   user: PortalClient;
   dir: string;
+  config: ServiceConfig;
   now(): number;
   advance(ms: number): Promise<void>;
   /** Until every delivery is made and every due job has run (bounded). */
   settle(): Promise<void>;
   /** Restarts the service on the same database (a crash when `kill`, else a clean stop). */
   restart(options?: Partial<ServiceOptions>): Promise<void>;
+  /** A second service process on the same database (own port, own portal clients); closed with the stack. */
+  startPeer(options?: Partial<ServiceOptions>): Promise<RunningService>;
   close(): Promise<void>;
 }
 
@@ -70,9 +73,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }
 
   if (options.install !== false) await settle();
+  const peers: RunningService[] = [];
 
   return {
-    emulator, app, user, dir, now,
+    emulator, app, user, dir, config, now,
     get service() {
       return service;
     },
@@ -86,7 +90,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       const port = Number(new URL(service.url).port);
       service = await startService({ config: { ...config, port }, clock: now, background: false, log, portalClient, localPortal: true, ...options.service, ...restartOptions });
     },
+    async startPeer(peerOptions = {}) {
+      const peer = await startService({ config: { ...config, port: 0 }, clock: now, background: false, log, portalClient, localPortal: true, ...options.service, ...peerOptions });
+      peers.push(peer);
+      return peer;
+    },
     async close() {
+      for (const peer of peers) await peer.close();
       await service.close();
       await emulator.close();
       rmSync(dir, { recursive: true, force: true });
