@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadServiceConfig, type ConfigOverrides } from '../service/config.js';
+import { handlerUrlProblem } from '../install/plan.js';
 import { startService } from '../service/service.js';
 import { UserError } from './errors.js';
 import { parsePort } from './options.js';
@@ -23,6 +24,9 @@ export function register(program: Command): void {
       console.log(JSON.stringify({ url: service.url, publicUrl: service.publicUrl, db: config.dbFile }));
       console.error(`Autosalon service on ${service.url} (Bitrix24 calls ${service.publicUrl}); database ${config.dbFile}`);
       console.error(`  install handler ${service.publicUrl}/install, events ${service.publicUrl}/events, robots ${service.publicUrl}/robots/…`);
+      // The install would then skip every robot and event binding, and no automation would ever run.
+      const urlProblem = handlerUrlProblem(config.publicUrl);
+      if (urlProblem) console.error(`warning: ${urlProblem}; robots and event bindings will be skipped until AUTOSALON_PUBLIC_URL (or --public-url) is an address Bitrix24 can reach`);
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once('SIGINT', stop);

@@ -616,16 +616,7 @@ function planApp(b: Builder, input: PlanInput): string | undefined {
   const refused = (what: keyof typeof portalApp.unavailable) =>
     portalApp.unavailable[what] && `the portal does not offer it (${portalApp.unavailable[what]}): its plan may lack business processes and automation`;
   const publicUrl = servicePublicUrl(input.app?.publicUrl, ledger);
-  let urlProblem: string | undefined;
-  if (!publicUrl) urlProblem = 'the automation service\'s public URL is unknown: pass --public-url or set AUTOSALON_PUBLIC_URL';
-  else {
-    try {
-      const host = new URL(publicUrl).hostname;
-      if (!host.slice(1).includes('.')) urlProblem = `Bitrix24 refuses handler URLs whose host has no dot ("${host}"): use a public name or an IP address`;
-    } catch {
-      urlProblem = `the public URL "${publicUrl}" is not a URL`;
-    }
-  }
+  const urlProblem = handlerUrlProblem(publicUrl);
   const registeredRobots = new Set(portalApp.robots);
   const skippedRobots = new Map<string, string>();
 
@@ -766,4 +757,17 @@ export function skipMeaning(step: Step, mode: 'webhook' | 'app'): 'not-verified'
 /** A plan that changes nothing: every template object is in place (skips and kept elements aside). */
 export function isSettled(plan: Plan): boolean {
   return plan.steps.every((s) => s.action === 'keep' || s.action === 'skip');
+}
+
+/** Why Bitrix24 would refuse this service address as a robot or event handler; undefined when it would take it. */
+export function handlerUrlProblem(publicUrl: string | undefined): string | undefined {
+  if (!publicUrl) return 'the automation service\'s public URL is unknown: pass --public-url or set AUTOSALON_PUBLIC_URL';
+  let host: string;
+  try {
+    host = new URL(publicUrl).hostname;
+  } catch {
+    return `the public URL "${publicUrl}" is not a URL`;
+  }
+  if (!host.slice(1).includes('.')) return `Bitrix24 refuses handler URLs whose host has no dot ("${host}"): use a public name or an IP address`;
+  return undefined;
 }
