@@ -2,14 +2,18 @@
 import { join } from 'node:path';
 import { relaunchTrustingCa } from '../src/install/embedded.js';
 import { defaultStateDir } from '../src/install/state.js';
-import { benchEvents, renderEventsBench } from './bench/events.js';
-import { benchInstall, renderInstallBench } from './bench/install.js';
+import { benchEvents, nothingLost, renderEventsBench } from './bench/events.js';
+import { benchInstall, installTargets, renderInstallBench } from './bench/install.js';
 
 // The emulator's CA must be trusted from process start: the first run makes it and relaunches itself.
 const certDir = join(defaultStateDir(), 'bench-ca');
 const code = await relaunchTrustingCa(certDir);
 if (code !== undefined) process.exit(code);
 
-console.log(renderInstallBench(await benchInstall({ certDir })));
+const install = await benchInstall({ certDir });
+console.log(renderInstallBench(install));
 console.log('');
-console.log(renderEventsBench(await benchEvents()));
+const events = await benchEvents();
+console.log(renderEventsBench(events));
+// A missed target fails the run, so a script or CI step sees it.
+if (installTargets(install).some((t) => !t.ok) || !nothingLost(events)) process.exitCode = 1;

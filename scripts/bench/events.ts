@@ -35,6 +35,8 @@ export interface EventsBenchResult {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** Requests autocannon sent, including those still in flight when the load stopped (answered, not counted). */
+  sent: number;
   accepted: number;
   queued: number;
   rejected: number;
@@ -79,6 +81,7 @@ export async function benchEvents(options: { durationSeconds?: number; connectio
       p50Ms: r.latency.p50,
       p99Ms: r.latency.p99,
       maxMs: r.latency.max,
+      sent: id,
       accepted: r.requests.total - r.non2xx,
       queued: stats.queued,
       rejected: r.non2xx + r.errors + r.timeouts,
@@ -91,11 +94,18 @@ export async function benchEvents(options: { durationSeconds?: number; connectio
   }
 }
 
+/** Every event answered 200 was queued durably, and the queue holds no more than was sent. */
+export function nothingLost(r: EventsBenchResult): boolean {
+  return r.queued >= r.accepted && r.queued <= r.sent;
+}
+
 export function renderEventsBench(r: EventsBenchResult): string {
   return [
     `Event ingestion (autocannon, ${r.connections} connections, ${r.durationSeconds.toFixed(1)} s, SQLite WAL synchronous=FULL, worker off):`,
     `  ${r.eventsPerSecond} events/s accepted; answer latency p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms`,
-    `  ${r.accepted} answered 200, ${r.queued} jobs in the queue afterwards, ${r.rejected} rejected or failed`,
+    `  ${r.sent} sent, ${r.accepted} answered 200 within the run, ${r.queued} jobs in the queue afterwards`
+      + ` (the rest were in flight when the load stopped), ${r.rejected} rejected or failed`,
+    `  [${nothingLost(r) ? 'ok' : 'FAIL'}] every event answered 200 is in the durable queue, and nothing more than was sent`,
   ].join('\n');
 }
 
