@@ -6,10 +6,11 @@
 import { join } from 'node:path';
 import { startEmulator, type RunningEmulator } from '../emulator/index.js';
 import { embeddedDir } from '../install/embedded.js';
-import { renderPlan, renderSummary, runInstall } from '../install/index.js';
+import { renderPlan, renderSummary } from '../install/index.js';
 import { renderProgress } from '../install/render.js';
 import { loadTemplate, type Lang } from '../template/index.js';
 import { loadServiceConfig } from './config.js';
+import { installForService, summarizeInstall } from './installer.js';
 import { createLogger } from './log.js';
 import type { InstallRunner } from './processor.js';
 import { startService, type RunningService } from './service.js';
@@ -68,8 +69,9 @@ export async function startEmbeddedProduct(options: EmbeddedProductOptions): Pro
   // The service's app-mode install, showing the plan and the result in the terminal.
   const install: InstallRunner = async (client, o) => {
     try {
-      const report = await runInstall(client, {
-        tier: o.tier, lang: options.lang ?? o.lang, app: o.app, stateDir: o.stateDir, template,
+      const report = await installForService(client, o, {
+        template,
+        lang: options.lang ?? o.lang,
         onProgress: (event) => {
           if (event.type === 'plan' && event.round === 1) {
             print(renderPlan(event.plan, template, { target: `the embedded emulator ${emulator.origin} (app mode)`, tierSource: `emulated plan ${plan}, read through app.info` }));
@@ -82,7 +84,7 @@ export async function startEmbeddedProduct(options: EmbeddedProductOptions): Pro
       });
       print(renderSummary(report));
       done(report.failed.length === 0);
-      return `${report.created} created, ${report.updated} updated, ${report.unchanged} unchanged`;
+      return summarizeInstall(report);
     } catch (error) {
       done(false);
       throw error;

@@ -1,17 +1,30 @@
 // The app-mode install run by the service when a portal installs the application: the installer of src/install,
 // with the tier the service read from app.info, the service's public URL for robot handlers and event bindings.
-import { PortalState, runInstall } from '../install/index.js';
+import { PortalState, runInstall, type InstallOptions, type InstallReport } from '../install/index.js';
 import type { PortalClient } from '../portal/client.js';
-import type { InstallRunner } from './processor.js';
+import type { InstallOptions as ServiceInstallOptions, InstallRunner } from './processor.js';
 
-export const appModeInstall: InstallRunner = async (client, options) => {
-  const report = await runInstall(client, { tier: options.tier, lang: options.lang, app: options.app, stateDir: options.stateDir });
+/**
+ * The service's install of a portal: the template in app mode, then the service's own ONAPPUNINSTALL binding.
+ * `npm start` passes a progress hook (and its template and language) to show the plan and the result.
+ */
+export async function installForService(
+  client: PortalClient, options: ServiceInstallOptions, extra: Pick<InstallOptions, 'onProgress' | 'template' | 'lang'> = {},
+): Promise<InstallReport> {
+  const report = await runInstall(client, { tier: options.tier, lang: options.lang, app: options.app, stateDir: options.stateDir, ...extra });
   await bindUninstall(client, `${options.app.publicUrl}/events`);
+  return report;
+}
+
+/** One line for the service's log. */
+export function summarizeInstall(report: InstallReport): string {
   const failed = report.failed.map((f) => f.reason || f.object);
-  return `${report.created} created, ${report.updated} updated, ${report.unchanged} unchanged in ${report.httpRequests} requests`
+  return `${report.created} created, ${report.updated} updated, ${report.deleted} deleted, ${report.unchanged} unchanged in ${report.httpRequests} requests`
     + `${report.skipped.length ? `; skipped: ${report.skipped.map((s) => s.object).join(', ')}` : ''}`
     + `${failed.length ? `; failed: ${failed.join('; ')}` : ''}${report.converged ? '' : '; the portal does not fully match the template yet'}`;
-};
+}
+
+export const appModeInstall: InstallRunner = async (client, options) => summarizeInstall(await installForService(client, options));
 
 /**
  * ONAPPUNINSTALL reaches only handlers bound to it (it is not part of the template's CRM events): the service binds

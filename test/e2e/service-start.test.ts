@@ -1,6 +1,6 @@
 // npm start on the embedded default: emulator + automation service, the app installed into the emulator through its
 // control API, the template installed by the service in app mode; a second start changes nothing.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +36,9 @@ it('npm start runs the whole product: the service installs the template in app m
     const [portal] = await store.listPortals();
     await store.close();
     expect(portal).toMatchObject({ tier: 'crm_plus', plan: 'pro', installState: 'installed' });
+    // The service is told when the admin removes the application, as a Market install would be.
+    const portalState = JSON.parse(readFileSync(join(home, '.autosalon', 'emulator', 'portal.json'), 'utf8')) as { eventBindings: { event: string; handler: string }[] };
+    expect(portalState.eventBindings.filter((b) => b.event === 'ONAPPUNINSTALL').map((b) => b.handler)).toEqual([expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/events$/)]);
 
     // On fixed ports (the default 8943/8944 in real use) a second start finds nothing to change.
     const ports = { emulator: await freePort(), service: await freePort() };
