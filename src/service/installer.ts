@@ -27,13 +27,18 @@ export function summarizeInstall(report: InstallReport): string {
 export const appModeInstall: InstallRunner = async (client, options) => summarizeInstall(await installForService(client, options));
 
 /**
- * ONAPPUNINSTALL reaches only handlers bound to it (it is not part of the template's CRM events): the service binds
- * its own, so an uninstalled portal's tokens and pending work are dropped.
+ * ONAPPUNINSTALL reaches only handlers bound to it (it is not part of the template's CRM events, and a base-tier
+ * portal gets none of those): the service binds its own, so an uninstalled portal's tokens and pending work are
+ * dropped. event.get lists this application's bindings only, so one at another address is the service's own from
+ * before a move: it is unbound, as the installer does with the CRM events.
  */
 async function bindUninstall(client: PortalClient, handler: string): Promise<void> {
   const { result } = await client.call<{ event: string; handler: string }[]>('event.get');
-  if ((result ?? []).some((b) => b.event.toUpperCase() === 'ONAPPUNINSTALL' && b.handler === handler)) return;
-  await client.call('event.bind', { event: 'ONAPPUNINSTALL', handler });
+  const bound = (result ?? []).filter((b) => b.event.toUpperCase() === 'ONAPPUNINSTALL');
+  if (!bound.some((b) => b.handler === handler)) await client.call('event.bind', { event: 'ONAPPUNINSTALL', handler });
+  for (const stale of bound.filter((b) => b.handler !== handler)) {
+    await client.call('event.unbind', { event: 'ONAPPUNINSTALL', handler: stale.handler });
+  }
 }
 
 /**

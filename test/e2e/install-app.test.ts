@@ -6,6 +6,7 @@ import type { InstalledApp, RunningEmulator } from '../../src/emulator/index.js'
 import { runInstall, type InstallOptions } from '../../src/install/apply.js';
 import { openSession } from '../../src/install/session.js';
 import { PortalState } from '../../src/install/state.js';
+import { installForService } from '../../src/service/installer.js';
 import { SqliteStore } from '../../src/service/store/sqlite.js';
 import { uninstall } from '../../src/install/uninstall.js';
 import { verifyPortal } from '../../src/install/verify.js';
@@ -119,6 +120,19 @@ describe('installing as the application', () => {
     const events = (await appObjects(client())).events;
     expect(events.every((e) => e.endsWith('https://192.0.2.10/svc/events'))).toBe(true);
     expect(events).toHaveLength(template.app.events.length);
+  });
+
+  it('the service\'s install also binds ONAPPUNINSTALL, on a base plan too, and moves it with the service', async () => {
+    for (const plan of ['pro', 'basic']) {
+      const { app, stateDir, client } = await appPortal(plan);
+      const uninstallBindings = async () => (await client().call<{ event: string; handler: string }[]>('event.get')).result
+        .filter((b) => b.event === 'ONAPPUNINSTALL').map((b) => `${b.event} ${b.handler}`);
+      const tier = plan === 'pro' ? 'crm_plus' : 'base';
+      await installForService(client(), { tier, lang: 'ru', stateDir, app: { publicUrl: PUBLIC_URL, clientId: app.clientId } });
+      expect(await uninstallBindings()).toEqual([`ONAPPUNINSTALL ${PUBLIC_URL}/events`]);
+      await installForService(client(), { tier, lang: 'ru', stateDir, app: { publicUrl: 'https://192.0.2.10/svc', clientId: app.clientId } });
+      expect(await uninstallBindings()).toEqual(['ONAPPUNINSTALL https://192.0.2.10/svc/events']);
+    }
   });
 
   it('killed after each batch in turn, a re-run converges without duplicates, robots and events included', async () => {
