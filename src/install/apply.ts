@@ -3,7 +3,7 @@
 // plan is empty. Re-reading is what makes the run safe to repeat and to resume: objects are matched by their natural
 // keys, so nothing is created twice, and a create whose answer was lost is looked up instead of being re-sent.
 import { LostResponseError, PortalError, UnreachableError, type BatchCommand, type BatchResult, type PortalClient } from '../portal/client.js';
-import type { PortalSnapshot } from '../portal/snapshot.js';
+import type { AppInfo } from '../portal/snapshot.js';
 import { loadTemplate } from '../template/loader.js';
 import type { Lang, Template } from '../template/model.js';
 import { filterByTier, isTier, tierForPlan } from '../template/tiers.js';
@@ -50,27 +50,32 @@ export interface InstallOptions {
   limitWaitMs?: number;
 }
 
-interface TierChoice { tier: string; source: string }
+export interface TierChoice { tier: string; source: string }
 
-/** Tier: --tier, then --plan, then (app mode) app.info; a webhook cannot read app.info. */
-export function chooseTier(template: Template, options: Pick<InstallOptions, 'tier' | 'plan'>, mode: 'webhook' | 'app'): TierChoice | undefined {
+/** The tier the user named: --tier, else --plan; undefined when neither was given. */
+export function explicitTier(template: Template, options: Pick<InstallOptions, 'tier' | 'plan'>): TierChoice | undefined {
   if (options.tier) {
     if (!isTier(template, options.tier)) throw new InstallError(`unknown tier "${options.tier}": use ${template.tiers.join(' or ')}`);
     return { tier: options.tier, source: '--tier' };
   }
   if (options.plan) return { tier: tierForPlan(template, options.plan).tier, source: `--plan ${options.plan}` };
-  if (mode === 'webhook') {
+  return undefined;
+}
+
+/** Tier: --tier, then --plan, then (app mode) app.info, which is read later; a webhook cannot read app.info. */
+export function chooseTier(template: Template, options: Pick<InstallOptions, 'tier' | 'plan'>, mode: 'webhook' | 'app'): TierChoice | undefined {
+  const chosen = explicitTier(template, options);
+  if (!chosen && mode === 'webhook') {
     throw new InstallError(
       `a webhook cannot read the portal's plan (app.info needs an installed application): say which tier to install with --tier ${template.tiers.join('|')} `
       + 'or give the plan code with --plan CODE (for example --plan pro)',
     );
   }
-  return undefined;
+  return chosen;
 }
 
-function tierFromAppInfo(template: Template, snapshot: PortalSnapshot): TierChoice {
-  const info = snapshot.app?.info;
-  if (!info) throw new InstallError('app.info did not answer: pass --tier or --plan');
+/** The tier of the portal's plan as app.info gives it: the most precise code the template knows (type, then family). */
+export function tierFromAppInfo(template: Template, info: AppInfo): TierChoice {
   const byType = info.licenseType ? tierForPlan(template, info.licenseType) : undefined;
   const chosen = byType && byType.matchedBy !== 'unknown'
     ? byType
@@ -190,7 +195,10 @@ async function install(client: PortalClient, options: InstallOptions, fullTempla
         state.clearJournal();
       }
     }
-    tierChoice ??= tierFromAppInfo(fullTemplate, snapshot);
+    if (!tierChoice) {
+      if (!snapshot.app?.info) throw new InstallError('app.info did not answer: pass --tier or --plan');
+      tierChoice = tierFromAppInfo(fullTemplate, snapshot.app.info);
+    }
     report.tier = tierChoice.tier;
     report.tierSource = tierChoice.source;
     const template = filterByTier(fullTemplate, tierChoice.tier);

@@ -4,7 +4,8 @@
 import type { PortalClient } from '../portal/client.js';
 import { loadTemplate } from '../template/loader.js';
 import type { Lang, Template } from '../template/model.js';
-import { filterByTier, isTier, tierForPlan } from '../template/tiers.js';
+import { filterByTier } from '../template/tiers.js';
+import { explicitTier, tierFromAppInfo } from './apply.js';
 import { InstallError, type ObjectNote, type Plan, type StepAction } from './model.js';
 import { skipMeaning } from './plan.js';
 import { planWithReads, readPortal } from './read.js';
@@ -46,20 +47,13 @@ export async function verifyPortal(client: PortalClient, options: VerifyOptions 
   const start = client.httpRequests;
   const snapshot = await readPortal(client, fullTemplate, ledger);
 
-  let tier: string | undefined;
-  let tierSource = '';
-  if (options.tier) {
-    if (!isTier(fullTemplate, options.tier)) throw new InstallError(`unknown tier "${options.tier}": use ${fullTemplate.tiers.join(' or ')}`);
-    [tier, tierSource] = [options.tier, '--tier'];
-  } else if (options.plan) [tier, tierSource] = [tierForPlan(fullTemplate, options.plan).tier, `--plan ${options.plan}`];
-  else if (ledger.tier) [tier, tierSource] = [ledger.tier, 'the last install'];
-  else if (snapshot.app?.info) {
-    const info = snapshot.app.info;
-    [tier, tierSource] = [tierForPlan(fullTemplate, info.licenseType || info.licenseFamily || info.license).tier, `app.info ${info.licenseType}`];
-  }
-  if (!tier) {
+  const choice = explicitTier(fullTemplate, options)
+    ?? (ledger.tier ? { tier: ledger.tier, source: 'the last install' } : undefined)
+    ?? (snapshot.app?.info ? tierFromAppInfo(fullTemplate, snapshot.app.info) : undefined);
+  if (!choice) {
     throw new InstallError(`nothing says which tier this portal should have (no install recorded here): pass --tier ${fullTemplate.tiers.join('|')} or --plan CODE`);
   }
+  const { tier, source: tierSource } = choice;
   const lang = options.lang ?? ledger.lang ?? 'ru';
   const plan = await planWithReads(client, snapshot, {
     template: filterByTier(fullTemplate, tier), tier, lang, ledger, portal: client.origin, mode: client.mode, app: options.app,
