@@ -410,6 +410,8 @@ export class ActionRunner {
     const reasonNow = normalizeValue(item.values[def.reasonField]) || normalizeValue(robot?.reason);
     const episode = await this.episode(item, def, source, robot);
     await this.completeEpisode(episode, item, def, reasonNow);
+    // A reason given after the re-call was planned without it (the robot's property, the field filled meanwhile).
+    if (reasonNow) await this.applyReason(episode, item, def, reasonNow);
     return { episodeId: episode.id, recallDate: episode.recallDate };
   }
 
@@ -531,8 +533,9 @@ export class ActionRunner {
         }, resuming),
       }));
       if (result?.activityId) {
-        await this.store.updateEpisode(episode.id, { activityId: result.activityId, reason: reason || episode.reason });
-        episode.activityId = result.activityId;
+        const withReason = { activityId: result.activityId, reason: reason || episode.reason };
+        await this.store.updateEpisode(episode.id, withReason);
+        Object.assign(episode, withReason);
       }
     }
     await this.once(`${base}|field`, async () => {
@@ -550,8 +553,12 @@ export class ActionRunner {
   /** The reason was filled or changed after the re-call was planned: the to-do's description follows it. */
   async refusalReasonChanged(item: ItemState, def: RefusalDef): Promise<void> {
     const episode = await this.store.getOpenEpisode(this.memberId, item.id);
-    const reason = normalizeValue(item.values[def.reasonField]);
-    if (!episode || episode.reason === reason) return;
+    if (episode) await this.applyReason(episode, item, def, normalizeValue(item.values[def.reasonField]));
+  }
+
+  /** The episode's reason becomes this one: in the re-call to-do's description and in the re-call list. */
+  private async applyReason(episode: RecallEpisode, item: ItemState, def: RefusalDef, reason: string): Promise<void> {
+    if (episode.reason === reason) return;
     if (episode.activityId) {
       try {
         await this.ctx.client.call('crm.activity.todo.updateDescription', {
@@ -564,6 +571,7 @@ export class ActionRunner {
       }
     }
     await this.store.updateEpisode(episode.id, { reason });
+    episode.reason = reason;
   }
 
   private async clientName(item: ItemState): Promise<string> {

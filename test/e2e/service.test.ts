@@ -404,6 +404,17 @@ describe('robots', () => {
     expect(s.emulator.control.robotRun(run.workflowId)?.completed?.returnValues).toEqual({ recall_date: expect.stringMatching(/^\d{4}-\d{2}-01|^\d{4}-\d{2}-15/) });
   });
 
+  it('a reason given only to the robot, after the re-call was planned without one, goes into its text and the list', async () => {
+    const id = await addDeal('shop', { TITLE: 'Причина только роботу' });
+    await move('deal', id, 'LOSE');
+    expect(recallTodos(id)[0].DESCRIPTION).toContain('Причина отказа: не указана');
+    s.emulator.control.runRobot({ code: 'autosalon_refusal', documentId: `DEAL_${id}`, properties: { reason: 'Купил в другом месте' } });
+    await s.settle();
+    expect(recallTodos(id)).toHaveLength(1);
+    expect(recallTodos(id)[0].DESCRIPTION).toContain('Причина отказа: Купил в другом месте');
+    expect((await s.service.store.listRecalls({})).filter((e) => e.dealId === String(id))).toMatchObject([{ reason: 'Купил в другом месте' }]);
+  });
+
   it('the stage-actions robot runs the current stage once, whichever path comes first', async () => {
     const id = await addDeal('repair', { TITLE: 'Робот стадии', UF_CRM_AS_MASTER: MASTER });
     await move('deal', id, 'INSPECTION');
