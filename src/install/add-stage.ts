@@ -7,7 +7,7 @@ import { loadTemplate } from '../template/loader.js';
 import { LEADS_PIPELINE, type Template } from '../template/model.js';
 import { sameName, SORT_STEP } from './desired.js';
 import { InstallError, type LocalAddition } from './model.js';
-import { dealStageEntity, LEAD_STATUS_ENTITY, stagePrefix } from './plan.js';
+import { dealStageEntity, keys, LEAD_STATUS_ENTITY, stagePrefix } from './plan.js';
 import { defaultStateDir, PortalState } from './state.js';
 
 export interface AddStageOptions {
@@ -78,7 +78,7 @@ async function addStageLocked(client: PortalClient, options: AddStageOptions, st
     if (!pipeline) {
       throw new InstallError(`unknown pipeline "${options.pipeline}": use ${[...template.pipelines.map((p) => p.code), LEADS_PIPELINE].join(', ')}`);
     }
-    const recorded = ledger.objects[`category:${pipeline.code}`]?.id;
+    const recorded = ledger.objects[keys.category(pipeline.code)]?.id;
     // Without the ledger's id, one read finds the pipeline by name and brings every stage with it.
     const snapshot = recorded === undefined ? await readSnapshot(client, { core: true }) : undefined;
     const id = recorded ?? snapshot!.categories.find((c) => !c.isDefault && (sameName(c.name, pipeline.name.ru) || sameName(c.name, pipeline.name.en)))?.id;

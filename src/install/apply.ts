@@ -8,7 +8,7 @@ import { loadTemplate } from '../template/loader.js';
 import type { Lang, Template } from '../template/model.js';
 import { filterByTier, isTier, tierForPlan } from '../template/tiers.js';
 import { InstallError, type InstallReport, type Ledger, type Plan, type Step } from './model.js';
-import { countActions, executableSteps, needsConsent, skipMeaning } from './plan.js';
+import { countActions, executableSteps, keys, needsConsent, skipMeaning } from './plan.js';
 import { planWithReads, readPortal } from './read.js';
 import { recoverFromJournal } from './recover.js';
 import { defaultStateDir, PortalState, type BackupEntry, type BackupFile, type JournalStep } from './state.js';
@@ -124,6 +124,11 @@ export function packBatches(steps: Step[], max = MAX_BATCH): Step[][] {
   return batches;
 }
 
+/** A batch's commands, keyed by step id (the name `$result[...]` references use). */
+export function batchCommands(steps: Step[]): Record<string, BatchCommand> {
+  return Object.fromEntries(steps.map((s) => [s.id, { method: s.call!.method, params: s.call!.params }]));
+}
+
 const ALREADY_EXISTS = /already exists|already installed|ALREADY_INSTALLED/i;
 
 function emptyReport(client: PortalClient, template: Template, stateDir: string): InstallReport {
@@ -224,7 +229,7 @@ async function install(client: PortalClient, options: InstallOptions, fullTempla
 
     // What the ledger learns from the plan itself: pipelines adopted by name, the tier and language of the install.
     for (const match of Object.values(plan.categories)) {
-      if (match.id !== undefined) ledger.objects[`category:${match.code}`] = { ...ledger.objects[`category:${match.code}`], created: match.created, id: match.id };
+      if (match.id !== undefined) ledger.objects[keys.category(match.code)] = { ...ledger.objects[keys.category(match.code)], created: match.created, id: match.id };
     }
     ledger.template = { ...plan.template };
     ledger.tier = tierChoice.tier;
@@ -270,10 +275,9 @@ async function install(client: PortalClient, options: InstallOptions, fullTempla
         startedAt: new Date().toISOString(), round, batch: number,
         steps: batch.map((s): JournalStep => ({ id: s.id, action: s.action, kind: s.kind, key: s.key, title: s.title, natural: naturalOf(s), record: s.record })),
       });
-      const commands: Record<string, BatchCommand> = Object.fromEntries(batch.map((s) => [s.id, { method: s.call!.method, params: s.call!.params }]));
       let result: BatchResult;
       try {
-        result = await client.batch(commands);
+        result = await client.batch(batchCommands(batch));
       } catch (error) {
         if (error instanceof LostResponseError && !(error instanceof UnreachableError)) {
           // The journal stays: the next round reads the portal and looks up what this batch may have created.

@@ -25,7 +25,8 @@ function groupRank(group: string, template: Template): number {
   return { fields: 2, cards: 3, app: 4 }[group] ?? 5;
 }
 
-function stepLine(s: Step): string {
+/** One step, as the plans print it: mark, action, object, detail. */
+export function stepLine(s: Step): string {
   const when = s.deferred ? ' (once the pipeline exists)' : '';
   return `  ${MARK[s.action]} ${s.action.padEnd(6)} ${s.title}${s.detail ? ` — ${s.detail}` : ''}${when}`;
 }

@@ -2,14 +2,15 @@
 // recorded it — unless someone changed it again since, which is then left alone and said so. Nothing holding leads
 // or deals is deleted; deleting fields (which erases their values) needs consent.
 import { existsSync } from 'node:fs';
-import { LostResponseError, type BatchCommand, type PortalClient } from '../portal/client.js';
+import { LostResponseError, type PortalClient } from '../portal/client.js';
 import { cardKey, CRM_ENTITY_TYPE_ID, readMore, readSnapshot, type CardSection, type PortalSnapshot, type StatusRow, type UserFieldRow } from '../portal/snapshot.js';
 import { loadTemplate } from '../template/loader.js';
-import type { Lang, Template } from '../template/model.js';
-import { cardSection, fieldLabels, sameColor, SECTION_PREFIX, sameSection, userfieldMethod } from './desired.js';
-import { packBatches } from './apply.js';
+import { LEADS_PIPELINE, type Lang, type Template } from '../template/model.js';
+import { cardSection, fieldLabels, sameColor, SECTION_PREFIX, sameSection, SORT_STEP, userfieldMethod } from './desired.js';
+import { batchCommands, packBatches } from './apply.js';
 import { InstallError, type Ledger, type ObjectNote, type Step, type StepKind } from './model.js';
-import { dealStageEntity, keys } from './plan.js';
+import { dealStageEntity, keys, LEAD_STATUS_ENTITY, stagePrefix } from './plan.js';
+import { stepLine } from './render.js';
 import { defaultStateDir, PortalState, type BackupEntry } from './state.js';
 
 export interface UninstallOptions {
@@ -35,9 +36,6 @@ export interface UninstallReport {
   plan: UninstallPlan;
 }
 
-let seq = 0;
-const step = (s: Omit<Step, 'id' | 'template' | 'phase'>, phase: number): Step => ({ ...s, id: `u${++seq}`, template: true, phase });
-
 function rowOf(entry: BackupEntry | undefined): StatusRow | undefined {
   return entry?.before as StatusRow | undefined;
 }
@@ -50,10 +48,9 @@ export function planUninstall(
   originals: Map<string, BackupEntry>,
   mode: 'webhook' | 'app',
 ): UninstallPlan {
-  seq = 0;
   const steps: Step[] = [];
   const lang: Lang = ledger.lang ?? 'ru';
-  const add = (s: Omit<Step, 'id' | 'template' | 'phase'>, phase: number) => steps.push(step(s, phase));
+  const add = (s: Omit<Step, 'id' | 'template' | 'phase'>, phase: number) => steps.push({ ...s, id: `u${steps.length + 1}`, template: true, phase });
 
   // Pipelines: ours are deleted with all their stages (when empty); adopted ones keep theirs.
   const deletedCategories = new Set<number>();
@@ -85,31 +82,35 @@ export function planUninstall(
   }
 
   // Statuses and stages: restore what we changed, delete what we created, re-create what we deleted.
-  const dictionaries: { entityId: string; pipeline?: string; stages: Template['leads']['statuses']; counts: Record<string, number>; word: string }[] = [
-    { entityId: 'STATUS', stages: template.leads.statuses, counts: snapshot.counts.leads, word: 'lead' },
-    ...template.pipelines.filter((p) => categoryIds.has(p.code) && !deletedCategories.has(categoryIds.get(p.code)!))
-      .map((p) => ({ entityId: dealStageEntity(categoryIds.get(p.code)!), pipeline: p.code, stages: p.stages, counts: snapshot.counts.deals, word: 'deal' })),
+  const dictionaries: {
+    entityId: string; prefix: string; kind: 'status' | 'stage'; pipeline?: string; stages: Template['leads']['statuses']; counts: Record<string, number>; word: string;
+  }[] = [
+    { entityId: LEAD_STATUS_ENTITY, prefix: '', kind: 'status', stages: template.leads.statuses, counts: snapshot.counts.leads, word: 'lead' },
+    ...template.pipelines.filter((p) => categoryIds.has(p.code) && !deletedCategories.has(categoryIds.get(p.code)!)).map((p) => {
+      const id = categoryIds.get(p.code)!;
+      return { entityId: dealStageEntity(id), prefix: stagePrefix(id), kind: 'stage' as const, pipeline: p.code, stages: p.stages, counts: snapshot.counts.deals, word: 'deal' };
+    }),
   ];
   for (const d of dictionaries) {
     const rows = snapshot.statuses.filter((r) => r.entityId === d.entityId);
-    const prefix = d.pipeline ? `C${categoryIds.get(d.pipeline)}:` : '';
+    const { prefix, kind } = d;
     const group = d.pipeline ? `pipeline:${d.pipeline}` : 'leads';
     d.stages.forEach((stage, i) => {
       const key = d.pipeline ? keys.stage(d.pipeline, stage.code) : keys.status(stage.code);
       const row = rows.find((r) => r.statusId === `${prefix}${stage.code}`);
       if (!row) return;
-      const title = `${d.pipeline ? 'stage' : 'status'} ${row.statusId} "${row.name}"`;
+      const title = `${kind} ${row.statusId} "${row.name}"`;
       if (ledger.objects[key]?.created) {
         const n = d.counts[row.statusId] ?? 0;
-        if (n > 0) add({ action: 'skip', kind: d.pipeline ? 'stage' : 'status', key, group, title, detail: `holds ${n} ${d.word}(s): kept` }, 50);
-        else add({ action: 'delete', kind: d.pipeline ? 'stage' : 'status', key, group, title, detail: 'created by Autosalon', call: { method: 'crm.status.delete', params: { id: row.id } }, before: row }, 50);
+        if (n > 0) add({ action: 'skip', kind, key, group, title, detail: `holds ${n} ${d.word}(s): kept` }, 50);
+        else add({ action: 'delete', kind, key, group, title, detail: 'created by Autosalon', call: { method: 'crm.status.delete', params: { id: row.id } }, before: row }, 50);
         return;
       }
       const before = rowOf(originals.get(key));
       if (!before) return;
       const fields: Record<string, unknown> = {};
       const kept: string[] = [];
-      const ours = { name: stage.name[lang], sort: (i + 1) * 10, color: stage.color };
+      const ours = { name: stage.name[lang], sort: (i + 1) * SORT_STEP, color: stage.color };
       // Put back only what still holds the template's value: a later change by someone else stays.
       const restore = (differs: boolean, stillOurs: boolean, field: string, value: unknown, label: string) => {
         if (!differs) return;
@@ -120,9 +121,9 @@ export function planUninstall(
       restore(before.sort !== row.sort, row.sort === ours.sort, 'SORT', before.sort, 'sort');
       restore(!sameColor(before.color, row.color), sameColor(row.color, ours.color), 'COLOR', before.color, 'colour');
       if (Object.keys(fields).length) {
-        add({ action: 'update', kind: d.pipeline ? 'stage' : 'status', key, group, title, detail: `back to ${Object.entries(fields).map(([k, v]) => `${k.toLowerCase()} ${JSON.stringify(v)}`).join(', ')}`, call: { method: 'crm.status.update', params: { id: row.id, fields } } }, 40);
+        add({ action: 'update', kind, key, group, title, detail: `back to ${Object.entries(fields).map(([k, v]) => `${k.toLowerCase()} ${JSON.stringify(v)}`).join(', ')}`, call: { method: 'crm.status.update', params: { id: row.id, fields } } }, 40);
       }
-      if (kept.length) add({ action: 'skip', kind: 'status', key, group, title, detail: `${kept.join(', ')} changed since the install: left as it is` }, 40);
+      if (kept.length) add({ action: 'skip', kind, key, group, title, detail: `${kept.join(', ')} changed since the install: left as it is` }, 40);
     });
     // What the installs deleted (a default status such as PROCESSED) comes back as it was.
     for (const entry of originals.values()) {
@@ -131,7 +132,7 @@ export function planUninstall(
       if (rows.some((r) => r.statusId === before.statusId)) continue;
       const fields: Record<string, unknown> = { ENTITY_ID: before.entityId, STATUS_ID: before.statusId, NAME: before.name, SORT: before.sort, COLOR: before.color };
       if (before.semantics === 'failure') fields.SEMANTICS = 'F';
-      add({ action: 'create', kind: d.pipeline ? 'stage' : 'status', key: `restore:${before.statusId}`, group, title: `${d.pipeline ? 'stage' : 'status'} ${before.statusId} "${before.name}"`, detail: 'deleted by the install: put back', call: { method: 'crm.status.add', params: { fields } } }, 60);
+      add({ action: 'create', kind, key: `restore:${before.statusId}`, group, title: `${kind} ${before.statusId} "${before.name}"`, detail: 'deleted by the install: put back', call: { method: 'crm.status.add', params: { fields } } }, 60);
     }
   }
 
@@ -216,8 +217,8 @@ export function planUninstall(
   }
 
   for (const a of ledger.localAdditions) {
-    if (a.pipeline !== 'leads') continue;
-    if (snapshot.statuses.some((r) => r.entityId === 'STATUS' && r.statusId === a.statusId)) {
+    if (a.pipeline !== LEADS_PIPELINE) continue;
+    if (snapshot.statuses.some((r) => r.entityId === LEAD_STATUS_ENTITY && r.statusId === a.statusId)) {
       add({ action: 'keep', kind: 'status', key: `local:${a.statusId}`, group: 'leads', title: `status ${a.statusId} "${a.name}"`, detail: 'a support stage added for this portal: kept' }, 90);
     }
   }
@@ -226,7 +227,7 @@ export function planUninstall(
   return { steps: ordered, losesData: ordered.filter((s) => s.action === 'delete' && s.kind === 'field') };
 }
 
-function firstRead(template: Template, ledger: Ledger, mode: 'webhook' | 'app') {
+function uninstallRead(template: Template, ledger: Ledger, mode: 'webhook' | 'app') {
   const ours = template.pipelines.map((p) => ledger.objects[keys.category(p.code)]).filter((o) => o?.id !== undefined);
   const leadCounts = template.leads.statuses.filter((s) => ledger.objects[keys.status(s.code)]?.created).map((s) => s.code);
   return {
@@ -254,13 +255,13 @@ async function uninstallLocked(client: PortalClient, options: UninstallOptions, 
   const ledger = state.loadLedger({ key: client.portalKey, origin: client.origin, mode: client.mode });
   const originals = state.originalStates();
   const start = client.httpRequests;
-  const snapshot = await readSnapshot(client, firstRead(template, ledger, client.mode));
+  const snapshot = await readSnapshot(client, uninstallRead(template, ledger, client.mode));
   // Stages we created in pipelines we adopted: count their deals before deciding.
   const dealCounts: string[] = [];
   for (const p of template.pipelines) {
     const cat = ledger.objects[keys.category(p.code)];
     if (cat?.id === undefined || cat.created) continue;
-    for (const s of p.stages) if (ledger.objects[keys.stage(p.code, s.code)]?.created) dealCounts.push(`C${cat.id}:${s.code}`);
+    for (const s of p.stages) if (ledger.objects[keys.stage(p.code, s.code)]?.created) dealCounts.push(`${stagePrefix(cat.id)}${s.code}`);
   }
   if (dealCounts.length) await readMore(client, snapshot, { dealCounts });
   const plan = planUninstall(template, snapshot, ledger, originals, client.mode);
@@ -281,10 +282,9 @@ async function uninstallLocked(client: PortalClient, options: UninstallOptions, 
   }
   for (const [i, batch] of packBatches(steps).entries()) {
     options.onProgress?.(`batch ${i + 1}: ${batch.length} step(s)…`);
-    const commands: Record<string, BatchCommand> = Object.fromEntries(batch.map((s) => [s.id, { method: s.call!.method, params: s.call!.params }]));
     let errors: Record<string, { code: string; description: string }>;
     try {
-      errors = (await client.batch(commands)).errors;
+      errors = (await client.batch(batchCommands(batch))).errors;
     } catch (error) {
       // Every step is a delete, an update back or a re-create by code: running uninstall again finishes the work.
       if (error instanceof LostResponseError) {
@@ -316,9 +316,8 @@ async function uninstallLocked(client: PortalClient, options: UninstallOptions, 
 }
 
 export function renderUninstallPlan(plan: UninstallPlan): string {
-  const mark = { create: '+', update: '~', delete: '-', keep: '=', skip: '!' } as const;
   if (!plan.steps.length) return 'Nothing to uninstall: the ledger records nothing of Autosalon on this portal.';
-  return ['Uninstall plan:', ...plan.steps.map((s) => `  ${mark[s.action]} ${s.action.padEnd(6)} ${s.title}${s.detail ? ` — ${s.detail}` : ''}`)].join('\n');
+  return ['Uninstall plan:', ...plan.steps.map(stepLine)].join('\n');
 }
 
 export function renderUninstallSummary(r: UninstallReport): string {
