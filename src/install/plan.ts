@@ -596,22 +596,11 @@ export function servicePublicUrl(given: string | undefined, ledger: Ledger): str
 function planApp(b: Builder, input: PlanInput): string | undefined {
   const { template, lang, snapshot, ledger } = input;
   const app = template.app;
-  const items: { kind: StepKind; key: string; title: string; phase: number }[] = [
-    ...app.robots.map((r) => ({ kind: 'robot' as const, key: keys.robot(r.code), title: `robot ${r.code} ${quote(r.name[lang])}`, phase: PHASE.robots })),
-    ...app.triggers.map((t) => ({ kind: 'trigger' as const, key: keys.trigger(t.code), title: `trigger ${t.code} ${quote(t.name[lang])}`, phase: PHASE.triggers })),
-    ...app.events.map((e) => ({ kind: 'event' as const, key: keys.event(e), title: `event ${e} → the automation service`, phase: PHASE.events })),
-    ...app.businessProcesses.map((p) => ({ kind: 'bp' as const, key: keys.bp(p.code), title: `business process ${quote(p.name[lang])}`, phase: PHASE.bp })),
-  ];
-  const skipAll = (reason: string, which: (k: StepKind) => boolean = () => true) => {
-    for (const item of items.filter((i) => which(i.kind))) {
-      b.add({ action: 'skip', kind: item.kind, key: item.key, group: 'app', title: item.title, detail: reason }, item.phase);
-    }
-  };
-  if (!items.length) return undefined;
-  if (input.mode === 'webhook') {
-    skipAll('needs the installed Autosalon application: Bitrix24 refuses it to an incoming webhook (ACCESS_DENIED)');
-    return undefined;
-  }
+  if (!app.robots.length && !app.triggers.length && !app.events.length && !app.businessProcesses.length) return undefined;
+  // A webhook can neither read nor register application objects: each is listed as skipped, for this reason.
+  const needsApp = input.mode === 'webhook'
+    ? 'needs the installed Autosalon application: Bitrix24 refuses it to an incoming webhook (ACCESS_DENIED)'
+    : undefined;
   const portalApp = snapshot.app ?? { robots: [], triggers: [], events: [], templates: [], unavailable: {} };
   const refused = (what: keyof typeof portalApp.unavailable) =>
     portalApp.unavailable[what] && `the portal does not offer it (${portalApp.unavailable[what]}): its plan may lack business processes and automation`;
@@ -624,7 +613,7 @@ function planApp(b: Builder, input: PlanInput): string | undefined {
   for (const robot of app.robots) {
     const key = keys.robot(robot.code);
     const title = `robot ${robot.code} ${quote(robot.name[lang])}`;
-    const problem = urlProblem ?? refused('robots');
+    const problem = needsApp ?? urlProblem ?? refused('robots');
     if (problem) {
       b.add({ action: 'skip', kind: 'robot', key, group: 'app', title, detail: problem }, PHASE.robots);
       registeredRobots.delete(robot.code);
@@ -647,8 +636,9 @@ function planApp(b: Builder, input: PlanInput): string | undefined {
   for (const trigger of app.triggers) {
     const key = keys.trigger(trigger.code);
     const title = `trigger ${trigger.code} ${quote(trigger.name[lang])}`;
-    if (refused('triggers')) {
-      b.add({ action: 'skip', kind: 'trigger', key, group: 'app', title, detail: refused('triggers') }, PHASE.triggers);
+    const problem = needsApp ?? refused('triggers');
+    if (problem) {
+      b.add({ action: 'skip', kind: 'trigger', key, group: 'app', title, detail: problem }, PHASE.triggers);
       continue;
     }
     const current = portalApp.triggers.find((t) => t.code === trigger.code);
@@ -662,8 +652,9 @@ function planApp(b: Builder, input: PlanInput): string | undefined {
   for (const event of app.events) {
     const key = keys.event(event);
     const title = `event ${event} → the automation service`;
-    if (urlProblem || refused('events')) {
-      b.add({ action: 'skip', kind: 'event', key, group: 'app', title, detail: urlProblem ?? refused('events') }, PHASE.events);
+    const problem = needsApp ?? urlProblem ?? refused('events');
+    if (problem) {
+      b.add({ action: 'skip', kind: 'event', key, group: 'app', title, detail: problem }, PHASE.events);
       continue;
     }
     const handler = `${publicUrl}/events`;
@@ -684,8 +675,9 @@ function planApp(b: Builder, input: PlanInput): string | undefined {
     const key = keys.bp(bp.code);
     const title = `business process ${quote(bp.name[lang])}`;
     const skip = (detail: string) => b.add({ action: 'skip', kind: 'bp', key, group: 'app', title, detail }, PHASE.bp);
-    if (refused('templates')) {
-      skip(refused('templates')!);
+    const problem = needsApp ?? refused('templates');
+    if (problem) {
+      skip(problem);
       continue;
     }
     if (!registeredRobots.has(bp.robot)) {
@@ -725,7 +717,7 @@ function planApp(b: Builder, input: PlanInput): string | undefined {
       b.add({ action: 'keep', kind: 'bp', key, group: 'app', title }, PHASE.bp);
     }
   }
-  return urlProblem ? undefined : publicUrl;
+  return needsApp || urlProblem ? undefined : publicUrl;
 }
 
 export function countActions(steps: Step[], filter: (s: Step) => boolean = () => true): Record<StepAction, number> {
