@@ -3,7 +3,7 @@
 import type { PortalClientOptions } from '../portal/client.js';
 import { loadTemplate, type Template } from '../template/index.js';
 import { EffectUnknownError, PermanentActionError } from './actions.js';
-import type { ServiceConfig } from './config.js';
+import { ConfigError, type ServiceConfig } from './config.js';
 import { appModeInstall, ledgerIds } from './installer.js';
 import { createLogger, type Logger } from './log.js';
 import { isAuthorizationFailure, PortalContext } from './portal-context.js';
@@ -49,7 +49,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const clock = options.clock ?? Date.now;
   const log = options.log ?? createLogger(config.logLevel);
   const template = options.template ?? loadTemplate();
-  const store = options.store ?? new SqliteStore(config.dbFile);
+  const store = options.store ?? openStore(config.dbFile);
   const contexts = new Map<string, PortalContext>();
   let publicUrl = config.publicUrl ?? '';
 
@@ -125,7 +125,12 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   });
 
   await store.requeueRunning();
-  await server.listen({ host: config.host, port: config.port });
+  try {
+    await server.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    if (!options.store) await store.close();
+    throw listenProblem(error, config) ?? error;
+  }
   const address = server.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
@@ -188,4 +193,23 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       await store.close();
     },
   };
+}
+
+/** The service database, or a message naming the file and the setting that chooses it. */
+function openStore(dbFile: string): SqliteStore {
+  try {
+    return new SqliteStore(dbFile);
+  } catch (error) {
+    throw new ConfigError(`cannot open the service database ${dbFile} (${(error as Error).message}): point AUTOSALON_DB (or --db) at a writable file of the service, or at a new one`);
+  }
+}
+
+/** The address cannot be listened on: which one, and the settings that choose it. */
+function listenProblem(error: unknown, config: ServiceConfig): ConfigError | undefined {
+  const code = (error as NodeJS.ErrnoException).code;
+  const address = `${config.host}:${config.port}`;
+  if (code === 'EADDRINUSE') return new ConfigError(`${address} is already in use by another process: stop it, or choose another port with --port (AUTOSALON_PORT)`);
+  if (code === 'EACCES') return new ConfigError(`no permission to listen on ${address}: choose a port above 1023 with --port (AUTOSALON_PORT)`);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return new ConfigError(`${config.host} is not an address of this machine: set AUTOSALON_HOST to one (such as 127.0.0.1 or 0.0.0.0)`);
+  return undefined;
 }
