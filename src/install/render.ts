@@ -32,10 +32,10 @@ export function stepLine(s: Step): string {
 }
 
 export function planCounts(plan: Plan): string {
-  const c = countActions(plan.steps, (s) => s.template);
-  const own = plan.steps.filter((s) => !s.template && s.action === 'keep').length;
-  return `${c.create} to create, ${c.update} to update, ${c.delete + countActions(plan.steps, (s) => !s.template).delete} to delete, `
-    + `${c.keep} unchanged, ${c.skip + countActions(plan.steps, (s) => !s.template).skip} skipped; ${own} of the portal's own elements kept`;
+  const ours = countActions(plan.steps, (s) => s.template);
+  const portals = countActions(plan.steps, (s) => !s.template);
+  return `${ours.create} to create, ${ours.update} to update, ${ours.delete + portals.delete} to delete, `
+    + `${ours.keep} unchanged, ${ours.skip + portals.skip} skipped; ${portals.keep} of the portal's own elements kept`;
 }
 
 export function renderPlan(plan: Plan, template: Template, header: { target: string; tierSource: string }): string {
@@ -43,10 +43,12 @@ export function renderPlan(plan: Plan, template: Template, header: { target: str
   out.push(`${template.name[plan.lang]} ${plan.template.version} → ${header.target}`);
   out.push(`tier ${plan.tier} (${header.tierSource}), language ${plan.lang}`);
   out.push(`Plan: ${planCounts(plan)}`);
-  const groups = [...new Set(plan.steps.map((s) => (s.template || s.action !== 'keep' ? s.group : 'portal')))];
+  // The portal's own elements that are simply kept are listed together, whatever they belong to.
+  const shownIn = (s: Step) => (s.template || s.action !== 'keep' ? s.group : 'portal');
+  const groups = [...new Set(plan.steps.map(shownIn))];
   groups.sort((a, b) => groupRank(a, template) - groupRank(b, template));
   for (const group of groups) {
-    const steps = plan.steps.filter((s) => (s.template || s.action !== 'keep' ? s.group : 'portal') === group);
+    const steps = plan.steps.filter((s) => shownIn(s) === group);
     const unchanged = steps.filter((s) => s.action === 'keep' && s.template);
     const shown = steps.filter((s) => !(s.action === 'keep' && s.template));
     out.push('', groupTitle(group, template, plan.lang));
