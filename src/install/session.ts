@@ -2,7 +2,7 @@
 // from every message that may be printed.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect, describeTarget, redact, resolveTarget, secretsOf, TargetError, type PortalTarget, type TargetInput } from '../portal/auth.js';
+import { appCredentials, connect, describeTarget, oauthServerEndpoint, redact, resolveTarget, secretsOf, TargetError, type PortalTarget, type TargetInput } from '../portal/auth.js';
 import type { PortalClient, PortalClientOptions } from '../portal/client.js';
 import { SqliteStore } from '../service/store/sqlite.js';
 import { InstallError } from './model.js';
@@ -50,15 +50,14 @@ async function targetFromStore(options: SessionOptions, env: NodeJS.ProcessEnv):
     await store.close();
     throw new InstallError(`the automation service (${dbFile}) has no tokens for member_id ${options.memberId}: install the application on that portal first, or pass the tokens`);
   }
-  const oauthUrl = (options.oauthUrl ?? env.B24_OAUTH_URL ?? 'https://oauth.bitrix.info').replace(/\/+$/, '');
   const target: PortalTarget = {
     kind: 'app',
     tokens: {
       accessToken: portal.accessToken, refreshToken: portal.refreshToken, expires: portal.expires, domain: portal.domain,
-      clientEndpoint: portal.clientEndpoint, serverEndpoint: `${oauthUrl}/rest/`, memberId: portal.memberId,
+      clientEndpoint: portal.clientEndpoint, serverEndpoint: oauthServerEndpoint(options, env), memberId: portal.memberId,
       applicationToken: portal.applicationToken, scope: portal.scope, userId: portal.userId,
     },
-    app: { clientId: options.clientId ?? env.B24_APP_CLIENT_ID ?? '', clientSecret: options.clientSecret ?? env.B24_APP_CLIENT_SECRET ?? '' },
+    app: appCredentials(options, env),
     onTokens: (t) => store.updateTokens(portal.memberId, {
       accessToken: t.accessToken, refreshToken: t.refreshToken, expires: t.expires, clientEndpoint: t.clientEndpoint, scope: t.scope ?? portal.scope,
     }),

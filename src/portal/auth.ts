@@ -31,13 +31,22 @@ export class TargetError extends Error {
 
 const DEFAULT_OAUTH_URL = 'https://oauth.bitrix.info';
 
+/** Where expired tokens are renewed: --oauth-url, else B24_OAUTH_URL, else Bitrix24's OAuth server. */
+export function oauthServerEndpoint(input: Pick<TargetInput, 'oauthUrl'>, env: NodeJS.ProcessEnv = process.env): string {
+  return `${(input.oauthUrl ?? env.B24_OAUTH_URL ?? DEFAULT_OAUTH_URL).replace(/\/+$/, '')}/rest/`;
+}
+
+/** The application's client_id and client_secret: options, else B24_APP_CLIENT_ID / B24_APP_CLIENT_SECRET. */
+export function appCredentials(input: Pick<TargetInput, 'clientId' | 'clientSecret'>, env: NodeJS.ProcessEnv = process.env): { clientId: string; clientSecret: string } {
+  return { clientId: input.clientId ?? env.B24_APP_CLIENT_ID ?? '', clientSecret: input.clientSecret ?? env.B24_APP_CLIENT_SECRET ?? '' };
+}
+
 /** Chooses the target from explicit options first, then the environment (.env). */
 export function resolveTarget(input: TargetInput, env: NodeJS.ProcessEnv = process.env): PortalTarget {
   if (input.accessToken || input.refreshToken) {
     if (!input.domain) throw new TargetError('app mode needs the portal address: add --domain your.bitrix24.ru');
     if (!input.accessToken && !input.refreshToken) throw new TargetError('app mode needs --access-token (and --refresh-token to renew it)');
     const host = input.domain.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
-    const oauthUrl = (input.oauthUrl ?? env.B24_OAUTH_URL ?? DEFAULT_OAUTH_URL).replace(/\/+$/, '');
     return {
       kind: 'app',
       tokens: {
@@ -47,10 +56,10 @@ export function resolveTarget(input: TargetInput, env: NodeJS.ProcessEnv = proce
         expires: input.accessToken ? Math.floor(Date.now() / 1000) + 3600 : 0,
         domain: host,
         clientEndpoint: `https://${host}/rest/`,
-        serverEndpoint: `${oauthUrl}/rest/`,
+        serverEndpoint: oauthServerEndpoint(input, env),
         memberId: input.memberId ?? host,
       },
-      app: { clientId: input.clientId ?? env.B24_APP_CLIENT_ID ?? '', clientSecret: input.clientSecret ?? env.B24_APP_CLIENT_SECRET ?? '' },
+      app: appCredentials(input, env),
     };
   }
   const url = input.webhook ?? env.B24_WEBHOOK_URL;
