@@ -3,8 +3,8 @@
 // or stage holding leads or deals is never deleted. Deal pipelines are new categories; the portal's default
 // pipeline is left alone.
 import type { CardSection, CategoryRow, PortalSnapshot, StatusRow, UserFieldRow } from '../portal/snapshot.js';
-import { cardKey, CRM_ENTITY_TYPE_ID } from '../portal/snapshot.js';
-import type { CrmEntity, Lang, PipelineDef, StageDef, Template } from '../template/model.js';
+import { cardKey, CRM_ENTITY_TYPE_ID, ENTITIES } from '../portal/snapshot.js';
+import { LEADS_PIPELINE, type CrmEntity, type Lang, type PipelineDef, type StageDef, type Template } from '../template/model.js';
 import {
   businessProcessData, cardSection, DOCUMENT_TYPES, enumItems, fieldAddParams, fieldLabels, fieldRows, fieldSort,
   fingerprint, mergeCard, robotFields, sameColor, sameName, SORT_STEP, userfieldMethod,
@@ -112,47 +112,65 @@ class Builder {
 
 const quote = (s: string) => `"${s}"`;
 
+/** What every part of the plan works from: the input, the plan being filled and the steps being built. */
+interface PlanContext {
+  input: PlanInput;
+  plan: Plan;
+  b: Builder;
+  /** The ledger says this product created the object (so changing it needs no consent). */
+  createdByUs: (key: string) => boolean;
+}
+
 export function planInstall(input: PlanInput): Plan {
-  const { template, lang, snapshot, ledger } = input;
-  const b = new Builder();
+  const { template, ledger } = input;
   const plan: Plan = {
     portal: input.portal,
     mode: input.mode,
     tier: input.tier,
-    lang,
+    lang: input.lang,
     template: { code: template.code, version: template.version },
     steps: [],
     categories: {},
     missingReads: { cards: [], leadCounts: [], dealCounts: [] },
   };
-  const createdByUs = (key: string) => ledger.objects[key]?.created === true;
+  const ctx: PlanContext = { input, plan, b: new Builder(), createdByUs: (key) => ledger.objects[key]?.created === true };
+  planLeadStatuses(ctx);
+  const newCategorySteps = planPipelines(ctx);
+  planFields(ctx);
+  planCards(ctx, newCategorySteps);
+  plan.publicUrl = planApp(ctx.b, input);
+  plan.steps = ctx.b.finish();
+  return plan;
+}
 
-  // ---- lead statuses ----
-  if (template.leads.statuses.length) {
-    const rows = snapshot.statuses.filter((r) => r.entityId === LEAD_STATUS_ENTITY);
-    const removable = new Set(template.leads.remove);
-    planDictionary(b, {
-      group: 'leads',
-      noun: 'status',
-      entityId: LEAD_STATUS_ENTITY,
-      prefix: '',
-      keyOf: (code) => keys.status(code),
-      stages: template.leads.statuses,
-      rows,
-      system: LEAD_SYSTEM_STATUSES,
-      isRemovable: (row) => removable.has(row.statusId),
-      counts: snapshot.counts.leads,
-      missingCounts: plan.missingReads.leadCounts,
-      itemsWord: 'leads',
-      localAdditions: localAdditionsOf(ledger, 'leads'),
-      createdByUs,
-      ownDictionary: false,
-      lang,
-      phase: PHASE.leads,
-    });
-  }
+function planLeadStatuses({ input, plan, b, createdByUs }: PlanContext): void {
+  const { template, snapshot, ledger, lang } = input;
+  if (!template.leads.statuses.length) return;
+  const removable = new Set(template.leads.remove);
+  planDictionary(b, {
+    group: 'leads',
+    noun: 'status',
+    entityId: LEAD_STATUS_ENTITY,
+    prefix: '',
+    keyOf: (code) => keys.status(code),
+    stages: template.leads.statuses,
+    rows: snapshot.statuses.filter((r) => r.entityId === LEAD_STATUS_ENTITY),
+    system: LEAD_SYSTEM_STATUSES,
+    isRemovable: (row) => removable.has(row.statusId),
+    counts: snapshot.counts.leads,
+    missingCounts: plan.missingReads.leadCounts,
+    itemsWord: 'leads',
+    localAdditions: localAdditionsOf(ledger, LEADS_PIPELINE),
+    createdByUs,
+    ownDictionary: false,
+    lang,
+    phase: PHASE.leads,
+  });
+}
 
-  // ---- deal pipelines ----
+/** The template's pipelines and their stages, then the portal's other pipelines (kept); returns the pipeline creates by code. */
+function planPipelines({ input, plan, b, createdByUs }: PlanContext): Map<string, Step> {
+  const { template, snapshot, ledger, lang } = input;
   const claimed = new Set<number>();
   const newCategorySteps = new Map<string, Step>();
   for (const pipeline of template.pipelines) {
@@ -189,7 +207,6 @@ export function planInstall(input: PlanInput): Plan {
     } else {
       b.add({ action: 'keep', kind: 'category', key, group, title, detail: note }, PHASE.categoryUpdate);
     }
-    const rows = snapshot.statuses.filter((r) => r.entityId === dealStageEntity(cat.id));
     const removable = new Set(match.match.created ? removableDefaultStages(cat.id, pipeline.stages.map((s) => s.code)) : []);
     planDictionary(b, {
       group,
@@ -198,7 +215,7 @@ export function planInstall(input: PlanInput): Plan {
       prefix: stagePrefix(cat.id),
       keyOf: (code) => keys.stage(pipeline.code, code),
       stages: pipeline.stages,
-      rows,
+      rows: snapshot.statuses.filter((r) => r.entityId === dealStageEntity(cat.id)),
       system: DEAL_SYSTEM_STAGES,
       isRemovable: (row) => removable.has(row.statusId),
       counts: snapshot.counts.deals,
@@ -218,9 +235,13 @@ export function planInstall(input: PlanInput): Plan {
       title: `pipeline ${quote(cat.name)} (id ${cat.id})`, detail: 'not in the template: the portal\'s own, left as it is',
     }, PHASE.portal);
   }
+  return newCategorySteps;
+}
 
-  // ---- user fields ----
-  for (const entity of ['lead', 'deal', 'contact', 'company'] as const) {
+/** The template's user fields of each entity, then the portal's other fields (kept). */
+function planFields({ input, b, createdByUs }: PlanContext): void {
+  const { template, snapshot, lang } = input;
+  for (const entity of ENTITIES) {
     const wanted = template.fields.filter((f) => f.entities.includes(entity));
     for (const field of wanted) planField(b, entity, field, snapshot.fields[entity].find((r) => r.fieldName === field.code), lang, createdByUs);
     const known = new Set(wanted.map((f) => f.code));
@@ -233,46 +254,42 @@ export function planInstall(input: PlanInput): Plan {
       }, PHASE.portal);
     }
   }
+}
 
-  // ---- cards ----
+/** Card layouts; the card of a pipeline this plan creates is written in the create's batch, with its id by reference. */
+function planCards({ input, plan, b }: PlanContext, newCategorySteps: Map<string, Step>): void {
+  const { template, lang } = input;
   for (const card of template.cards) {
     const key = keys.card(card.entity, card.pipeline);
     const pipeline = card.pipeline ? template.pipelines.find((p) => p.code === card.pipeline) : undefined;
     const title = pipeline ? `${card.entity} card of ${quote(pipeline.name[lang])}` : `${card.entity} card`;
-    const group = 'cards';
     const wanted = card.sections.map((s) => cardSection(s, lang, true));
     const base = (template.baseSections[card.entity] ?? []).map((s) => cardSection(s, lang, false));
     const params = (extras?: Record<string, unknown>) => ({
       entityTypeId: CRM_ENTITY_TYPE_ID[card.entity], scope: 'C', ...(extras ? { extras } : {}),
     });
-    if (card.entity === 'deal') {
-      const categoryStep = card.pipeline ? newCategorySteps.get(card.pipeline) : undefined;
-      if (categoryStep) {
-        // A new pipeline's card has never been configured; its id comes from the create in the same batch.
-        const { data } = mergeCard(null, wanted, base);
-        b.add({
-          action: 'update', kind: 'card', key, group, title,
-          detail: 'the new pipeline\'s card: standard sections, then the Autosalon sections',
-          call: { method: 'crm.item.details.configuration.set', params: { ...params({ dealCategoryId: new ResultRef(categoryStep, ['category', 'id']) }), data } },
-        }, PHASE.newCategory);
-        continue;
-      }
-      const match = card.pipeline ? plan.categories[card.pipeline] : undefined;
-      if (!match || match.id === undefined) {
-        b.add({ action: 'skip', kind: 'card', key, group, title, detail: `the pipeline ${card.pipeline ?? '(none)'} is not part of this install` }, PHASE.cards);
-        continue;
-      }
-      planCard(b, plan, { key, title, group, ck: cardKey('deal', match.id), wanted, base, params: params({ dealCategoryId: match.id }), snapshot, foreign: true });
+    if (card.entity !== 'deal') {
+      planCard(b, plan, input.snapshot, { key, title, ck: cardKey(card.entity), wanted, base, params: params() });
       continue;
     }
-    planCard(b, plan, { key, title, group, ck: cardKey(card.entity), wanted, base, params: params(), snapshot, foreign: true });
+    const categoryStep = card.pipeline ? newCategorySteps.get(card.pipeline) : undefined;
+    if (categoryStep) {
+      // A new pipeline's card has never been configured; its id comes from the create in the same batch.
+      const { data } = mergeCard(null, wanted, base);
+      b.add({
+        action: 'update', kind: 'card', key, group: 'cards', title,
+        detail: 'the new pipeline\'s card: standard sections, then the Autosalon sections',
+        call: { method: 'crm.item.details.configuration.set', params: { ...params({ dealCategoryId: new ResultRef(categoryStep, ['category', 'id']) }), data } },
+      }, PHASE.newCategory);
+      continue;
+    }
+    const match = card.pipeline ? plan.categories[card.pipeline] : undefined;
+    if (!match || match.id === undefined) {
+      b.add({ action: 'skip', kind: 'card', key, group: 'cards', title, detail: `the pipeline ${card.pipeline ?? '(none)'} is not part of this install` }, PHASE.cards);
+      continue;
+    }
+    planCard(b, plan, input.snapshot, { key, title, ck: cardKey('deal', match.id), wanted, base, params: params({ dealCategoryId: match.id }) });
   }
-
-  // ---- application objects ----
-  plan.publicUrl = planApp(b, input);
-
-  plan.steps = b.finish();
-  return plan;
 }
 
 function localAdditionsOf(ledger: Ledger, pipeline: string): Map<string, string> {
@@ -550,34 +567,35 @@ function planField(
   }, PHASE.fields);
 }
 
+/** A card the portal already has: its Autosalon sections brought in line, the portal's own sections kept. */
 function planCard(
   b: Builder,
   plan: Plan,
-  c: {
-    key: string; title: string; group: string; ck: string; wanted: CardSection[]; base: CardSection[];
-    params: Record<string, unknown>; snapshot: PortalSnapshot; foreign: boolean;
-  },
+  snapshot: PortalSnapshot,
+  c: { key: string; title: string; ck: string; wanted: CardSection[]; base: CardSection[]; params: Record<string, unknown> },
 ): void {
-  const unreadable = c.snapshot.cardErrors[c.ck];
+  const step = { kind: 'card' as const, key: c.key, group: 'cards', title: c.title };
+  const unreadable = snapshot.cardErrors[c.ck];
   if (unreadable !== undefined) {
-    b.add({ action: 'skip', kind: 'card', key: c.key, group: c.group, title: c.title, detail: `the portal did not show the card: ${unreadable}` }, PHASE.cards);
+    b.add({ ...step, action: 'skip', detail: `the portal did not show the card: ${unreadable}` }, PHASE.cards);
     return;
   }
-  if (!(c.ck in c.snapshot.cards)) {
+  if (!(c.ck in snapshot.cards)) {
     plan.missingReads.cards.push(c.ck);
-    b.add({ action: 'skip', kind: 'card', key: c.key, group: c.group, title: c.title, detail: 'the card was not read' }, PHASE.cards);
+    b.add({ ...step, action: 'skip', detail: 'the card was not read' }, PHASE.cards);
     return;
   }
-  const current = c.snapshot.cards[c.ck];
+  const current = snapshot.cards[c.ck];
   const { data, changes } = mergeCard(current, c.wanted, c.base);
   if (!changes.length) {
-    b.add({ action: 'keep', kind: 'card', key: c.key, group: c.group, title: c.title }, PHASE.cards);
+    b.add({ ...step, action: 'keep' }, PHASE.cards);
     return;
   }
+  // A card configured before holds the portal's own layout, so changing it needs consent; one never configured does not.
   b.add({
-    action: 'update', kind: 'card', key: c.key, group: c.group, title: c.title, detail: changes.join('; '),
+    ...step, action: 'update', detail: changes.join('; '),
     call: { method: 'crm.item.details.configuration.set', params: { ...c.params, data } },
-    before: { card: c.ck, sections: current }, foreign: current !== null && c.foreign,
+    before: { card: c.ck, sections: current }, foreign: current !== null,
   }, PHASE.cards);
 }
 
