@@ -3,22 +3,21 @@
 // by looking the effect up — a task by its CRM binding and title, a to-do by its owner and subject, a deal or
 // contact by LEAD_ID — and never by repeating a create blindly. Notifications carry the key as their TAG, which
 // makes a repeated notification replace the first instead of adding a second.
-import { createHash } from 'node:crypto';
 import { LostResponseError, PortalError } from '../portal/client.js';
+import { CRM_ENTITY_TYPE_ID } from '../portal/snapshot.js';
 import { recallDate, recallDueAt } from '../recall/index.js';
 import { fillPlaceholders, type ActionDef, type CrmEntity } from '../template/index.js';
 import { fieldsOf } from '../template/model.js';
 import { isNotFound, type PortalContext } from './portal-context.js';
-import { durationMs, isEmptyValue, normalizeValue, type ItemState, type PlannedAction } from './rules.js';
+import { digest, durationMs, isEmptyValue, normalizeValue, type ItemEntity, type ItemState, type PlannedAction } from './rules.js';
 import type { RecallEpisode, ServiceStore } from './store/types.js';
 import { recallDescription, texts } from './texts.js';
 import { displayDate, portalDateTime } from './time.js';
 
 type Row = Record<string, unknown>;
-type RefusalDef = Extract<ActionDef, { refusal: unknown }>['refusal'];
+export type RefusalDef = Extract<ActionDef, { refusal: unknown }>['refusal'];
 type ConvertDef = Extract<ActionDef, { convert: unknown }>['convert'];
 
-const OWNER_TYPE: Record<string, number> = { lead: 1, deal: 2, contact: 3, company: 4 };
 const CRM_TASK_PREFIX: Record<string, string> = { lead: 'L', deal: 'D', contact: 'C', company: 'CO' };
 
 /** A create whose answer was lost and whose effect the look-up did not find yet: try again later, looking up first. */
@@ -125,7 +124,7 @@ export class ActionRunner {
       this.log.warn(`${item.entity} ${item.id}: nobody to notify (${roles.join(', ')}): "${message}"`);
       return { notified: [] };
     }
-    const tag = `AUTOSALON|${createHash('sha1').update(key).digest('hex').slice(0, 24)}`;
+    const tag = `AUTOSALON|${digest(key, 24)}`;
     const commands = Object.fromEntries(to.map((user) => [
       `u${user}`,
       { method: 'im.notify.system.add', params: { USER_ID: user, MESSAGE: message, TAG: `${tag}|${user}` } },
@@ -171,19 +170,19 @@ export class ActionRunner {
     }).then((taskId) => ({ taskId }));
   }
 
-  private async findTodo(item: { entity: string; id: string }, subject: string): Promise<number | undefined> {
+  private async findTodo(item: { entity: ItemEntity; id: string }, subject: string): Promise<number | undefined> {
     const { result } = await this.ctx.client.call<Row[]>('crm.activity.list', {
-      filter: { OWNER_TYPE_ID: OWNER_TYPE[item.entity], OWNER_ID: item.id, SUBJECT: subject },
+      filter: { OWNER_TYPE_ID: CRM_ENTITY_TYPE_ID[item.entity], OWNER_ID: item.id, SUBJECT: subject },
       select: ['ID', 'SUBJECT'],
     });
     const found = (result ?? []).find((a) => String(a.SUBJECT) === subject);
     return found ? Number(found.ID) : undefined;
   }
 
-  private async addTodo(item: { entity: string; id: string }, fields: { title: string; description: string; responsible: number; deadline: number }, resuming: boolean): Promise<number> {
+  private async addTodo(item: { entity: ItemEntity; id: string }, fields: { title: string; description: string; responsible: number; deadline: number }, resuming: boolean): Promise<number> {
     return this.createOnce(`to-do "${fields.title}" on ${item.entity} ${item.id}`, resuming, () => this.findTodo(item, fields.title), async () => {
       const { result } = await this.ctx.client.call<{ id: number }>('crm.activity.todo.add', {
-        ownerTypeId: OWNER_TYPE[item.entity], ownerId: Number(item.id), deadline: portalDateTime(fields.deadline, this.tz),
+        ownerTypeId: CRM_ENTITY_TYPE_ID[item.entity], ownerId: Number(item.id), deadline: portalDateTime(fields.deadline, this.tz),
         title: fields.title, description: fields.description, responsibleId: fields.responsible,
       });
       return Number(result.id);
@@ -375,7 +374,7 @@ export class ActionRunner {
     };
     return this.createOnce(`${entity} of lead ${leadId}`, false, find, async () => {
       const { result } = await this.ctx.client.call<{ item: { id: number } }>('crm.item.add', {
-        entityTypeId: OWNER_TYPE[entity], fields: { ...clean, leadId: Number(leadId) }, useOriginalUfNames: 'Y',
+        entityTypeId: CRM_ENTITY_TYPE_ID[entity], fields: { ...clean, leadId: Number(leadId) }, useOriginalUfNames: 'Y',
       });
       return Number(result.item.id);
     });
@@ -503,7 +502,7 @@ export class ActionRunner {
         return { fired: 'unknown' };
       }
       try {
-        await this.ctx.client.call('crm.automation.trigger.execute', { CODE: code, OWNER_TYPE_ID: OWNER_TYPE[item.entity], OWNER_ID: Number(item.id) });
+        await this.ctx.client.call('crm.automation.trigger.execute', { CODE: code, OWNER_TYPE_ID: CRM_ENTITY_TYPE_ID[item.entity], OWNER_ID: Number(item.id) });
       } catch (error) {
         if (error instanceof LostResponseError) {
           this.log.warn(`${item.entity} ${item.id}: the answer to the app trigger ${code} was lost; not executed again`);
@@ -562,7 +561,7 @@ export class ActionRunner {
     if (episode.activityId) {
       try {
         await this.ctx.client.call('crm.activity.todo.updateDescription', {
-          id: episode.activityId, ownerTypeId: OWNER_TYPE.deal, ownerId: Number(item.id), value: this.recallText(episode, def, reason),
+          id: episode.activityId, ownerTypeId: CRM_ENTITY_TYPE_ID.deal, ownerId: Number(item.id), value: this.recallText(episode, def, reason),
         });
       } catch (error) {
         // A done or deleted to-do keeps its text; the re-call list still gets the reason.

@@ -1,14 +1,13 @@
 // What each job does. Events and sweep checks carry only an item id: the record is read, compared with what
 // was last observed, and the rules that fire run through the ActionRunner. Delayed rules re-check their
 // condition when due. Robot calls run the refusal or the current stage's actions and answer the workflow.
-import { createHash } from 'node:crypto';
 import { PortalError, type PortalClient } from '../portal/client.js';
-import type { ActionDef, RuleDef } from '../template/index.js';
-import { ActionRunner, type ActionLog } from './actions.js';
+import type { RuleDef } from '../template/index.js';
+import { ActionRunner, type ActionLog, type RefusalDef } from './actions.js';
 import { APP_TRIGGER_RULES, type RobotHandler } from './app-objects.js';
 import type { PortalContext } from './portal-context.js';
 import {
-  actionKey, deriveChange, planCurrentStage, planDueCheck, planRules, watchedFields, watchedValues, type ItemEntity, type ItemState, type Plan,
+  actionKey, deriveChange, planCurrentStage, planDueCheck, planRules, robotCallId, watchedFields, watchedValues, type ItemEntity, type ItemState, type Plan, type Previous,
 } from './rules.js';
 import type { Job, ServiceStore } from './store/types.js';
 
@@ -40,8 +39,6 @@ export interface ProcessorDeps {
   log: ActionLog;
   install?: { run: InstallRunner; publicUrl: () => string | undefined; clientId: string; stateDir: string };
 }
-
-type RefusalDef = Extract<ActionDef, { refusal: unknown }>['refusal'];
 
 function refusalDef(rules: RuleDef[]): RefusalDef | undefined {
   for (const rule of rules) {
@@ -80,15 +77,22 @@ export class Processor {
     }
   }
 
+  /** The item as the rules see it now and what was last observed of it; undefined when the portal no longer has it. */
+  private async current(ctx: PortalContext, job: ItemJob): Promise<{ item: ItemState; previous?: Previous } | undefined> {
+    const record = await ctx.getItem(job.entity, job.id);
+    if (!record) return undefined;
+    const previous = await this.deps.store.getObservation(ctx.memberId, job.entity, job.id);
+    return { item: await ctx.itemState(job.entity, record, previous), previous };
+  }
+
   /** An event or a sweep found the item changed: derive what happened, run what fires, remember what was seen. */
   private async item(memberId: string, job: ItemJob): Promise<void> {
     const ctx = await this.deps.context(memberId);
     if (!ctx || ctx.rules.length === 0) return;
-    const record = await ctx.getItem(job.entity, job.id);
-    if (!record) return;
+    const found = await this.current(ctx, job);
+    if (!found) return;
+    const { item, previous } = found;
     const { store, clock } = this.deps;
-    const previous = await store.getObservation(memberId, job.entity, job.id);
-    const item = await ctx.itemState(job.entity, record, previous);
     const watched = watchedFields(ctx.rules, job.entity);
     const change = deriveChange(previous, item, ctx.portal.installedAt, watched);
     const plan = planRules(ctx.rules, item, change, memberId);
@@ -120,23 +124,20 @@ export class Processor {
     const ctx = await this.deps.context(memberId);
     const rule = ctx?.rules.find((r) => r.id === job.ruleId);
     if (!ctx || !rule) return;
-    const record = await ctx.getItem(job.entity, job.id);
-    if (!record) return;
-    const previous = await this.deps.store.getObservation(memberId, job.entity, job.id);
-    const item = await ctx.itemState(job.entity, record, previous);
-    await this.runner(ctx).run(planDueCheck(rule, item, job.occurrence, memberId), item);
+    const found = await this.current(ctx, job);
+    if (!found) return;
+    await this.runner(ctx).run(planDueCheck(rule, found.item, job.occurrence, memberId), found.item);
   }
 
   private async robot(memberId: string, job: RobotJob): Promise<void> {
     const ctx = await this.deps.context(memberId);
     if (!ctx) return;
-    const record = await ctx.getItem(job.entity, job.id);
-    if (!record) {
+    const found = await this.current(ctx, job);
+    if (!found) {
       await this.answerRobot(ctx, job, {}, `${job.entity} ${job.id} was not found`);
       return;
     }
-    const previous = await this.deps.store.getObservation(memberId, job.entity, job.id);
-    const item = await ctx.itemState(job.entity, record, previous);
+    const { item } = found;
     const runner = this.runner(ctx);
     if (job.handler === 'refusal') {
       const def = refusalDef(ctx.rules);
@@ -158,7 +159,7 @@ export class Processor {
   /** bizproc.event.send, once per robot call; a workflow that does not wait (use_subscription N) gets nothing. */
   private async answerRobot(ctx: PortalContext, job: RobotJob, values: Record<string, string>, logMessage?: string): Promise<void> {
     if (!job.useSubscription) return;
-    const key = `${ctx.memberId}|robot|${job.workflowId}|${createHash('sha1').update(job.eventToken).digest('hex').slice(0, 16)}`;
+    const key = `${ctx.memberId}|robot|${robotCallId(job.workflowId, job.eventToken)}`;
     await this.runner(ctx).once(key, async (resuming) => {
       try {
         await ctx.client.call('bizproc.event.send', {

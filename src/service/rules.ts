@@ -82,7 +82,11 @@ export function isEmptyValue(value: unknown, kind: 'user' | 'plain' = 'plain'): 
   return text === '' || (kind === 'user' && text === '0');
 }
 
-const digest = (text: string) => createHash('sha1').update(text).digest('hex').slice(0, 12);
+/** A short stable fingerprint of a text, for idempotency keys and tags. */
+export const digest = (text: string, length = 12) => createHash('sha1').update(text).digest('hex').slice(0, length);
+
+/** One robot call (its workflow and event token): the same call delivered twice has the same id. */
+export const robotCallId = (workflowId: string, eventToken: string) => `${workflowId}|${digest(eventToken, 16)}`;
 
 export const CREATE_OCCURRENCE = 'create';
 

@@ -1,7 +1,6 @@
 // The HTTP face of the service. Every event and robot call is validated (400 when malformed), checked against
 // the portal's stored application_token (401 otherwise, and nothing else happens), written to the durable queue
 // and answered; the work runs after the answer. The install route verifies the tokens before storing them.
-import { createHash } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { z } from 'zod';
 import type { Template } from '../template/index.js';
@@ -15,6 +14,7 @@ import {
 import { ROBOT_HANDLERS } from './app-objects.js';
 import type { ItemJob, RobotJob } from './processor.js';
 import { recallList, type RecallEntry } from './recalls.js';
+import { robotCallId } from './rules.js';
 import { localToday } from './time.js';
 import type { NewJob, PortalRecord, ServiceStore } from './store/types.js';
 
@@ -199,7 +199,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
         useSubscription: p.use_subscription !== 'N', at: p.ts ? p.ts * 1000 : clock(),
       };
       // The same call delivered twice is one job.
-      const dedupeKey = `robot|${portal.memberId}|${p.workflow_id}|${createHash('sha1').update(p.event_token).digest('hex').slice(0, 16)}`;
+      const dedupeKey = `robot|${portal.memberId}|${robotCallId(p.workflow_id, p.event_token)}`;
       await queue({ memberId: portal.memberId, kind: 'robot', runAt: clock(), payload, dedupeKey });
       return { status: 'accepted' };
     });

@@ -297,18 +297,18 @@ export class SqliteStore implements ServiceStore {
   }
 
   async updatePortal(memberId: string, patch: Partial<Pick<PortalRecord, 'tier' | 'plan' | 'installState' | 'installError' | 'lastSweepAt'>>): Promise<void> {
-    const columns: Record<string, string> = {
+    this.patch('portals', 'member_id', memberId, patch, {
       tier: 'tier', plan: 'plan', installState: 'install_state', installError: 'install_error', lastSweepAt: 'last_sweep_at',
-    };
-    const sets: string[] = [];
-    const values: Record<string, unknown> = { memberId };
-    for (const [key, column] of Object.entries(columns)) {
-      if (key in patch) {
-        sets.push(`${column} = @${key}`);
-        values[key] = (patch as Record<string, unknown>)[key] ?? null;
-      }
-    }
-    if (sets.length) this.db.prepare(`UPDATE portals SET ${sets.join(', ')} WHERE member_id = @memberId`).run(values);
+    });
+  }
+
+  /** Sets the columns of one row for the keys the patch has (undefined clears a column); other columns stay. */
+  private patch(table: string, keyColumn: string, key: string | number, patch: object, columns: Record<string, string>): void {
+    const given = Object.entries(columns).filter(([name]) => name in patch);
+    if (given.length === 0) return;
+    const values = Object.fromEntries(given.map(([name]) => [name, (patch as Record<string, unknown>)[name] ?? null]));
+    this.db.prepare(`UPDATE ${table} SET ${given.map(([name, column]) => `${column} = @${name}`).join(', ')} WHERE ${keyColumn} = @key`)
+      .run({ ...values, key });
   }
 
   async markUninstalled(memberId: string, now: number): Promise<void> {
@@ -461,16 +461,7 @@ export class SqliteStore implements ServiceStore {
   }
 
   async updateEpisode(id: number, patch: Partial<Pick<RecallEpisode, 'activityId' | 'reason' | 'client' | 'responsibleName'>>): Promise<void> {
-    const columns: Record<string, string> = { activityId: 'activity_id', reason: 'reason', client: 'client', responsibleName: 'responsible_name' };
-    const sets: string[] = [];
-    const values: Record<string, unknown> = { id };
-    for (const [key, column] of Object.entries(columns)) {
-      if (key in patch) {
-        sets.push(`${column} = @${key}`);
-        values[key] = (patch as Record<string, unknown>)[key] ?? null;
-      }
-    }
-    if (sets.length) this.db.prepare(`UPDATE episodes SET ${sets.join(', ')} WHERE id = @id`).run(values);
+    this.patch('episodes', 'id', id, patch, { activityId: 'activity_id', reason: 'reason', client: 'client', responsibleName: 'responsible_name' });
   }
 
   async closeEpisode(memberId: string, dealId: string, now: number): Promise<void> {
