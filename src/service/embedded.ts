@@ -110,10 +110,8 @@ export async function startEmbeddedProduct(options: EmbeddedProductOptions): Pro
   try {
     service = await startService({ config, install, log: createLogger(config.logLevel), localPortal: true });
   } catch (error) {
+    // A taken port or an unusable database is a ConfigError naming the setting to change.
     await emulator.close();
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new Error(`port ${config.port} is taken (another service running?): stop it or set AUTOSALON_PORT`, { cause: error });
-    }
     throw error;
   }
 

@@ -208,8 +208,8 @@ function openStore(dbFile: string): SqliteStore {
 function listenProblem(error: unknown, config: ServiceConfig): ConfigError | undefined {
   const code = (error as NodeJS.ErrnoException).code;
   const address = `${config.host}:${config.port}`;
-  if (code === 'EADDRINUSE') return new ConfigError(`${address} is already in use by another process: stop it, or choose another port with --port (AUTOSALON_PORT)`);
-  if (code === 'EACCES') return new ConfigError(`no permission to listen on ${address}: choose a port above 1023 with --port (AUTOSALON_PORT)`);
+  if (code === 'EADDRINUSE') return new ConfigError(`the service's address ${address} is already in use by another process (another Autosalon service?): stop it, or choose another port with AUTOSALON_PORT (or --port of autosalon serve)`);
+  if (code === 'EACCES') return new ConfigError(`no permission to listen on ${address}: choose a port above 1023 with AUTOSALON_PORT (or --port of autosalon serve)`);
   if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return new ConfigError(`${config.host} is not an address of this machine: set AUTOSALON_HOST to one (such as 127.0.0.1 or 0.0.0.0)`);
   return undefined;
 }

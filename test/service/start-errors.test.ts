@@ -29,7 +29,7 @@ describe('the service cannot start', () => {
     const port = (taken.address() as AddressInfo).port;
     const attempt = startService({ config: config({ port }), background: false });
     await expect(attempt).rejects.toBeInstanceOf(ConfigError);
-    await expect(attempt).rejects.toThrow(`127.0.0.1:${port} is already in use by another process: stop it, or choose another port with --port (AUTOSALON_PORT)`);
+    await expect(attempt).rejects.toThrow(`the service's address 127.0.0.1:${port} is already in use by another process (another Autosalon service?): stop it, or choose another port with AUTOSALON_PORT (or --port of autosalon serve)`);
   });
 
   it('on a file that is not a database, or one it cannot create: names the file and AUTOSALON_DB', async () => {
