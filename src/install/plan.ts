@@ -347,14 +347,7 @@ function planDictionary(b: Builder, d: DictionaryInput): void {
   const others: NewStep[] = [];
   const label = (code: string, name: string) => `${d.noun} ${code} ${quote(name)}`;
 
-  // Where the success stage will stand once the updates are done: creates are checked against it.
-  const successDef = d.stages.find((s) => s.semantics === 'success');
-  const successRow = d.rows.find((r) => r.semantics === 'success');
-  const successSort = successRow
-    ? successDef && successRow.statusId.toUpperCase() === `${d.prefix}${successDef.code}`.toUpperCase()
-      ? (d.stages.indexOf(successDef) + 1) * SORT_STEP
-      : successRow.sort
-    : undefined;
+  const successSort = successSortAfterUpdates(d);
 
   d.stages.forEach((stage, i) => {
     const fullId = `${d.prefix}${stage.code}`;
@@ -404,15 +397,7 @@ function planDictionary(b: Builder, d: DictionaryInput): void {
       });
       return;
     }
-    const misplaced = successSort === undefined
-      ? undefined
-      : stage.semantics === 'process' && sort >= successSort
-        ? `a process ${d.noun} must sort before the success ${d.noun} (sort ${successSort})`
-        : stage.semantics === 'failure' && sort <= successSort
-          ? `a failure ${d.noun} must sort after the success ${d.noun} (sort ${successSort})`
-          : stage.semantics === 'success'
-            ? `the portal already has a success ${d.noun}`
-            : undefined;
+    const misplaced = misplacedReason(stage.semantics, sort, successSort, d.noun);
     if (misplaced) {
       others.push({ action: 'skip', kind, key, group: d.group, title, detail: `cannot be created at sort ${sort}: ${misplaced}` });
       return;
@@ -466,6 +451,25 @@ function planDictionary(b: Builder, d: DictionaryInput): void {
   }
   // The server checks a new stage's sort against the success stage, but not an update's: updates go first.
   for (const s of [...updates, ...deletes, ...creates, ...others]) b.add(s, d.phase);
+}
+
+/** Where the portal's success entry will stand once this plan's updates are done: creates are checked against it. */
+function successSortAfterUpdates(d: DictionaryInput): number | undefined {
+  const row = d.rows.find((r) => r.semantics === 'success');
+  if (!row) return undefined;
+  const def = d.stages.find((s) => s.semantics === 'success');
+  // The template's own success entry is moved to its template position by an update.
+  const movedByUs = def && row.statusId.toUpperCase() === `${d.prefix}${def.code}`.toUpperCase();
+  return movedByUs ? (d.stages.indexOf(def) + 1) * SORT_STEP : row.sort;
+}
+
+/** Why the server would refuse a new entry of these semantics at `sort` (it checks against the success entry). */
+function misplacedReason(semantics: StageDef['semantics'], sort: number, successSort: number | undefined, noun: string): string | undefined {
+  if (successSort === undefined) return undefined;
+  if (semantics === 'success') return `the portal already has a success ${noun}`;
+  if (semantics === 'process' && sort >= successSort) return `a process ${noun} must sort before the success ${noun} (sort ${successSort})`;
+  if (semantics === 'failure' && sort <= successSort) return `a failure ${noun} must sort after the success ${noun} (sort ${successSort})`;
+  return undefined;
 }
 
 /** A pipeline that does not exist yet: what will happen to its stages once the portal has created them. */

@@ -28,6 +28,6 @@ export async function planWithReads(client: PortalClient, snapshot: PortalSnapsh
   const plan = planInstall({ ...input, snapshot });
   const missing = plan.missingReads;
   if (!missing.cards.length && !missing.leadCounts.length && !missing.dealCounts.length) return plan;
-  await readMore(client, snapshot, { cards: missing.cards, leadCounts: missing.leadCounts, dealCounts: missing.dealCounts });
+  await readMore(client, snapshot, missing);
   return planInstall({ ...input, snapshot });
 }
