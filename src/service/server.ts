@@ -38,8 +38,11 @@ class BadRequest extends Error {
   }
 }
 
+/** A part the body lacks is named as missing (zod would say "expected object, received undefined"). */
+const missing = (issue: { code: string; input?: unknown }) => (issue.code === 'invalid_type' && issue.input === undefined ? 'missing' : undefined);
+
 function parse<T extends z.ZodType>(schema: T, value: unknown, what: string): z.infer<T> {
-  const r = schema.safeParse(value);
+  const r = schema.safeParse(value, { error: missing });
   if (!r.success) throw new BadRequest(400, `malformed ${what}: ${describeIssues(r.error)}`);
   return r.data;
 }

@@ -89,6 +89,7 @@ describe('events', () => {
     ['a non-numeric ID', event({ data: { FIELDS: { ID: '1 OR 1' } } }), /positive whole number/],
     ['an event it does not handle', event({ event: 'ONCRMCONTACTADD' }), /not a CRM event/],
     ['no auth block', { event: 'ONCRMDEALADD', data: { FIELDS: { ID: '1' } } }, /auth/],
+    ['no data, no member_id', { event: 'ONCRMDEALADD', auth: { application_token: 'x' } }, /^malformed event: data: missing; auth\[member_id\]: missing$/],
   ])('a malformed body (%s) gets 400 naming what is wrong', async (_name, body, message) => {
     const r = await server().inject({ method: 'POST', url: '/events', ...form(body) });
     expect(r.statusCode).toBe(400);
