@@ -164,21 +164,8 @@ export class EmulatorControl {
         event: 'ONAPPINSTALL',
         event_handler_id: String(p.nextId('eventBinding')),
         data: { VERSION: String(app.version), ACTIVE: 'Y', INSTALLED: 'Y', LANGUAGE_ID: p.lang },
-        ts: String(Math.floor(p.now() / 1000)),
-        auth: {
-          access_token: token.accessToken,
-          expires: String(Math.floor(token.expires / 1000)),
-          expires_in: String(p.config.accessTokenTtlSeconds),
-          scope: scope.join(','),
-          domain: p.domain,
-          server_endpoint: p.serverEndpoint,
-          status: 'L',
-          client_endpoint: p.clientEndpoint,
-          member_id: p.state.memberId,
-          user_id: String(userId),
-          refresh_token: token.refreshToken,
-          application_token: app.applicationToken,
-        },
+        ts: p.events.timestamp(),
+        auth: p.events.authBlock(app, userId, { refreshToken: true, token }),
       };
       const record = await p.events.deliverNow('install', 'ONAPPINSTALL', app.handlerUrl, app.clientId, payload);
       result.installDelivery = { status: record.status, httpStatus: record.httpStatus, error: record.error };
@@ -207,14 +194,8 @@ export class EmulatorControl {
         event: 'ONAPPUNINSTALL',
         event_handler_id: String(binding.id),
         data: { LANGUAGE_ID: p.lang, CLEAN: options.clean ? '1' : '0' },
-        ts: String(Math.floor(p.now() / 1000)),
-        auth: {
-          domain: p.domain,
-          server_endpoint: p.serverEndpoint,
-          client_endpoint: p.clientEndpoint,
-          member_id: p.state.memberId,
-          application_token: app.applicationToken,
-        },
+        ts: p.events.timestamp(),
+        auth: p.events.authBlock(app, null),
       };
       records.push(await p.events.deliverNow('uninstall', 'ONAPPUNINSTALL', binding.handler, clientId, payload));
     }
@@ -322,7 +303,7 @@ export class EmulatorControl {
       properties,
       use_subscription: robot.useSubscription === 'N' ? 'N' : 'Y',
       timeout_duration: String(options.timeoutDuration ?? 0),
-      ts: String(Math.floor(p.now() / 1000)),
+      ts: p.events.timestamp(),
       auth: p.events.authBlock(app, userId, { refreshToken: true }),
     };
     const run: RobotRunRow = {
@@ -426,7 +407,7 @@ export class EmulatorControl {
     const stage = stages.find((s) => s.STATUS_ID === stageId);
     if (!stage) throw new Error(`stage ${String(stageId)} is not in pipeline ${categoryId}`);
     const userId = options.userId === undefined ? 1 : options.userId;
-    commitUpdate(p, 'deal', deal, { ...deal, CATEGORY_ID: String(categoryId), STAGE_ID: stage.STATUS_ID }, { userId });
+    commitUpdate(p, 'deal', deal, { ...deal, CATEGORY_ID: String(categoryId), STAGE_ID: stage.STATUS_ID }, { userId }, { moveOnly: true });
     p.persist();
   }
 

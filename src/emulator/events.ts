@@ -3,7 +3,7 @@
 // event deliveries, for tests of handlers that must survive Bitrix24's "no retries" rule.
 import { toFormBody } from './params.js';
 import type { Portal } from './portal.js';
-import type { AppRow } from './state.js';
+import type { AppRow, TokenRow } from './state.js';
 
 export interface EventFaults {
   /** Share (0..1) of event deliveries silently dropped. */
@@ -82,28 +82,39 @@ export class EventDispatcher {
     return { ...this.faults };
   }
 
-  /** The `auth` block of a delivery: tokens only when a user is known (docs: _includes/auth-params-in-events.md). */
-  authBlock(app: AppRow, userId: number | null, options: { refreshToken?: boolean } = {}): Record<string, string> {
+  /**
+   * The `auth` block of a delivery. With a user: that user's tokens and the app's keys (docs:
+   * _includes/auth-params-in-events.md; `refresh_token` only where the server sends it: ONAPPINSTALL, robot calls).
+   * Without one (automation, an agent, ONAPPUNINSTALL's sendAuth=false — the queue server gets no user either way):
+   * only the portal's identity and the application token, the shape of api-reference/common/events/on-app-uninstall.md
+   * and of the tokenless example in api-reference/events/index.md.
+   */
+  authBlock(app: AppRow, userId: number | null, options: { refreshToken?: boolean; token?: TokenRow } = {}): Record<string, string> {
     const p = this.portal;
-    const block: Record<string, string> = {};
-    if (userId) {
-      const token = p.deliveryToken(app, userId);
-      block.access_token = token.accessToken;
-      block.expires = String(Math.floor(token.expires / 1000));
-      block.expires_in = String(p.config.accessTokenTtlSeconds);
-      if (options.refreshToken) block.refresh_token = token.refreshToken;
-      block.user_id = String(userId);
-    }
-    Object.assign(block, {
-      scope: app.scope.join(','),
+    const identity = {
       domain: p.domain,
       server_endpoint: p.serverEndpoint,
-      status: 'L',
       client_endpoint: p.clientEndpoint,
       member_id: p.state.memberId,
       application_token: app.applicationToken,
-    });
-    return block;
+    };
+    if (!userId) return identity;
+    const token = options.token ?? p.deliveryToken(app, userId);
+    return {
+      access_token: token.accessToken,
+      expires: String(Math.floor(token.expires / 1000)),
+      expires_in: String(p.config.accessTokenTtlSeconds),
+      ...(options.refreshToken ? { refresh_token: token.refreshToken } : {}),
+      scope: app.scope.join(','),
+      user_id: String(userId),
+      status: 'L',
+      ...identity,
+    };
+  }
+
+  /** `ts` of a delivery: unix seconds, as a form value. */
+  timestamp(): string {
+    return String(Math.floor(this.portal.now() / 1000));
   }
 
   /**
@@ -141,7 +152,7 @@ export class EventDispatcher {
         event: name,
         event_handler_id: String(binding.id),
         data,
-        ts: String(Math.floor(p.now() / 1000)),
+        ts: this.timestamp(),
         auth: this.authBlock(app, userId),
       };
       this.enqueue('event', name, binding.handler, app.clientId, payload);

@@ -49,12 +49,15 @@ export interface FilterOptions {
   legacySql?: boolean;
 }
 
-export function splitKey(key: string): { op: Operator; field: string } {
-  for (const [prefix, op] of PREFIXES) {
+/** The operator prefix of a filter key (the first of `prefixes` that matches: longer ones are listed first). */
+function splitPrefix(key: string, prefixes: [string, Operator][]): { op: Operator; field: string } {
+  for (const [prefix, op] of prefixes) {
     if (key.startsWith(prefix)) return { op, field: key.slice(prefix.length) };
   }
   return { op: '=', field: key };
 }
+
+export const splitKey = (key: string) => splitPrefix(key, PREFIXES);
 
 /** Conditions for the known fields; keys naming unknown fields are ignored, like the legacy CRM filters do. */
 export function parseFilter<R>(filter: Record<string, unknown>, resolve: FieldResolver<R>, options: FilterOptions = {}): Condition<R>[] {
@@ -184,32 +187,9 @@ const first = (v: unknown) => (Array.isArray(v) ? v[0] : v);
 // ---- D7 ORM filters (crm.item.list): nested groups joined by `logic` (AND by default), and the ORM's prefixes,
 // which add `><` (between) and `!=%` to the legacy set. ----
 
-const ORM_PREFIXES: [string, Operator][] = [
-  ['!><', '!between'],
-  ['!=%', '!like'],
-  ['!%=', '!like'],
-  ['><', 'between'],
-  ['>=', '>='],
-  ['<=', '<='],
-  ['!@', '!in'],
-  ['!=', '!'],
-  ['!%', '!substr'],
-  ['=%', 'like'],
-  ['%=', 'like'],
-  ['>', '>'],
-  ['<', '<'],
-  ['@', 'in'],
-  ['%', 'substr'],
-  ['=', '='],
-  ['!', '!'],
-];
+const ORM_PREFIXES: [string, Operator][] = [['!><', '!between'], ['!=%', '!like'], ['><', 'between'], ...PREFIXES];
 
-export function splitOrmKey(key: string): { op: Operator; field: string } {
-  for (const [prefix, op] of ORM_PREFIXES) {
-    if (key.startsWith(prefix)) return { op, field: key.slice(prefix.length) };
-  }
-  return { op: '=', field: key };
-}
+export const splitOrmKey = (key: string) => splitPrefix(key, ORM_PREFIXES);
 
 export interface FilterGroup<R> {
   logic: 'AND' | 'OR';

@@ -32,8 +32,11 @@ export function handleTokenRequest(portal: Portal, params: Params): OAuthAnswer 
   const clientSecret = String(p.client_secret ?? '');
   if (!grantType || !clientId) return oauthError(400, 'invalid_request', 'grant_type and client_id are required');
   const app = portal.app(clientId);
-  if (!app || app.clientSecret !== clientSecret) return oauthError(401, 'invalid_client', 'Invalid client credentials');
-  if (!app.installed) return oauthError(400, 'invalid_grant', 'The application is not installed on the portal');
+  // settings/oauth/error-codes.md: invalid_client also when "the application may not be installed in Bitrix24".
+  if (!app || app.clientSecret !== clientSecret || !app.installed) return oauthError(401, 'invalid_client', 'Invalid client credentials');
+  // No authorisation page is emulated, so no code was ever issued: every code is invalid (invalid_grant covers the
+  // first exchange as well as renewals, error-codes.md).
+  if (grantType === 'authorization_code') return oauthError(400, 'invalid_grant', 'The authorization code is invalid or has expired');
   if (grantType !== 'refresh_token') return oauthError(400, 'unsupported_grant_type', `grant_type "${grantType}" is not supported`);
   const refreshToken = String(p.refresh_token ?? '');
   const row = portal.state.tokens.find((t) => t.refreshToken === refreshToken && t.clientId === clientId);

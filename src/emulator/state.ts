@@ -172,6 +172,7 @@ export interface NotificationRow {
   fromUserId: number | null;
   /** The MESSAGE parameter as sent. */
   message: string;
+  /** MESSAGE_OUT as stored: prefixed like shownMessage for an app's system notice (im_rest.php notifyAdd). */
   messageOut: string;
   /** The text the portal shows (a system notice of an app is prefixed with the app's name and #BR#). */
   shownMessage: string;

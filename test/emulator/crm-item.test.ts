@@ -276,7 +276,9 @@ describe('crm.item.update', () => {
     expect((await delivered()).map((e) => e.event)).toEqual(['ONCRMDEALUPDATE', 'ONCRMDEALUPDATE']);
   });
 
-  test('a new categoryId moves the deal: the stage follows by kind, ONCRMDEALMOVETOCATEGORY fires instead of UPDATE', async () => {
+  // The move event comes from the category field's after-save (crm/lib/Field/Category.php:84-87), then the update
+  // operation sends OnAfterCrmDealUpdate like for any change (crm/lib/Service/Factory/Deal.php:695).
+  test('a new categoryId moves the deal: the stage follows by kind, ONCRMDEALMOVETOCATEGORY fires, then UPDATE', async () => {
     const from = await pipelineWithStage('From');
     const to = await pipelineWithStage('To');
     const deal = await item('crm.item.add', { entityTypeId: 2, fields: { categoryId: from, stageId: `C${from}:WON` } });
@@ -284,7 +286,10 @@ describe('crm.item.update', () => {
     const moved = await item('crm.item.update', { entityTypeId: 2, id: deal.id, fields: { categoryId: to } });
     expect(moved).toMatchObject({ categoryId: to, stageId: `C${to}:WON`, stageSemanticId: 'S' });
     const events = await delivered();
-    expect(events.map((e) => [e.event, e.data.FIELDS])).toEqual([['ONCRMDEALMOVETOCATEGORY', { ID: String(deal.id), CATEGORY_ID: String(to), STAGE_ID: `C${to}:WON` }]]);
+    expect(events.map((e) => [e.event, e.data.FIELDS])).toEqual([
+      ['ONCRMDEALMOVETOCATEGORY', { ID: String(deal.id), CATEGORY_ID: String(to), STAGE_ID: `C${to}:WON` }],
+      ['ONCRMDEALUPDATE', { ID: String(deal.id) }],
+    ]);
     const chosen = await item('crm.item.update', { entityTypeId: 2, id: deal.id, fields: { categoryId: from, stageId: `C${from}:UC_KN8KFI` } });
     expect(chosen).toMatchObject({ categoryId: from, stageId: `C${from}:UC_KN8KFI` });
     expect((await call('crm.item.update', { entityTypeId: 2, id: deal.id, fields: { categoryId: 4242 } })).body.error).toBe('CRM_FIELD_ERROR_VALUE_NOT_VALID');

@@ -51,10 +51,11 @@ describe('legacy CRM list filters (CCrmRestProxyBase::internalizeFilterFields, c
     expect(ids(r.body.result)).toContain(lead);
   });
 
-  test('the select is what comes back: ID only when selected (or with a multifield, or everything)', async () => {
+  // CCrmEntityListBuilder::Prepare (crm_entity_list_builder.php:230) adds ID to any select that lacks it.
+  test('the select is what comes back, with ID always', async () => {
     const lead = (await rawCall(emu, 'crm.lead.add', { fields: { TITLE: 'select check', PHONE: [{ VALUE: '+79990000001', VALUE_TYPE: 'WORK' }] } })).body.result as number;
     const titleOnly = ((await rawCall(emu, 'crm.lead.list', { filter: { ID: lead }, select: ['TITLE'] })).body.result as Record<string, unknown>[])[0];
-    expect(titleOnly).toEqual({ TITLE: 'select check' });
+    expect(titleOnly).toEqual({ ID: String(lead), TITLE: 'select check' });
     const withPhone = ((await rawCall(emu, 'crm.lead.list', { filter: { ID: lead }, select: ['TITLE', 'PHONE'] })).body.result as Record<string, unknown>[])[0];
     expect(withPhone).toMatchObject({ ID: String(lead), TITLE: 'select check', PHONE: [expect.objectContaining({ VALUE: '+79990000001' })] });
   });

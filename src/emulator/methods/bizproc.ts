@@ -252,12 +252,15 @@ function serviceList<R>(
   return page(out, ctx.start, (row) => Object.fromEntries(select.map((f) => [f, columns[f](row)])));
 }
 
+/** The robot methods exist when bizproc or any automation feature is on (bizproc/lib/restservice.php:96-102). */
+const ROBOT_FEATURES = ['bizproc', 'crm_automation_lead', 'crm_automation_deal', 'crm_automation_order', 'tasks_automation'];
+
 export const bizprocMethods: MethodTable = [
   {
     name: 'bizproc.robot.add',
     scope: 'bizproc',
     appOnly: true,
-    feature: ['bizproc', 'crm_automation_lead', 'crm_automation_deal', 'crm_automation_order', 'tasks_automation'],
+    feature: ROBOT_FEATURES,
     handler: (params, ctx) => {
       requireAdmin(ctx);
       const data = prepareActivityData(params) as Record<string, unknown>;
@@ -300,7 +303,7 @@ export const bizprocMethods: MethodTable = [
     name: 'bizproc.robot.update',
     scope: 'bizproc',
     appOnly: true,
-    feature: ['bizproc', 'crm_automation_lead', 'crm_automation_deal', 'crm_automation_order', 'tasks_automation'],
+    feature: ROBOT_FEATURES,
     handler: (params, ctx) => {
       const data = prepareActivityData(params) as Record<string, unknown>;
       requireAdmin(ctx);
@@ -343,7 +346,7 @@ export const bizprocMethods: MethodTable = [
     scope: 'bizproc',
     appOnly: true,
     read: true,
-    feature: ['bizproc', 'crm_automation_lead', 'crm_automation_deal', 'crm_automation_order', 'tasks_automation'],
+    feature: ROBOT_FEATURES,
     handler: (_params, ctx) => {
       requireAdmin(ctx);
       return ctx.portal.state.robots.filter((r) => r.clientId === ctx.auth.clientId).map((r) => r.code);
@@ -353,7 +356,7 @@ export const bizprocMethods: MethodTable = [
     name: 'bizproc.robot.delete',
     scope: 'bizproc',
     appOnly: true,
-    feature: ['bizproc', 'crm_automation_lead', 'crm_automation_deal', 'crm_automation_order', 'tasks_automation'],
+    feature: ROBOT_FEATURES,
     handler: (params, ctx) => {
       const q = upperKeys(params);
       requireAdmin(ctx);
@@ -365,7 +368,7 @@ export const bizprocMethods: MethodTable = [
   {
     name: 'bizproc.event.send',
     scope: 'bizproc',
-    feature: ['bizproc', 'crm_automation_lead', 'crm_automation_deal', 'crm_automation_order', 'tasks_automation'],
+    feature: ROBOT_FEATURES,
     handler: (params, { portal }) => {
       const q = upperKeys(params);
       const token = verifyEventToken(portal, q.EVENT_TOKEN);
@@ -380,7 +383,7 @@ export const bizprocMethods: MethodTable = [
   {
     name: 'bizproc.activity.log',
     scope: 'bizproc',
-    feature: ['bizproc', 'crm_automation_lead', 'crm_automation_deal', 'crm_automation_order', 'tasks_automation'],
+    feature: ROBOT_FEATURES,
     handler: (params, { portal }) => {
       const q = upperKeys(params);
       if (!verifyEventToken(portal, q.EVENT_TOKEN)) throw accessDenied();

@@ -2,7 +2,7 @@
 // department.get (docs: api-reference/common/system/*, common/users/profile.md, user/*, departments/*).
 import { RestError } from '../errors.js';
 import { parseFilter, matches, sortRecords, type FieldResolver, type ValueType } from '../filter.js';
-import { isObject, phpTruthy, resolveParam, upperKeys } from '../params.js';
+import { isObject, phpTruthy, upperKeys } from '../params.js';
 import type { Portal } from '../portal.js';
 import { legacyPage, page, type MethodTable } from '../registry.js';
 import type { DepartmentRow, UserRow } from '../state.js';
@@ -147,22 +147,25 @@ export const commonMethods: MethodTable = [
     handler: (_params, { portal, auth }) => userOut(portal, portal.user(auth.userId)!),
   },
   {
+    // Bitrix\Rest\Api\User::userGet (rest/lib/api/user.php): keys in any case; FILTER, when an array, replaces the
+    // whole query as the filter; a sort only with both SORT and ORDER; SELECT picks columns (no forced ID); an empty
+    // page is a bare [] (no total: setNavData runs only `if ($result)`).
     name: 'user.get',
     scope: 'user',
     read: true,
     handler: (params, { portal, start }) => {
-      const filterParam = resolveParam(params, 'filter');
-      // Older callers pass the filter fields at the top level (user.get?ID=1).
-      const filter: Record<string, unknown> = isObject(filterParam) ? { ...filterParam } : {};
-      for (const [k, v] of Object.entries(params)) {
-        if (!['sort', 'order', 'filter', 'admin_mode', 'select', 'image_resize'].includes(k.toLowerCase())) filter[k] = v;
-      }
+      const query = upperKeys(params);
+      const filter = isObject(query.FILTER) ? query.FILTER : query;
       const conditions = parseFilter(filter, resolveUserField);
       let users = portal.state.users.filter((u) => matches(u, conditions, portal.timeZone));
-      const sortField = typeof params.sort === 'string' ? params.sort : typeof params.SORT === 'string' ? params.SORT : 'ID';
-      const orderDir = String(params.order ?? params.ORDER ?? 'ASC');
-      users = sortRecords(users, { [sortField]: orderDir }, resolveUserField, portal.timeZone);
-      return page(users, start, (u) => userOut(portal, u));
+      if (typeof query.SORT === 'string' && query.SORT !== '' && typeof query.ORDER === 'string' && query.ORDER !== '') {
+        users = sortRecords(users, { [query.SORT]: query.ORDER }, resolveUserField, portal.timeZone);
+      }
+      const select = Array.isArray(query.SELECT) ? query.SELECT.map(String) : [];
+      const pick = (row: Record<string, unknown>) =>
+        select.length === 0 || select.includes('*') ? row : Object.fromEntries(Object.entries(row).filter(([key]) => select.includes(key) || (key.startsWith('UF_') && select.includes('UF_*'))));
+      const answer = page(users, start, (u) => pick(userOut(portal, u)));
+      return (answer.result as unknown[]).length === 0 ? [] : answer;
     },
   },
   {

@@ -5,7 +5,7 @@ import { matches, parseFilter, sortRecords, type FieldResolver, type ValueType }
 import { asPhpArray, isObject, phpInt, phpString, resolveId, resolveParam, type Params } from '../params.js';
 import type { Portal } from '../portal.js';
 import { legacyPage, type CallContext, type MethodTable } from '../registry.js';
-import { CRM_ENTITIES, ENTITY_TYPE_ID, type ActivityRow, type CrmEntity } from '../state.js';
+import { CRM_ENTITIES, ENTITY_TYPE_ID, type ActivityRow, type CrmEntity, type CrmOperation } from '../state.js';
 import { parseDateTime } from '../time.js';
 import { findRecord } from './crm-items.js';
 
@@ -16,6 +16,21 @@ const notFound = () => d7('NOT_FOUND', 'Element not found');
 const COLOR_IDS = ['1', '2', '3', '4', '5', '6', '7'];
 
 const entityOfType = (typeId: number): CrmEntity | undefined => CRM_ENTITIES.find((e) => ENTITY_TYPE_ID[e] === typeId);
+
+/** CCrmOwnerType::ResolveID for the four CRM types: the name or its abbreviation, any case; 0 when unknown. */
+const OWNER_ABBREVIATIONS: Record<string, CrmEntity> = { L: 'lead', D: 'deal', C: 'contact', CO: 'company' };
+function ownerTypeIdOf(name: string): number {
+  const upper = name.trim().toUpperCase();
+  const entity = OWNER_ABBREVIATIONS[upper] ?? CRM_ENTITIES.find((e) => e.toUpperCase() === upper);
+  return entity ? ENTITY_TYPE_ID[entity] : 0;
+}
+
+/** CCrmActivity::Check{Read,Update,Delete}Permission: the rights on the owner decide. */
+function ownerAllows(ctx: CallContext, ownerTypeId: number, operation: CrmOperation): boolean {
+  const entity = entityOfType(ownerTypeId);
+  return !entity || ctx.portal.crmAllowed(ctx.auth.userId, entity, operation);
+}
+const d7AccessDenied = () => d7('ACCESS_DENIED', 'Access denied');
 
 function required(params: Params, name: string): unknown {
   if (params[name] === undefined || params[name] === null) throw missing(name);
@@ -102,6 +117,17 @@ export function activityOut(portal: Portal, a: ActivityRow): Record<string, unkn
   };
 }
 
+/**
+ * The columns a select asks for: all for an empty select or `*`; otherwise those named, plus ID (the list builder adds
+ * it, crm_entity_list_builder.php:230) and PROVIDER_ID / PROVIDER_TYPE_ID with DESCRIPTION (innerGetList).
+ */
+function selectedColumns(select: string[]): (row: Record<string, unknown>) => Record<string, unknown> {
+  if (select.length === 0 || select.includes('*')) return (row) => row;
+  const names = new Set([...select, 'ID']);
+  if (names.has('DESCRIPTION') && !(names.has('PROVIDER_ID') && names.has('PROVIDER_TYPE_ID'))) names.add('PROVIDER_ID').add('PROVIDER_TYPE_ID');
+  return (row) => Object.fromEntries(Object.entries(row).filter(([key]) => names.has(key)));
+}
+
 const ACTIVITY_FIELDS: Record<string, ValueType> = {
   ID: 'int', OWNER_ID: 'int', OWNER_TYPE_ID: 'int', TYPE_ID: 'int', PROVIDER_ID: 'string', PROVIDER_TYPE_ID: 'string', SUBJECT: 'string',
   COMPLETED: 'string', STATUS: 'int', RESPONSIBLE_ID: 'int', AUTHOR_ID: 'int', DEADLINE: 'datetime', CREATED: 'datetime', LAST_UPDATED: 'datetime',
@@ -117,6 +143,8 @@ export const crmActivityMethods: MethodTable = [
     handler: (params, ctx) => {
       const { typeId, id: ownerId } = owner(ctx, params);
       const deadline = deadlineOf(ctx.portal, required(params, 'deadline'));
+      // crm/lib/activity/entity/baseactivity.php:491: no right to change the owner, no to-do.
+      if (!ownerAllows(ctx, typeId, 'update')) throw d7AccessDenied();
       const now = ctx.portal.now();
       const responsible = phpInt(params.responsibleId) || ctx.auth.userId;
       const parent = phpInt(params.parentActivityId);
@@ -200,30 +228,39 @@ export const crmActivityMethods: MethodTable = [
     },
   },
   {
+    // CCrmActivityRestProxy::innerGet reads through CCrmActivity::GetList with the caller's rights; a missing or
+    // unreadable activity fetches nothing, and get() throws with the (empty) error list: code "" and description ""
+    // (crm/classes/general/restservice.php, innerGet and CCrmRestProxyBase::get). The docs name "Activity is not
+    // found", a branch the code reaches only when GetList itself fails.
     name: 'crm.activity.get',
     scope: 'crm',
     read: true,
-    handler: (params, { portal }) => {
+    handler: (params, ctx) => {
       const id = resolveId(params);
       if (id <= 0) throw crmError('ID is not defined or invalid.');
-      const activity = portal.state.activities.find((a) => a.ID === id);
-      if (!activity) throw crmError('Not found');
-      return activityOut(portal, activity);
+      const activity = ctx.portal.state.activities.find((a) => a.ID === id);
+      if (!activity || !ownerAllows(ctx, activity.OWNER_TYPE_ID, 'read')) throw crmError('');
+      return activityOut(ctx.portal, activity);
     },
   },
   {
     name: 'crm.activity.list',
     scope: 'crm',
     read: true,
-    handler: (params, { portal, start }) => {
+    handler: (params, ctx) => {
+      const { portal, start } = ctx;
       const order = asPhpArray(resolveParam(params, 'order') ?? []);
       if (!order) throw crmError("Parameter 'order' must be array.");
       const filter = asPhpArray(resolveParam(params, 'filter') ?? []);
       if (!filter) throw crmError("Parameter 'filter' must be array.");
-      // The legacy proxy: field names as written, CSqlUtil's rules, CDBResult pages.
+      const select = asPhpArray(resolveParam(params, 'select') ?? []);
+      // The legacy proxy: field names as written, CSqlUtil's rules, CDBResult pages; activities of owners the caller
+      // cannot read are left out (GetList's permission SQL); no order means START_TIME ASC (innerGetList).
       const conditions = parseFilter(filter, activityResolver, { exactNames: true, legacySql: true });
-      const rows = sortRecords(portal.state.activities.filter((a) => matches(a, conditions, portal.timeZone)), order, activityResolver, portal.timeZone);
-      return legacyPage(rows, start, (a) => activityOut(portal, a));
+      const visible = portal.state.activities.filter((a) => ownerAllows(ctx, a.OWNER_TYPE_ID, 'read') && matches(a, conditions, portal.timeZone));
+      const rows = sortRecords(visible, Object.keys(order).length ? order : { START_TIME: 'ASC' }, activityResolver, portal.timeZone);
+      const pick = selectedColumns(select ? Object.values(select).map(phpString) : []);
+      return legacyPage(rows, start, (a) => pick(activityOut(portal, a)));
     },
   },
   {
@@ -239,8 +276,7 @@ export const crmActivityMethods: MethodTable = [
       if (id <= 0) throw crmError('ID is not defined or invalid.');
       const activity = ctx.portal.state.activities.find((a) => a.ID === id);
       if (!activity) throw crmError('Activity is not found.');
-      const owner = entityOfType(activity.OWNER_TYPE_ID);
-      if (owner && !ctx.portal.crmAllowed(ctx.auth.userId, owner, 'update')) throw crmError('Access denied.');
+      if (!ownerAllows(ctx, activity.OWNER_TYPE_ID, 'update')) throw crmError('Access denied.');
       if ('SUBJECT' in fields) activity.SUBJECT = phpString(fields.SUBJECT);
       if ('DESCRIPTION' in fields) activity.DESCRIPTION = phpString(fields.DESCRIPTION);
       if (phpInt(fields.RESPONSIBLE_ID) > 0) activity.RESPONSIBLE_ID = phpInt(fields.RESPONSIBLE_ID);
@@ -269,27 +305,34 @@ export const crmActivityMethods: MethodTable = [
       const id = resolveId(params);
       if (id <= 0) throw crmError('ID is not defined or invalid.');
       const activity = ctx.portal.state.activities.find((a) => a.ID === id);
-      if (!activity) throw crmError('Not found');
+      // CCrmActivityRestProxy::innerDelete: the owner's delete right decides.
+      if (!activity) throw crmError('Activity is not found.');
+      if (!ownerAllows(ctx, activity.OWNER_TYPE_ID, 'delete')) throw crmError('Access denied.');
       ctx.portal.state.activities = ctx.portal.state.activities.filter((a) => a !== activity);
       ctx.portal.events.fire('ONCRMACTIVITYDELETE', { FIELDS: { ID: String(id) } }, ctx.auth.userId);
       return true;
     },
   },
   {
+    // Crm\Controller\Timeline\Comment::addAction (crm/lib/controller/timeline/comment.php): `fields` (the controller's
+    // parameter, case as written); the owner by ENTITY_TYPE_ID or by ENTITY_TYPE resolved like CCrmOwnerType::ResolveID
+    // (name or abbreviation, any case); the owner's update right; the comment trimmed.
     name: 'crm.timeline.comment.add',
     scope: 'crm',
     handler: (params, ctx) => {
-      const fields = asPhpArray(params.fields ?? params.FIELDS);
+      const fields = asPhpArray(params.fields);
       if (!fields) throw missing('fields');
-      const entityType = phpString(fields.ENTITY_TYPE).toLowerCase() as CrmEntity;
       const entityId = phpInt(fields.ENTITY_ID);
-      if (!CRM_ENTITIES.includes(entityType) || !findRecord(ctx.portal, entityType, entityId)) throw d7('OWNER_NOT_FOUND', 'Owner was not found');
-      const comment = phpString(fields.COMMENT);
-      if (comment.trim() === '') throw d7('INVALID_ARG_VALUE', 'Empty comment');
+      const typeId = phpInt(fields.ENTITY_TYPE_ID) || ownerTypeIdOf(phpString(fields.ENTITY_TYPE));
+      const entity = entityOfType(typeId);
+      if (entityId <= 0 || !entity || !findRecord(ctx.portal, entity, entityId)) throw d7('OWNER_NOT_FOUND', 'Owner was not found');
+      if (!ownerAllows(ctx, typeId, 'update')) throw d7AccessDenied();
+      const comment = phpString(fields.COMMENT).trim();
+      if (comment === '') throw d7('INVALID_ARG_VALUE', 'Empty comment message');
       const id = ctx.portal.nextId('timelineComment');
       ctx.portal.state.timelineComments.push({
         ID: id,
-        ENTITY_TYPE: entityType,
+        ENTITY_TYPE: entity,
         ENTITY_ID: entityId,
         COMMENT: comment,
         AUTHOR_ID: ctx.auth.userId,

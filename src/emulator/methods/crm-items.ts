@@ -230,12 +230,11 @@ function parseSelect(select: unknown): SelectOptions {
 export function recordOut(portal: Portal, entity: CrmEntity, record: CrmRecord, select: SelectOptions | 'all'): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const all = select === 'all';
-  // getList adds the identity field to a select only for multifields (or an empty / * select): `select: ['TITLE']`
-  // answers rows without ID.
-  const withId = !all && MULTIFIELD_TYPES.some((type) => select.names.has(type));
+  // ID always comes back: the list builder adds it to any select without it (CCrmEntityListBuilder::Prepare,
+  // crm/classes/general/crm_entity_list_builder.php:230).
   for (const meta of STANDARD_FIELDS[entity]) {
     if (meta.type === 'crm_multifield') continue;
-    const wanted = all ? !meta.multiple : (select.standard && !meta.multiple) || select.names.has(meta.name) || (meta.name === 'ID' && withId);
+    const wanted = all ? !meta.multiple : (select.standard && !meta.multiple) || select.names.has(meta.name) || meta.name === 'ID';
     if (!wanted) continue;
     if (meta.name === 'ID') out.ID = String(record.ID);
     else if (meta.multiple) out[meta.name] = ((record[meta.name] as number[] | undefined) ?? []).map(String);
@@ -366,10 +365,11 @@ export function updateRecord(portal: Portal, entity: CrmEntity, record: CrmRecor
 
 /**
  * Saves the changed copy of a record: who and when, MOVED_* on a stage change, the stage semantics, HAS_PHONE/EMAIL;
- * then ONCRM*UPDATE fires — or, for a deal moved to another pipeline, ONCRMDEALMOVETOCATEGORY instead (docs:
- * api-reference/crm/deals/events/index.md).
+ * then the events. A deal moved to another pipeline gets ONCRMDEALMOVETOCATEGORY first (the category field's
+ * after-save, crm/lib/Field/Category.php:84-87), then ONCRMDEALUPDATE like any update (the operation's SendEvent,
+ * crm/lib/Service/Factory/Deal.php:695); `moveOnly` is the UI's CCrmDeal::MoveToCategory, which sends only the move.
  */
-export function commitUpdate(portal: Portal, entity: CrmEntity, record: CrmRecord, draft: CrmRecord, actor: Actor): void {
+export function commitUpdate(portal: Portal, entity: CrmEntity, record: CrmRecord, draft: CrmRecord, actor: Actor, options: { moveOnly?: boolean } = {}): void {
   const now = portal.now();
   const userId = String(actor.userId ?? 1);
   const ctx = stageContext(entity, draft);
@@ -388,9 +388,8 @@ export function commitUpdate(portal: Portal, entity: CrmEntity, record: CrmRecor
   if (moved) {
     const fields = { ID: String(record.ID), CATEGORY_ID: String(record.CATEGORY_ID), STAGE_ID: String(record.STAGE_ID) };
     portal.events.fire('ONCRMDEALMOVETOCATEGORY', { FIELDS: fields }, actor.userId);
-  } else {
-    portal.events.fire(`ONCRM${EVENT_NAME[entity]}UPDATE`, { FIELDS: { ID: String(record.ID) } }, actor.userId);
   }
+  if (!options.moveOnly) portal.events.fire(`ONCRM${EVENT_NAME[entity]}UPDATE`, { FIELDS: { ID: String(record.ID) } }, actor.userId);
 }
 
 export function deleteRecord(portal: Portal, entity: CrmEntity, record: CrmRecord, actor: Actor): void {

@@ -17,11 +17,13 @@ const toCamel = (name: string) => name.toLowerCase().replace(/_([a-z0-9])/g, (_,
 
 const LIST_FIELDS = ['AUDITORS', 'ACCOMPLICES', 'UF_CRM_TASK', 'TAGS'];
 
-/** The fields as the client sent them (keys upper-cased, lists as string arrays); dates are parsed when read. */
+/**
+ * The fields as the client sent them, lists as string arrays; dates are parsed when read. Names count only as written
+ * in upper case (CTasks reads $arFields['TITLE']; the controller passes keys unchanged, Controllers\Base::filterFields).
+ */
 function normalizeFields(input: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [rawKey, value] of Object.entries(input)) {
-    const key = rawKey.toUpperCase();
+  for (const [key, value] of Object.entries(input)) {
     if (LIST_FIELDS.includes(key)) out[key] = (Array.isArray(value) ? value : isObject(value) ? Object.values(value) : value === '' || value == null ? [] : [value]).map(phpString);
     else out[key] = value;
   }
@@ -72,7 +74,7 @@ function taskOut(portal: Portal, task: TaskRow, select?: Set<string>): Record<st
 }
 
 function selectOf(params: Params): Set<string> | undefined {
-  const select = params.select ?? params.SELECT;
+  const select = params.select;
   const list = Array.isArray(select) ? select : isObject(select) ? Object.values(select) : undefined;
   return list ? new Set(list.map((s) => phpString(s).toUpperCase())) : undefined;
 }
@@ -91,8 +93,9 @@ function validate(portal: Portal, fields: Record<string, unknown>, creating: boo
 }
 
 function findTask(ctx: CallContext, params: Params): TaskRow {
-  const id = phpInt(params.taskId ?? params.TASKID ?? params.id ?? params.ID);
-  if (params.taskId === undefined && params.TASKID === undefined && params.id === undefined && params.ID === undefined) throw missing('taskId');
+  // The controller's auto-wired CTaskItem: `taskId`, or the primary `id` (main/lib/engine/autowire; names as written).
+  if (params.taskId === undefined && params.id === undefined) throw missing('taskId');
+  const id = phpInt(params.taskId ?? params.id);
   const task = ctx.portal.state.tasks.find((t) => t.id === id);
   if (!task) throw coreError('Task not found or not accessible');
   return task;
@@ -126,7 +129,7 @@ export const taskMethods: MethodTable = [
     name: 'tasks.task.add',
     scope: 'task',
     handler: (params, ctx) => {
-      const raw = asPhpArray(params.fields ?? params.FIELDS);
+      const raw = asPhpArray(params.fields);
       if (!raw || Object.keys(raw).length === 0) throw missing('fields');
       const fields = normalizeFields(raw);
       validate(ctx.portal, fields, true);
@@ -143,7 +146,7 @@ export const taskMethods: MethodTable = [
     scope: 'task',
     handler: (params, ctx) => {
       const task = findTask(ctx, params);
-      const raw = asPhpArray(params.fields ?? params.FIELDS);
+      const raw = asPhpArray(params.fields);
       if (!raw) throw missing('fields');
       const fields = normalizeFields(raw);
       validate(ctx.portal, fields, false);
@@ -184,8 +187,9 @@ export const taskMethods: MethodTable = [
     scope: 'task',
     read: true,
     handler: (params, ctx) => {
-      const filter = titleSearch(asPhpArray(params.filter ?? params.FILTER) ?? {});
-      const order = asPhpArray(params.order ?? params.ORDER) ?? { ID: 'ASC' };
+      // The action's parameters are bound by name as written (filter, select, order).
+      const filter = titleSearch(asPhpArray(params.filter) ?? {});
+      const order = asPhpArray(params.order) ?? { ID: 'ASC' };
       const resolve = taskResolver(ctx.portal);
       const conditions = parseFilter(filter, resolve);
       const rows = sortRecords(ctx.portal.state.tasks.filter((t) => matches(t, conditions, ctx.portal.timeZone)), order, resolve, ctx.portal.timeZone);
