@@ -8,8 +8,8 @@ import type { ServiceConfig } from './config.js';
 import { InstallRefused, verifyInstall, type InstallRequest } from './install.js';
 import type { Logger } from './log.js';
 import {
-  appPagePayload, CRM_EVENTS, crmEventPayload, describeIssues, installEventPayload, installPagePayload, installPageQuery, parseFormBody,
-  robotDocument, robotPayload, sameToken, uninstallPayload,
+  appPagePayload, CRM_EVENTS, crmEventPayload, describeIssues, installEventPayload, installPagePayload, installPageQuery, pagePass, parseFormBody,
+  robotDocument, robotPayload, sameToken, uninstallPayload, validPagePass,
 } from './payloads.js';
 import { ROBOT_HANDLERS } from './app-objects.js';
 import type { ItemJob, RobotJob } from './processor.js';
@@ -46,6 +46,9 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, what: string): z.
   if (!r.success) throw new BadRequest(400, `malformed ${what}: ${describeIssues(r.error)}`);
   return r.data;
 }
+
+/** How long the application page's date form keeps working without reopening the application. */
+const APP_PAGE_PASS_MS = 12 * 3_600_000;
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -104,6 +107,15 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     const portal = await store.getPortal(auth.member_id);
     if (!portal || portal.installState === 'uninstalled' || !sameToken(auth.application_token, portal.applicationToken)) {
       throw new BadRequest(401, 'unknown portal or wrong application_token: the call was ignored');
+    }
+    return portal;
+  }
+
+  /** The portal whose application page issued this pass (its date form), or 401. */
+  async function authorisePass(memberId: string, pass: string): Promise<PortalRecord> {
+    const portal = await store.getPortal(memberId);
+    if (!portal || portal.installState === 'uninstalled' || !validPagePass(pass, portal.applicationToken, memberId, clock())) {
+      throw new BadRequest(401, 'the page has expired or was not opened from the portal: open the application again in Bitrix24');
     }
     return portal;
   }
@@ -184,12 +196,16 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   // Bitrix24 opens the application's page with a POST carrying member_id and APPLICATION_TOKEN.
   app.post('/app', async (request, reply) => {
     const p = parse(appPagePayload, body(request.body), 'application page request');
-    const portal = await authorise({ member_id: p.member_id, application_token: p.APPLICATION_TOKEN });
+    const portal = p.APPLICATION_TOKEN !== undefined
+      ? await authorise({ member_id: p.member_id, application_token: p.APPLICATION_TOKEN })
+      : await authorisePass(p.member_id, p.pass ?? '');
     const query = request.query as Record<string, unknown>;
     const date = p.date ?? localToday(clock(), config.automation.timeZone);
     const lang = String(query.LANG ?? portal.lang) === 'en' ? 'en' : 'ru';
     const entries = await recallList(store, { date, memberId: portal.memberId });
-    return reply.type('text/html; charset=utf-8').send(recallPage(lang, date, entries, { member_id: p.member_id, APPLICATION_TOKEN: p.APPLICATION_TOKEN }));
+    // The date form posts back a pass, never the application token, which would let anyone who sees the page forge events.
+    const pass = pagePass(portal.applicationToken, portal.memberId, clock() + APP_PAGE_PASS_MS);
+    return reply.type('text/html; charset=utf-8').send(recallPage(lang, date, entries, { member_id: portal.memberId, pass }));
   });
 
   for (const [path, handler] of Object.entries(ROBOT_HANDLERS)) {

@@ -226,4 +226,32 @@ describe('application page', () => {
     expect(forged.statusCode).toBe(401);
     expect(forged.body).not.toContain('Ремонт');
   });
+
+  it('never writes the application token into the page; its date form posts back a pass that works for that portal until it expires', async () => {
+    await store.openEpisode({
+      memberId: 'member-1', dealId: '6', stageId: 'C3:LOSE', enteredAt: 0, recallDate: '2027-02-15', reason: '', dealTitle: 'Мойка',
+      client: '', responsibleId: 3, responsibleName: 'Анна', source: 'event', createdAt: 0,
+    });
+    const page = await server().inject({ method: 'POST', url: '/app', ...form({ member_id: 'member-1', APPLICATION_TOKEN: TOKEN }) });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).not.toContain(TOKEN);
+    const pass = /name="pass" value="([^"]+)"/.exec(page.body)?.[1] ?? '';
+    expect(pass).not.toBe('');
+    const next = await server().inject({ method: 'POST', url: '/app', ...form({ member_id: 'member-1', pass, date: '2027-02-15' }) });
+    expect(next.statusCode).toBe(200);
+    expect(next.body).toContain('#6 Мойка');
+    const tampered = pass.replace(/^\d+/, (ms) => String(Number(ms) + 1));
+    for (const wrong of [tampered, 'x', '']) {
+      const r = await server().inject({ method: 'POST', url: '/app', ...form({ member_id: 'member-1', pass: wrong, date: '2027-02-15' }) });
+      expect(r.statusCode).toBe(401);
+      expect(r.body).not.toContain('Мойка');
+    }
+    const later = buildServer({
+      config: loadServiceConfig({ AUTOSALON_STATE_DIR: '/tmp/autosalon-test' }), store, template, clock: () => NOW + 13 * 3_600_000,
+      log: createLogger('silent'), onQueued: () => undefined, onPortalChanged: () => undefined,
+    });
+    const expired = await later.inject({ method: 'POST', url: '/app', ...form({ member_id: 'member-1', pass, date: '2027-02-15' }) });
+    expect(expired.statusCode).toBe(401);
+    expect(expired.json().message).toMatch(/open the application again in Bitrix24/);
+  });
 });
