@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { EmulatorStateError, startEmulator } from '../emulator/index.js';
 import { UserError } from './errors.js';
-import { parseInteger, parsePort } from './options.js';
+import { parseInteger, parseLang, parsePort } from './options.js';
+import { untilStopped } from './signals.js';
 
 interface EmulatorFlags { port: string; state?: string; plan: string; latencyMs: string; limits: string; lang: string; timeZone: string }
 
@@ -18,7 +19,6 @@ export function register(program: Command): void {
     .option('--time-zone <zone>', 'portal time zone (IANA)', 'Europe/Moscow')
     .action(async (flags: EmulatorFlags) => {
       if (flags.limits !== 'on' && flags.limits !== 'off') throw new UserError(`--limits takes on or off (got "${flags.limits}")`);
-      if (flags.lang !== 'ru' && flags.lang !== 'en') throw new UserError(`--lang takes ru or en (got "${flags.lang}")`);
       if (!/^[a-z][a-z0-9_]*$/.test(flags.plan)) throw new UserError(`--plan takes a plan code such as pro, ent250 or basic (got "${flags.plan}")`);
       let emulator;
       try {
@@ -28,7 +28,7 @@ export function register(program: Command): void {
           plan: flags.plan,
           latencyMs: parseInteger(flags.latencyMs, '--latency-ms', 0, 60_000),
           limits: flags.limits === 'on',
-          language: flags.lang,
+          language: parseLang(flags.lang),
           timeZone: flags.timeZone,
         });
       } catch (error) {
@@ -41,11 +41,7 @@ export function register(program: Command): void {
       process.stdout.write(`${JSON.stringify({ webhookUrl, caCertPath, controlUrl, oauthUrl, origin, memberId, stateFile: flags.state ?? null })}\n`);
       console.error(`Bitrix24 emulator on ${origin} (plan ${flags.plan}, limits ${flags.limits}${flags.state ? `, state ${flags.state}` : ', in memory'})`);
       console.error(`Trust its CA with NODE_EXTRA_CA_CERTS=${caCertPath}. Ctrl-C stops it.`);
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
+      await untilStopped();
       await emulator.close();
     });
 }

@@ -4,6 +4,7 @@ import { handlerUrlProblem } from '../install/plan.js';
 import { startService } from '../service/service.js';
 import { UserError } from './errors.js';
 import { parsePort } from './options.js';
+import { untilStopped } from './signals.js';
 
 export function register(program: Command): void {
   program
@@ -27,11 +28,7 @@ export function register(program: Command): void {
       // The install would then skip every robot and event binding, and no automation would ever run.
       const urlProblem = handlerUrlProblem(config.publicUrl);
       if (urlProblem) console.error(`warning: ${urlProblem}; robots and event bindings will be skipped until AUTOSALON_PUBLIC_URL (or --public-url) is an address Bitrix24 can reach`);
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
+      await untilStopped();
       await service.close();
     });
 }

@@ -4,6 +4,7 @@ import { defaultStateDir } from '../install/state.js';
 import { UserError } from './errors.js';
 import { installAction } from './install.js';
 import { parseLang, parsePort } from './options.js';
+import { untilStopped } from './signals.js';
 import { startEmbeddedProduct } from '../service/embedded.js';
 
 interface StartFlags { port: string; once?: boolean; lang?: string; plan?: string; tier?: string; yes?: boolean }
@@ -49,10 +50,7 @@ export function register(program: Command): void {
         return;
       }
       console.log('\nThe emulator and the service keep running: CRM changes in the emulator run the automation. Ctrl-C stops both (their state is kept).');
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', () => resolve());
-        process.once('SIGTERM', () => resolve());
-      });
+      await untilStopped();
       await run.close();
     });
 }
