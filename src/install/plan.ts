@@ -3,7 +3,8 @@
 // or stage holding leads or deals is never deleted. Deal pipelines are new categories; the portal's default
 // pipeline is left alone.
 import type { CardSection, CategoryRow, PortalSnapshot, StatusRow, UserFieldRow } from '../portal/snapshot.js';
-import { cardKey, CRM_ENTITY_TYPE_ID, ENTITIES } from '../portal/snapshot.js';
+import { cardKey, CRM_ENTITY_TYPE_ID } from '../portal/snapshot.js';
+import { CRM_ENTITIES } from '../template/schema.js';
 import { LEADS_PIPELINE, type CrmEntity, type Lang, type PipelineDef, type StageDef, type Template } from '../template/model.js';
 import {
   businessProcessData, cardSection, DOCUMENT_TYPES, enumItems, fieldAddParams, fieldLabels, fieldRows, fieldSort,
@@ -241,7 +242,7 @@ function planPipelines({ input, plan, b, createdByUs }: PlanContext): Map<string
 /** The template's user fields of each entity, then the portal's other fields (kept). */
 function planFields({ input, b, createdByUs }: PlanContext): void {
   const { template, snapshot, lang } = input;
-  for (const entity of ENTITIES) {
+  for (const entity of CRM_ENTITIES) {
     const wanted = template.fields.filter((f) => f.entities.includes(entity));
     for (const field of wanted) planField(b, entity, field, snapshot.fields[entity].find((r) => r.fieldName === field.code), lang, createdByUs);
     const known = new Set(wanted.map((f) => f.code));

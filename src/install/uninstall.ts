@@ -6,6 +6,7 @@ import { LostResponseError, type PortalClient } from '../portal/client.js';
 import { cardKey, CRM_ENTITY_TYPE_ID, readMore, readSnapshot, type CardSection, type PortalSnapshot, type StatusRow, type UserFieldRow } from '../portal/snapshot.js';
 import { loadTemplate } from '../template/loader.js';
 import { LEADS_PIPELINE, type Lang, type Template } from '../template/model.js';
+import { CRM_ENTITIES } from '../template/schema.js';
 import { cardSection, fieldLabels, sameColor, SECTION_PREFIX, sameSection, SORT_STEP, userfieldMethod } from './desired.js';
 import { batchCommands, packBatches } from './apply.js';
 import { InstallError, type Ledger, type ObjectNote, type Step, type StepKind } from './model.js';
@@ -137,7 +138,7 @@ export function planUninstall(
   }
 
   // Fields: ours are deleted (their values with them: consent), others get their labels back.
-  for (const entity of ['lead', 'deal', 'contact', 'company'] as const) {
+  for (const entity of CRM_ENTITIES) {
     for (const field of template.fields.filter((f) => f.entities.includes(entity))) {
       const key = keys.field(entity, field.code);
       const row = snapshot.fields[entity].find((f) => f.fieldName === field.code);

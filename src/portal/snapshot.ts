@@ -2,12 +2,11 @@
 // touches: lead statuses and deal stages, deal pipelines, user fields of the four CRM entities with their labels
 // in every template language, card layouts, item counts of stages about to be deleted and, in app mode, the app's
 // robots, triggers, event bindings, business-process templates and app.info.
-import { LANGUAGES, type Lang } from '../template/schema.js';
+import { CRM_ENTITIES, LANGUAGES, type Lang } from '../template/schema.js';
 import type { CrmEntity } from '../template/model.js';
 import { PortalError, type BatchCommand, type BatchResult, type PortalClient } from './client.js';
 
 export const CRM_ENTITY_TYPE_ID: Record<CrmEntity, number> = { lead: 1, deal: 2, contact: 3, company: 4 };
-export const ENTITIES: readonly CrmEntity[] = ['lead', 'deal', 'contact', 'company'];
 
 export type StageSemantics = 'process' | 'success' | 'failure';
 
@@ -124,7 +123,7 @@ export async function readMore(client: PortalClient, snapshot: PortalSnapshot, r
       const categories = (r.result.categories as { categories?: unknown[] } | undefined)?.categories;
       snapshot.categories = asArray(categories).map(parseCategory);
     });
-    for (const entity of ENTITIES) {
+    for (const entity of CRM_ENTITIES) {
       for (const lang of LANGUAGES) {
         commands[`uf_${entity}_${lang}`] = { method: `crm.${entity}.userfield.list`, params: { filter: { LANG: lang } } };
       }

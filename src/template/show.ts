@@ -1,4 +1,5 @@
 import type { ActionDef, Lang, RuleDef, StageDef, Template, TriggerDef } from './model.js';
+import { CRM_ENTITIES } from './schema.js';
 import { filterByTier } from './tiers.js';
 
 export function templateSummary(t: Template): string {
@@ -54,26 +55,27 @@ export function renderTemplateTree(full: Template, opts: { tier?: string; lang: 
     }
   };
 
+  // Rules not tied to entering a stage (on create, on change) are listed after the stages.
+  const otherRuleLines = (rules: RuleDef[]) => {
+    for (const r of rules.filter((x) => x.when.on !== 'enterStage')) {
+      out.push(`    ${describeTrigger(r.when)}: ${r.do.map((a) => describeAction(a, t, lang)).join('; ')}  (${r.id})`);
+    }
+  };
+
   if (t.leads.statuses.length) {
     out.push('', `Lead statuses [${t.leads.tier}]`);
     stageLines(t.leads.statuses, undefined);
     if (t.leads.remove.length) out.push(`    removed where unused: ${t.leads.remove.join(', ')}`);
-    const other = t.rules.filter((r) => r.entity === 'lead' && r.when.on !== 'enterStage');
-    for (const r of other) {
-      out.push(`    ${describeTrigger(r.when)}: ${r.do.map((a) => describeAction(a, t, lang)).join('; ')}  (${r.id})`);
-    }
+    otherRuleLines(t.rules.filter((r) => r.entity === 'lead'));
   }
   for (const p of t.pipelines) {
     out.push('', `Pipeline ${p.code} — ${p.name[lang]} [${p.tier}]`);
     stageLines(p.stages, p.code);
-    const other = t.rules.filter((r) => r.pipelines?.includes(p.code) && r.when.on !== 'enterStage');
-    for (const r of other) {
-      out.push(`    ${describeTrigger(r.when)}: ${r.do.map((a) => describeAction(a, t, lang)).join('; ')}  (${r.id})`);
-    }
+    otherRuleLines(t.rules.filter((r) => r.pipelines?.includes(p.code)));
   }
 
   out.push('', 'Fields');
-  for (const entity of ['lead', 'deal', 'contact', 'company'] as const) {
+  for (const entity of CRM_ENTITIES) {
     const fields = t.fields.filter((f) => f.entities.includes(entity));
     if (!fields.length) continue;
     out.push(`  ${entity}`);
