@@ -102,6 +102,12 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     return reply.code(503).send({ error: 'unavailable', message: 'the service could not store the request; nothing was accepted' });
   });
 
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({
+    error: 'not_found',
+    message: `${request.method} ${request.url.split('?')[0]} is not an address of the Autosalon service: Bitrix24 POSTs to /install, /events and /robots/…; `
+      + 'the re-call list opens from the application in Bitrix24 (POST /app); GET /health shows the queue',
+  }));
+
   /** The portal whose stored application_token the call presents, or 401. */
   async function authorise(auth: { member_id: string; application_token: string }): Promise<PortalRecord> {
     const portal = await store.getPortal(auth.member_id);

@@ -201,6 +201,17 @@ describe('install', () => {
   });
 });
 
+describe('other addresses', () => {
+  it('answer 404 saying which addresses the service has, and what opens the re-call list', async () => {
+    for (const [method, url] of [['GET', '/app'], ['GET', '/nope?x=1'], ['POST', '/robots/unknown']] as const) {
+      const r = await server().inject({ method, url });
+      expect(r.statusCode).toBe(404);
+      expect(r.json().message).toBe(`${method} ${url.split('?')[0]} is not an address of the Autosalon service: Bitrix24 POSTs to /install, /events and /robots/…; `
+        + 'the re-call list opens from the application in Bitrix24 (POST /app); GET /health shows the queue');
+    }
+  });
+});
+
 describe('health', () => {
   it('reports the queue without secrets', async () => {
     await store.enqueue({ memberId: 'member-1', kind: 'event', payload: {}, runAt: NOW });
