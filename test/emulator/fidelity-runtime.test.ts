@@ -89,6 +89,7 @@ describe('crm.activity.* (CCrmActivityRestProxy, crm/classes/general/restservice
     } finally {
       emu.control.restrictCrm(3, 'deal', []);
     }
+    expect((await call('crm.activity.todo.add', { ownerTypeId: 2, ownerId: 0, deadline: DEADLINE })).body).toMatchObject({ error: 'NOT_FOUND' });
     expect((await call('crm.activity.get', { id: 987654 })).body).toEqual({ error: '', error_description: '' });
     expect((await call('crm.activity.delete', { id: 987654 })).body).toEqual({ error: '', error_description: 'Activity is not found.' });
   });
@@ -128,6 +129,22 @@ describe('tasks.task.* (Bitrix\\Tasks\\Rest\\Controllers\\Task: parameters and f
     const id = ((await call('tasks.task.add', { fields: { TITLE: 'Перезвонить', RESPONSIBLE_ID: 1 } })).body.result as { task: { id: string } }).task.id;
     expect((await call('tasks.task.get', { id })).body.result).toMatchObject({ task: { id, title: 'Перезвонить' } });
     expect((await call('tasks.task.get', { TASKID: id })).body).toMatchObject({ error: '100' });
+  });
+});
+
+describe('task events (CTaskRestService::onEventFilter, tasks/classes/general/restservice.php; api-reference/tasks/events-tasks/*)', () => {
+  test('add, update (also by complete) and delete each send FIELDS_BEFORE/AFTER and IS_ACCESSIBLE_BEFORE/AFTER', async () => {
+    for (const event of ['ONTASKADD', 'ONTASKUPDATE', 'ONTASKDELETE']) await call('event.bind', { event, handler: `${hooks.url}/tasks` });
+    const id = ((await call('tasks.task.add', { fields: { TITLE: 'events', RESPONSIBLE_ID: 1 } })).body.result as { task: { id: string } }).task.id;
+    await call('tasks.task.complete', { taskId: id });
+    await call('tasks.task.delete', { taskId: id });
+    await emu.control.waitForDeliveries();
+    const sent = hooks.requests.filter((r) => r.path === '/tasks').map((r) => [r.form.event, r.form.data]);
+    expect(sent).toEqual([
+      ['ONTASKADD', { FIELDS_BEFORE: 'undefined', FIELDS_AFTER: { ID: id }, IS_ACCESSIBLE_BEFORE: 'N', IS_ACCESSIBLE_AFTER: 'undefined' }],
+      ['ONTASKUPDATE', { FIELDS_BEFORE: { ID: id }, FIELDS_AFTER: { ID: id }, IS_ACCESSIBLE_BEFORE: 'undefined', IS_ACCESSIBLE_AFTER: 'undefined' }],
+      ['ONTASKDELETE', { FIELDS_BEFORE: { ID: id }, FIELDS_AFTER: 'undefined', IS_ACCESSIBLE_BEFORE: 'undefined', IS_ACCESSIBLE_AFTER: 'N' }],
+    ]);
   });
 });
 

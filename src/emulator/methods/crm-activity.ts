@@ -41,7 +41,8 @@ function owner(ctx: CallContext, params: Params): { typeId: number; id: number }
   const typeId = phpInt(required(params, 'ownerTypeId'));
   const id = phpInt(required(params, 'ownerId'));
   const entity = entityOfType(typeId);
-  if (!entity) throw notFound();
+  // ItemIdentifier::createFromArray (crm/lib/itemidentifier.php:82): no valid type or no positive id is NOT_FOUND.
+  if (!entity || id <= 0) throw notFound();
   if (!findRecord(ctx.portal, entity, id)) throw d7('OWNER_NOT_FOUND', 'Owner was not found');
   return { typeId, id };
 }

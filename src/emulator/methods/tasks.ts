@@ -124,6 +124,17 @@ function titleSearch(filter: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
+/** The data of ONTASKADD / ONTASKUPDATE / ONTASKDELETE (CTaskRestService::onEventFilter, tasks/classes/general/restservice.php). */
+function fireTaskEvent(ctx: CallContext, event: 'ONTASKADD' | 'ONTASKUPDATE' | 'ONTASKDELETE', id: number): void {
+  const ref = { ID: String(id) };
+  const data = {
+    ONTASKADD: { FIELDS_BEFORE: 'undefined', FIELDS_AFTER: ref, IS_ACCESSIBLE_BEFORE: 'N', IS_ACCESSIBLE_AFTER: 'undefined' },
+    ONTASKUPDATE: { FIELDS_BEFORE: ref, FIELDS_AFTER: ref, IS_ACCESSIBLE_BEFORE: 'undefined', IS_ACCESSIBLE_AFTER: 'undefined' },
+    ONTASKDELETE: { FIELDS_BEFORE: ref, FIELDS_AFTER: 'undefined', IS_ACCESSIBLE_BEFORE: 'undefined', IS_ACCESSIBLE_AFTER: 'N' },
+  }[event];
+  ctx.portal.events.fire(event, data, ctx.auth.userId);
+}
+
 export const taskMethods: MethodTable = [
   {
     name: 'tasks.task.add',
@@ -137,7 +148,7 @@ export const taskMethods: MethodTable = [
       const createdBy = phpInt(fields.CREATED_BY) || ctx.auth.userId;
       const task: TaskRow = { id: ctx.portal.nextId('task'), fields: { STATUS: STATUS_PENDING, ...fields }, createdBy, createdAt: now, changedAt: now };
       ctx.portal.state.tasks.push(task);
-      ctx.portal.events.fire('ONTASKADD', { FIELDS_BEFORE: 'undefined', FIELDS_AFTER: { ID: String(task.id) } }, ctx.auth.userId);
+      fireTaskEvent(ctx, 'ONTASKADD', task.id);
       return { task: taskOut(ctx.portal, task) };
     },
   },
@@ -153,7 +164,7 @@ export const taskMethods: MethodTable = [
       Object.assign(task.fields, fields, { CHANGED_BY: ctx.auth.userId });
       if (phpInt(task.fields.STATUS) === STATUS_COMPLETED && !task.fields.CLOSED_DATE) Object.assign(task.fields, { CLOSED_DATE: ctx.portal.datetime(ctx.portal.now()), CLOSED_BY: ctx.auth.userId });
       task.changedAt = ctx.portal.now();
-      ctx.portal.events.fire('ONTASKUPDATE', { FIELDS_BEFORE: { ID: String(task.id) }, FIELDS_AFTER: { ID: String(task.id) } }, ctx.auth.userId);
+      fireTaskEvent(ctx, 'ONTASKUPDATE', task.id);
       return { task: taskOut(ctx.portal, task) };
     },
   },
@@ -164,6 +175,7 @@ export const taskMethods: MethodTable = [
       const task = findTask(ctx, params);
       Object.assign(task.fields, { STATUS: STATUS_COMPLETED, CLOSED_DATE: ctx.portal.datetime(ctx.portal.now()), CLOSED_BY: ctx.auth.userId, CHANGED_BY: ctx.auth.userId });
       task.changedAt = ctx.portal.now();
+      fireTaskEvent(ctx, 'ONTASKUPDATE', task.id);
       return { task: taskOut(ctx.portal, task) };
     },
   },
@@ -173,6 +185,7 @@ export const taskMethods: MethodTable = [
     handler: (params, ctx) => {
       const task = findTask(ctx, params);
       ctx.portal.state.tasks = ctx.portal.state.tasks.filter((t) => t !== task);
+      fireTaskEvent(ctx, 'ONTASKDELETE', task.id);
       return { task: true };
     },
   },
