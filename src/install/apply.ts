@@ -160,6 +160,36 @@ function recordEffect(step: Step, value: unknown, ledger: Ledger): void {
   }
 }
 
+/**
+ * What a batch's answer means: each success goes into the ledger and the report; a failure is sent again next round
+ * (rate limit: after a wait; "already exists": the next read finds it), or remembered as failed for good.
+ */
+function takeAnswer(
+  batch: Step[], result: BatchResult, ledger: Ledger, report: InstallReport, failedForGood: Map<string, string>,
+): { ok: number; failed: number; limited: boolean } {
+  let ok = 0;
+  let limited = false;
+  const failedHere = new Set<string>();
+  for (const step of batch) {
+    const error = result.errors[step.id];
+    if (!error) {
+      ok++;
+      recordEffect(step, result.result[step.id], ledger);
+      report.changes.push({ action: step.action, object: step.key, title: step.title });
+      if (step.action === 'create') report.created++;
+      else if (step.action === 'update') report.updated++;
+      else if (step.action === 'delete') report.deleted++;
+      continue;
+    }
+    failedHere.add(step.id);
+    if (step.dependsOn && failedHere.has(step.dependsOn)) continue; // re-planned with its parent
+    if (error.isRateLimit) limited = true;
+    else if (ALREADY_EXISTS.test(error.description) || ALREADY_EXISTS.test(error.code)) continue; // the next read shows it
+    else failedForGood.set(step.key, `${step.title}: ${error.code ? `${error.code}: ` : ''}${error.description || 'refused'}`);
+  }
+  return { ok, failed: failedHere.size, limited };
+}
+
 export async function runInstall(client: PortalClient, options: InstallOptions = {}): Promise<InstallReport> {
   const fullTemplate = options.template ?? loadTemplate();
   const stateDir = options.stateDir ?? defaultStateDir();
@@ -294,30 +324,11 @@ async function install(client: PortalClient, options: InstallOptions, fullTempla
       }
       await options.onBatchSent?.({ round, batch: number, stepIds: batch.map((s) => s.id) });
 
-      let ok = 0;
-      let failed = 0;
-      const failedHere = new Set<string>();
-      for (const step of batch) {
-        const error = result.errors[step.id];
-        if (!error) {
-          ok++;
-          recordEffect(step, result.result[step.id], ledger);
-          report.changes.push({ action: step.action, object: step.key, title: step.title });
-          if (step.action === 'create') report.created++;
-          else if (step.action === 'update') report.updated++;
-          else if (step.action === 'delete') report.deleted++;
-          continue;
-        }
-        failed++;
-        failedHere.add(step.id);
-        if (step.dependsOn && failedHere.has(step.dependsOn)) continue; // re-planned with its parent
-        if (error.isRateLimit) limited = true;
-        else if (ALREADY_EXISTS.test(error.description) || ALREADY_EXISTS.test(error.code)) continue; // the next read shows it
-        else failedForGood.set(step.key, `${step.title}: ${error.code ? `${error.code}: ` : ''}${error.description || 'refused'}`);
-      }
+      const outcome = takeAnswer(batch, result, ledger, report, failedForGood);
+      if (outcome.limited) limited = true;
       state.saveLedger(ledger);
       state.clearJournal();
-      progress({ type: 'batch-done', round, batch: number, ok, failed });
+      progress({ type: 'batch-done', round, batch: number, ok: outcome.ok, failed: outcome.failed });
     }
     if (limited && !lost && limitedRounds < MAX_LIMIT_WAITS) {
       limitedRounds++;
