@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -174,5 +174,11 @@ describe('SqliteStore', () => {
     const other = join(dir, 'other.sqlite');
     new Database(other).close();
     expect(() => new SqliteStore(other, { readonly: true })).toThrow(/not an Autosalon service database/);
+  });
+
+  it('a read-only open names a file that is not SQLite at all as not a service database', () => {
+    const text = join(dir, 'notes.txt');
+    writeFileSync(text, 'some notes, not a database\n'.repeat(20));
+    expect(() => new SqliteStore(text, { readonly: true })).toThrow(`${text} is not an Autosalon service database`);
   });
 });

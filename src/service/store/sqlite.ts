@@ -189,14 +189,29 @@ export class SqliteStore implements ServiceStore {
       this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
       this.db.pragma('busy_timeout = 5000');
       this.migrate();
-    } else if (this.version() < MIGRATIONS.length) {
-      throw new Error(`${file} is not an Autosalon service database (or was written by an older version): start "autosalon serve" on it once`);
+    } else {
+      const version = this.readableVersion();
+      if (version < MIGRATIONS.length) {
+        this.db.close();
+        throw new Error(version < 0
+          ? `${file} is not an Autosalon service database (not an SQLite file at all): point --db or AUTOSALON_DB at the file "autosalon serve" writes`
+          : `${file} is not an Autosalon service database (or was written by an older version): start "autosalon serve" on it once`);
+      }
     }
     this.stmt = this.prepare();
   }
 
   private version(): number {
     return Number(this.db.pragma('user_version', { simple: true }));
+  }
+
+  /** The schema version, or -1 for a file SQLite cannot read (it is not a database at all). */
+  private readableVersion(): number {
+    try {
+      return this.version();
+    } catch {
+      return -1;
+    }
   }
 
   private migrate(): void {
