@@ -9,7 +9,7 @@ import { embeddedDir } from '../install/embedded.js';
 import { renderPlan, renderSummary } from '../install/index.js';
 import { renderProgress } from '../install/render.js';
 import { loadTemplate, type Lang } from '../template/index.js';
-import { loadServiceConfig } from './config.js';
+import { ConfigError, loadServiceConfig } from './config.js';
 import { installForService, summarizeInstall } from './installer.js';
 import { createLogger } from './log.js';
 import type { InstallRunner } from './processor.js';
@@ -50,7 +50,7 @@ export async function startEmbeddedProduct(options: EmbeddedProductOptions): Pro
     emulator = await startEmulator({ port: options.emulatorPort, stateFile, certDir: dir, plan });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new Error(`port ${options.emulatorPort} is taken (another emulator running?): stop it or pass --port N`, { cause: error });
+      throw new ConfigError(`the emulator's port ${options.emulatorPort} is taken (another emulator running?): stop it, or pass --port N (--port 0 for a free one)`);
     }
     throw error;
   }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadServiceConfig } from '../../src/service/config.js';
+import { startEmbeddedProduct } from '../../src/service/embedded.js';
 import { startService } from '../../src/service/service.js';
 
 let dir: string;
@@ -30,6 +31,13 @@ describe('the service cannot start', () => {
     const attempt = startService({ config: config({ port }), background: false });
     await expect(attempt).rejects.toBeInstanceOf(ConfigError);
     await expect(attempt).rejects.toThrow(`the service's address 127.0.0.1:${port} is already in use by another process (another Autosalon service?): stop it, or choose another port with AUTOSALON_PORT (or --port of autosalon serve)`);
+  });
+
+  it('npm start on an emulator port another process holds: names the port and the flag', async () => {
+    const port = (taken.address() as AddressInfo).port;
+    const attempt = startEmbeddedProduct({ stateDir: dir, emulatorPort: port, print: () => undefined, printProgress: () => undefined });
+    await expect(attempt).rejects.toBeInstanceOf(ConfigError);
+    await expect(attempt).rejects.toThrow(`the emulator's port ${port} is taken (another emulator running?): stop it, or pass --port N (--port 0 for a free one)`);
   });
 
   it('on a file that is not a database, or one it cannot create: names the file and AUTOSALON_DB', async () => {
