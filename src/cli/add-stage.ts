@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { addStage } from '../install/add-stage.js';
 import { UserError } from './errors.js';
-import { addTargetOptions, asUserError, finish, openForCli, type TargetFlags } from './install.js';
+import { addTargetOptions, asUserError, finish, openForCli, type TargetFlags } from './session.js';
 
 interface AddStageFlags extends TargetFlags { pipeline: string; name: string; after: string; semantics?: string; color?: string; json?: boolean }
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { renderUninstallPlan, renderUninstallSummary, uninstall } from '../install/uninstall.js';
-import { addTargetOptions, asUserError, finish, confirmOnTerminal, openForCli, type TargetFlags } from './install.js';
+import { addTargetOptions, asUserError, finish, confirmOnTerminal, openForCli, type TargetFlags } from './session.js';
 
 interface UninstallFlags extends TargetFlags { dryRun?: boolean; yes?: boolean; json?: boolean }
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { renderVerify, verifyPortal } from '../install/verify.js';
-import { addTargetOptions, asUserError, finish, openForCli, type TargetFlags } from './install.js';
+import { addTargetOptions, asUserError, finish, openForCli, type TargetFlags } from './session.js';
 import { parseLang } from './options.js';
 
 interface VerifyFlags extends TargetFlags { tier?: string; plan?: string; lang?: string; json?: boolean }

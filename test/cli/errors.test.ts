@@ -2,7 +2,7 @@
 // to do, exit 1, no stack trace, no secret; with --json, one JSON object on stdout even then.
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { asUserError } from '../../src/cli/install.js';
+import { asUserError } from '../../src/cli/session.js';
 import { LostResponseError, PortalError } from '../../src/portal/client.js';
 import { runCliAsync } from '../install/cli-run.js';
 import { tempStateDir } from '../install/portal-checks.js';

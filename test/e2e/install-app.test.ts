@@ -11,7 +11,7 @@ import { SqliteStore } from '../../src/service/store/sqlite.js';
 import { uninstall } from '../../src/install/uninstall.js';
 import { verifyPortal } from '../../src/install/verify.js';
 import { LostResponseError, PortalClient, PortalError } from '../../src/portal/client.js';
-import { asUserError } from '../../src/cli/install.js';
+import { asUserError } from '../../src/cli/session.js';
 import { loadTemplate } from '../../src/template/loader.js';
 import { startTestEmulator } from '../helpers/emulator.js';
 import { join } from 'node:path';
