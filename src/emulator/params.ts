@@ -42,6 +42,13 @@ export function requestParams(query: string, body: unknown, contentType: string 
 export const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/** The values of a PHP array (a list or a keyed map), in order; with `scalarAsList` a non-empty scalar is a one-item list. */
+export function phpValues(value: unknown, scalarAsList = false): unknown[] {
+  if (Array.isArray(value)) return value;
+  if (isObject(value)) return Object.values(value);
+  return scalarAsList && value !== '' && value !== null && value !== undefined ? [value] : [];
+}
+
 /** An object or a list (PHP array); lists become index-keyed maps. */
 export function asPhpArray(value: unknown): Record<string, unknown> | undefined {
   if (Array.isArray(value)) return Object.fromEntries(value.map((v, i) => [String(i), v]));

@@ -3,7 +3,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { decodeBpt, walkActivities, type BptActivity } from '../../bpt/index.js';
 import { RestError, accessDenied, crmError } from '../errors.js';
-import { asPhpArray, isObject, phpInt, phpString, upperKeys, type Params } from '../params.js';
+import { asPhpArray, isObject, phpInt, phpString, phpValues, upperKeys, type Params } from '../params.js';
 import type { Portal } from '../portal.js';
 import { page, type CallContext, type MethodTable } from '../registry.js';
 import type { CrmEntity, RobotRow, RobotRunRow, WorkflowRow, WorkflowTemplateRow } from '../state.js';
@@ -24,7 +24,7 @@ export const DOCUMENT_TYPES: Record<string, { entity: string; type: string; crm:
 
 /** The document types the DocumentService of the emulated portal knows: the four CRM ones. */
 export function resolveDocumentType(value: unknown): [string, string, string] | undefined {
-  const list = Array.isArray(value) ? value.map(phpString) : isObject(value) ? Object.values(value).map(phpString) : [];
+  const list = phpValues(value).map(phpString);
   if (list.length !== 3 || list[0] !== 'crm') return undefined;
   const known = DOCUMENT_TYPES[list[2]];
   return known && known.entity === list[1] ? [list[0], list[1], list[2]] : undefined;
@@ -32,7 +32,7 @@ export function resolveDocumentType(value: unknown): [string, string, string] | 
 
 /** A document id as ['crm', 'CCrmDocumentDeal', 'DEAL_5'] (also accepted: "DEAL_5"). */
 export function resolveDocumentId(portal: Portal, value: unknown): { id: [string, string, string]; type: [string, string, string]; entity: CrmEntity; recordId: number } | undefined {
-  const list = Array.isArray(value) ? value.map(phpString) : isObject(value) ? Object.values(value).map(phpString) : typeof value === 'string' ? [value] : [];
+  const list = phpValues(value, true).map(phpString);
   const code = list.length === 3 ? list[2] : list.length === 1 ? list[0] : '';
   const m = /^(LEAD|DEAL|CONTACT|COMPANY)_(\d+)$/.exec(code);
   if (!m) return undefined;
@@ -214,7 +214,7 @@ function serviceList<R>(
   columns: Record<string, (row: R) => unknown>,
   defaults: { select: string[]; order: [string, 'ASC' | 'DESC'][]; datetime: string[] },
 ) {
-  const selectGiven = Array.isArray(q.SELECT) ? q.SELECT : isObject(q.SELECT) ? Object.values(q.SELECT) : [];
+  const selectGiven = phpValues(q.SELECT);
   if (selectGiven.some((f) => f !== null && typeof f === 'object')) throw new RestError('ERROR_SELECT_VALIDATION_FAILURE', 'Invalid data in SELECT parameter', 400);
   const chosen = [...new Set(selectGiven.map((f) => phpString(f).toUpperCase()).filter((f) => f in columns))];
   const select = chosen.length ? chosen : defaults.select;

@@ -1,8 +1,9 @@
 // crm.activity.todo.* (Crm\Controller\Activity\ToDo), crm.activity.get/list/delete (the legacy activity proxy) and
 // crm.timeline.comment.add (docs api-reference/crm/timeline/*).
-import { RestError, crmError } from '../errors.js';
+import { bindArray, bindValue, d7Error } from '../binder.js';
+import { crmError } from '../errors.js';
 import { matches, parseFilter, sortRecords, type FieldResolver, type ValueType } from '../filter.js';
-import { asPhpArray, isObject, phpInt, phpString, resolveId, resolveParam, type Params } from '../params.js';
+import { asPhpArray, phpInt, phpString, phpValues, resolveId, resolveParam, type Params } from '../params.js';
 import type { Portal } from '../portal.js';
 import { legacyPage, type CallContext, type MethodTable } from '../registry.js';
 import { CRM_ENTITIES, ENTITY_TYPE_ID, type ActivityRow, type CrmEntity, type CrmOperation } from '../state.js';
@@ -10,9 +11,7 @@ import { parseDateTime } from '../time.js';
 import { findRecord } from './crm-items.js';
 
 const TODO_TYPE_ID = 6;
-const d7 = (code: string, message: string) => new RestError(code, message, 400);
-const missing = (name: string) => d7('100', `Could not find value for parameter {${name}}`);
-const notFound = () => d7('NOT_FOUND', 'Element not found');
+const notFound = () => d7Error('NOT_FOUND', 'Element not found');
 const COLOR_IDS = ['1', '2', '3', '4', '5', '6', '7'];
 
 const entityOfType = (typeId: number): CrmEntity | undefined => CRM_ENTITIES.find((e) => ENTITY_TYPE_ID[e] === typeId);
@@ -30,37 +29,31 @@ function ownerAllows(ctx: CallContext, ownerTypeId: number, operation: CrmOperat
   const entity = entityOfType(ownerTypeId);
   return !entity || ctx.portal.crmAllowed(ctx.auth.userId, entity, operation);
 }
-const d7AccessDenied = () => d7('ACCESS_DENIED', 'Access denied');
-
-function required(params: Params, name: string): unknown {
-  if (params[name] === undefined || params[name] === null) throw missing(name);
-  return params[name];
-}
+const d7AccessDenied = () => d7Error('ACCESS_DENIED', 'Access denied');
 
 function owner(ctx: CallContext, params: Params): { typeId: number; id: number } {
-  const typeId = phpInt(required(params, 'ownerTypeId'));
-  const id = phpInt(required(params, 'ownerId'));
+  const typeId = phpInt(bindValue(params, 'ownerTypeId'));
+  const id = phpInt(bindValue(params, 'ownerId'));
   const entity = entityOfType(typeId);
   // ItemIdentifier::createFromArray (crm/lib/itemidentifier.php:82): no valid type or no positive id is NOT_FOUND.
   if (!entity || id <= 0) throw notFound();
-  if (!findRecord(ctx.portal, entity, id)) throw d7('OWNER_NOT_FOUND', 'Owner was not found');
+  if (!findRecord(ctx.portal, entity, id)) throw d7Error('OWNER_NOT_FOUND', 'Owner was not found');
   return { typeId, id };
 }
 
 function deadlineOf(portal: Portal, value: unknown): number {
   const ms = typeof value === 'string' ? parseDateTime(value, portal.timeZone) : undefined;
-  if (ms === undefined) throw d7('WRONG_DATETIME_FORMAT', 'Incorrect date format');
+  if (ms === undefined) throw d7Error('WRONG_DATETIME_FORMAT', 'Incorrect date format');
   return ms;
 }
 
 function pingOffsets(value: unknown): number[] {
-  const list = Array.isArray(value) ? value : isObject(value) ? Object.values(value) : [];
-  return [...new Set(list.map((v) => phpInt(v)).filter((n) => n >= 0))].sort((a, b) => a - b);
+  return [...new Set(phpValues(value).map((v) => phpInt(v)).filter((n) => n >= 0))].sort((a, b) => a - b);
 }
 
 function loadTodo(ctx: CallContext, params: Params): ActivityRow {
   const { typeId, id: ownerId } = owner(ctx, params);
-  const id = phpInt(required(params, 'id'));
+  const id = phpInt(bindValue(params, 'id'));
   const todo = ctx.portal.state.activities.find((a) => a.ID === id && a.OWNER_TYPE_ID === typeId && a.OWNER_ID === ownerId && a.PROVIDER_ID === 'CRM_TODO');
   if (!todo) throw notFound();
   return todo;
@@ -143,7 +136,7 @@ export const crmActivityMethods: MethodTable = [
     scope: 'crm',
     handler: (params, ctx) => {
       const { typeId, id: ownerId } = owner(ctx, params);
-      const deadline = deadlineOf(ctx.portal, required(params, 'deadline'));
+      const deadline = deadlineOf(ctx.portal, bindValue(params, 'deadline'));
       // crm/lib/activity/entity/baseactivity.php:491: no right to change the owner, no to-do.
       if (!ownerAllows(ctx, typeId, 'update')) throw d7AccessDenied();
       const now = ctx.portal.now();
@@ -185,8 +178,8 @@ export const crmActivityMethods: MethodTable = [
     scope: 'crm',
     handler: (params, ctx) => {
       const todo = loadTodo(ctx, params);
-      if (todo.COMPLETED === 'Y') throw d7('CAN_NOT_UPDATE_COMPLETED_TODO', 'Completed activity cannot be modified');
-      const deadline = deadlineOf(ctx.portal, required(params, 'deadline'));
+      if (todo.COMPLETED === 'Y') throw d7Error('CAN_NOT_UPDATE_COMPLETED_TODO', 'Completed activity cannot be modified');
+      const deadline = deadlineOf(ctx.portal, bindValue(params, 'deadline'));
       // The controller's defaults apply: title and description not given become empty.
       todo.SUBJECT = phpString(params.title);
       todo.DESCRIPTION = phpString(params.description);
@@ -202,8 +195,8 @@ export const crmActivityMethods: MethodTable = [
     scope: 'crm',
     handler: (params, ctx) => {
       const todo = loadTodo(ctx, params);
-      if (todo.COMPLETED === 'Y') throw d7('CAN_NOT_UPDATE_COMPLETED_TODO', 'Completed activity cannot be modified');
-      todo.DESCRIPTION = phpString(required(params, 'value'));
+      if (todo.COMPLETED === 'Y') throw d7Error('CAN_NOT_UPDATE_COMPLETED_TODO', 'Completed activity cannot be modified');
+      todo.DESCRIPTION = phpString(bindValue(params, 'value'));
       return touch(ctx, todo);
     },
   },
@@ -212,8 +205,8 @@ export const crmActivityMethods: MethodTable = [
     scope: 'crm',
     handler: (params, ctx) => {
       const todo = loadTodo(ctx, params);
-      if (todo.COMPLETED === 'Y') throw d7('CAN_NOT_UPDATE_COMPLETED_TODO', 'Completed activity cannot be modified');
-      todo.DEADLINE = todo.START_TIME = todo.END_TIME = deadlineOf(ctx.portal, required(params, 'value'));
+      if (todo.COMPLETED === 'Y') throw d7Error('CAN_NOT_UPDATE_COMPLETED_TODO', 'Completed activity cannot be modified');
+      todo.DEADLINE = todo.START_TIME = todo.END_TIME = deadlineOf(ctx.portal, bindValue(params, 'value'));
       return touch(ctx, todo);
     },
   },
@@ -222,8 +215,8 @@ export const crmActivityMethods: MethodTable = [
     scope: 'crm',
     handler: (params, ctx) => {
       const todo = loadTodo(ctx, params);
-      const responsible = phpInt(required(params, 'responsibleId'));
-      if (responsible <= 0) throw d7('0', 'Parameter "responsibleId" must be greater than 0');
+      const responsible = phpInt(bindValue(params, 'responsibleId'));
+      if (responsible <= 0) throw d7Error('0', 'Parameter "responsibleId" must be greater than 0');
       todo.RESPONSIBLE_ID = responsible;
       return touch(ctx, todo);
     },
@@ -260,7 +253,7 @@ export const crmActivityMethods: MethodTable = [
       const conditions = parseFilter(filter, activityResolver, { exactNames: true, legacySql: true });
       const visible = portal.state.activities.filter((a) => ownerAllows(ctx, a.OWNER_TYPE_ID, 'read') && matches(a, conditions, portal.timeZone));
       const rows = sortRecords(visible, Object.keys(order).length ? order : { START_TIME: 'ASC' }, activityResolver, portal.timeZone);
-      const pick = selectedColumns(select ? Object.values(select).map(phpString) : []);
+      const pick = selectedColumns(phpValues(select).map(phpString));
       return legacyPage(rows, start, (a) => pick(activityOut(portal, a)));
     },
   },
@@ -321,15 +314,14 @@ export const crmActivityMethods: MethodTable = [
     name: 'crm.timeline.comment.add',
     scope: 'crm',
     handler: (params, ctx) => {
-      const fields = asPhpArray(params.fields);
-      if (!fields) throw missing('fields');
+      const fields = bindArray(params, 'fields');
       const entityId = phpInt(fields.ENTITY_ID);
       const typeId = phpInt(fields.ENTITY_TYPE_ID) || ownerTypeIdOf(phpString(fields.ENTITY_TYPE));
       const entity = entityOfType(typeId);
-      if (entityId <= 0 || !entity || !findRecord(ctx.portal, entity, entityId)) throw d7('OWNER_NOT_FOUND', 'Owner was not found');
+      if (entityId <= 0 || !entity || !findRecord(ctx.portal, entity, entityId)) throw d7Error('OWNER_NOT_FOUND', 'Owner was not found');
       if (!ownerAllows(ctx, typeId, 'update')) throw d7AccessDenied();
       const comment = phpString(fields.COMMENT).trim();
-      if (comment === '') throw d7('INVALID_ARG_VALUE', 'Empty comment message');
+      if (comment === '') throw d7Error('INVALID_ARG_VALUE', 'Empty comment message');
       const id = ctx.portal.nextId('timelineComment');
       ctx.portal.state.timelineComments.push({
         ID: id,

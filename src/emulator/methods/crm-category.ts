@@ -1,7 +1,7 @@
 // crm.category.* for deal pipelines (Bitrix\Crm\Controller\Category, DealCategory; server notes §4). A D7
 // controller: errors carry their code (or "0") and HTTP 400; parameter names are camelCase.
-import { RestError } from '../errors.js';
-import { asPhpArray, phpInt, phpString, type Params } from '../params.js';
+import { bindArray, bindValue, d7Error } from '../binder.js';
+import { phpInt, phpString, type Params } from '../params.js';
 import type { Portal } from '../portal.js';
 import { ListAnswer, type CallContext, type MethodTable } from '../registry.js';
 import { addStatusRows, defaultDealStages, NEW_PIPELINE_COLORS } from '../seed.js';
@@ -9,19 +9,11 @@ import type { DealCategoryRow } from '../state.js';
 import { dealStageEntity } from './crm-status.js';
 import { fieldDescription } from './crm-status.js';
 
-const d7Error = (code: string, message: string) => new RestError(code, message, 400);
-
-function requiredParam(params: Params, name: string): unknown {
-  const value = params[name];
-  if (value === undefined || value === null) throw d7Error('100', `Could not find value for parameter {${name}}`);
-  return value;
-}
-
 const ENTITY_NAMES: Record<number, string> = { 1: 'LEAD', 3: 'CONTACT', 4: 'COMPANY', 7: 'QUOTE' };
 
 /** Only deal pipelines are emulated: leads have no pipelines; the rest (SPA, client categories) are not emulated. */
 function checkEntityType(params: Params): void {
-  const entityTypeId = phpInt(requiredParam(params, 'entityTypeId'));
+  const entityTypeId = phpInt(bindValue(params, 'entityTypeId'));
   if (entityTypeId === 2) return;
   if (ENTITY_NAMES[entityTypeId] === 'LEAD' || ENTITY_NAMES[entityTypeId] === 'QUOTE') {
     throw d7Error('ENTITY_TYPE_NOT_SUPPORTED', `Entity type ${ENTITY_NAMES[entityTypeId]} is not supported`);
@@ -42,7 +34,7 @@ function sortedCategories(portal: Portal): DealCategoryRow[] {
 }
 
 function findCategory(portal: Portal, params: Params): DealCategoryRow {
-  const id = phpInt(requiredParam(params, 'id'));
+  const id = phpInt(bindValue(params, 'id'));
   const category = portal.state.dealCategories.find((c) => c.id === id);
   if (!category) throw d7Error('NOT_FOUND', 'Element not found');
   return category;
@@ -64,11 +56,7 @@ export function createDealCategory(portal: Portal, fields: { name: string; sort:
   return row;
 }
 
-function fieldsOf(params: Params): Record<string, unknown> {
-  const fields = asPhpArray(requiredParam(params, 'fields'));
-  if (!fields) throw d7Error('100', 'Could not find value for parameter {fields}');
-  return fields;
-}
+const fieldsOf = (params: Params) => bindArray(params, 'fields');
 
 export const crmCategoryMethods: MethodTable = [
   {

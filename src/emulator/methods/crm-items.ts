@@ -3,7 +3,7 @@
 // ONCRM*ADD/UPDATE/DELETE events.
 import { crmError } from '../errors.js';
 import { matches, parseFilter, sortRecords, splitKey, type FieldResolver, type ValueType } from '../filter.js';
-import { asPhpArray, isObject, phpInt, phpString, resolveId, resolveParam } from '../params.js';
+import { asPhpArray, isObject, phpInt, phpString, phpValues, resolveId, resolveParam } from '../params.js';
 import type { Portal } from '../portal.js';
 import { legacyPage, type MethodTable } from '../registry.js';
 import { CRM_ENTITIES, type CrmEntity, type CrmOperation, type CrmRecord, type MultiFieldValue, type UserFieldRow } from '../state.js';
@@ -125,16 +125,14 @@ export function internalUserField(uf: UserFieldRow, value: unknown, timeZone: st
     }
   };
   if (uf.MULTIPLE === 'Y') {
-    const list = Array.isArray(value) ? value : isObject(value) ? Object.values(value) : value === '' || value === null || value === undefined ? [] : [value];
-    return list.map(one).filter((v) => v !== null);
+    return phpValues(value, true).map(one).filter((v) => v !== null);
   }
   return one(Array.isArray(value) ? value[0] : value);
 }
 
 function applyMultiFields(portal: Portal, record: CrmRecord, type: string, value: unknown): void {
   const current = ((record[type] as MultiFieldValue[] | undefined) ?? []).map((v) => ({ ...v }));
-  const items = Array.isArray(value) ? value : isObject(value) ? Object.values(value) : [];
-  for (const raw of items) {
+  for (const raw of phpValues(value)) {
     if (!isObject(raw)) continue;
     const id = phpString(raw.ID);
     const existing = id ? current.find((v) => v.ID === id) : undefined;
@@ -168,8 +166,7 @@ function applyFields(portal: Portal, entity: CrmEntity, record: CrmRecord, field
       if (meta.readOnly || (mode === 'update' && meta.immutable)) continue;
       if (meta.type === 'file' || meta.type === 'crm_multifield') continue;
       if (meta.multiple) {
-        const list = Array.isArray(value) ? value : isObject(value) ? Object.values(value) : value === '' || value == null ? [] : [value];
-        record[key] = list.map((v) => phpInt(v)).filter((n) => n > 0);
+        record[key] = phpValues(value, true).map((v) => phpInt(v)).filter((n) => n > 0);
         continue;
       }
       record[key] = internalScalar(meta.type, value, portal.timeZone);
@@ -220,7 +217,7 @@ function externalUserField(portal: Portal, uf: UserFieldRow, value: unknown): un
 export interface SelectOptions { standard: boolean; allUf: boolean; names: Set<string> }
 
 function parseSelect(select: unknown): SelectOptions {
-  const list = Array.isArray(select) ? select.map(String) : isObject(select) ? Object.values(select).map(String) : [];
+  const list = phpValues(select).map(String);
   if (list.length === 0) return { standard: true, allUf: false, names: new Set() };
   const upper = list.map((s) => s.toUpperCase());
   return { standard: upper.includes('*'), allUf: upper.includes('UF_*'), names: new Set(upper) };

@@ -4,10 +4,10 @@
 // useOriginalUfNames=Y, UF_CRM_…; answers {item}, {items} + total/next, {fields}. The records are the ones the legacy
 // crm.{lead|deal|contact|company}.* methods use, and the same ONCRM* events fire.
 import { isDeepStrictEqual } from 'node:util';
-import { RestError } from '../errors.js';
+import { bindArray, bindInt, bindString, d7Error } from '../binder.js';
 import { FieldCase } from '../field-case.js';
 import { matchesGroup, parseOrmFilter, sortRecords, splitOrmKey, type FieldResolver, type ValueType } from '../filter.js';
-import { isObject, phpInt, phpString, phpTruthy, type Params } from '../params.js';
+import { isObject, phpInt, phpString, phpTruthy } from '../params.js';
 import type { Portal } from '../portal.js';
 import { d7Page, type CallContext, type MethodTable } from '../registry.js';
 import { CRM_ENTITIES, ENTITY_TYPE_ID, type CrmEntity, type CrmOperation, type CrmRecord, type MultiFieldValue, type UserFieldRow } from '../state.js';
@@ -18,9 +18,6 @@ import { MULTIFIELD_TYPES, baseCurrency, commitUpdate, deleteRecord, findRecord,
 import { dealStageEntity, statusesOf } from './crm-status.js';
 import { userFieldsOf } from './crm-userfield.js';
 
-/** A D7 controller error: its code (or "0"/"100") as `error`, HTTP 400 (RestManager::createExceptionFromErrors). */
-const d7Error = (code: string, message: string) => new RestError(code, message, 400);
-
 const ENTITY_BY_TYPE_ID = new Map<number, CrmEntity>(CRM_ENTITIES.map((e) => [ENTITY_TYPE_ID[e], e]));
 
 /** Types with a factory on a real portal (CCrmOwnerType::isUseFactoryBasedApproach) that the emulator does not hold. */
@@ -30,32 +27,6 @@ const TYPE_DESCRIPTIONS: Record<number, string> = { 5: 'Invoice (old version)', 
 const isDynamicTypeId = (id: number) => (id >= 128 && id < 192) || (id >= 1030 && id % 2 === 0);
 
 // ---- the action binder (Bitrix\Main\Engine\AutoWire\Binder) ----
-
-function bindInt(params: Params, name: string): number {
-  const value = params[name];
-  if (value === undefined || value === null) throw d7Error('100', `Could not find value for parameter {${name}}`);
-  const numeric = typeof value === 'number' || (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value)));
-  if (!numeric) throw d7Error('100', `Invalid value {${phpString(value) || 'Array'}} to match with parameter {${name}}. Should be value of type int.`);
-  return phpInt(value);
-}
-
-function bindArray(params: Params, name: string, fallback?: Record<string, unknown>): Record<string, unknown> {
-  const value = params[name];
-  if (value === undefined || value === null) {
-    if (fallback) return fallback;
-    throw d7Error('100', `Could not find value for parameter {${name}}`);
-  }
-  if (Array.isArray(value)) return Object.fromEntries(value.map((v, i) => [String(i), v]));
-  if (isObject(value)) return value;
-  throw d7Error('100', `Invalid value {${phpString(value)}} to match with parameter {${name}}. Should be value of type array.`);
-}
-
-function bindString(params: Params, name: string, fallback: string): string {
-  const value = params[name];
-  if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'string') throw d7Error('100', `Invalid value {${phpString(value) || 'Array'}} to match with parameter {${name}}. Should be value of type string.`);
-  return value;
-}
 
 /** getFactory(): the four types the emulator holds; SPAs do not exist on it; other types have no factory. */
 function entityOf(entityTypeId: number): CrmEntity {

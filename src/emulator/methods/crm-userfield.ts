@@ -2,7 +2,7 @@
 // CUserTypeEntity; server notes §5, REST notes §6.1).
 import { createHash } from 'node:crypto';
 import { RestError, coreError, crmError } from '../errors.js';
-import { asPhpArray, isObject, phpInt, phpString, resolveId, resolveParam } from '../params.js';
+import { asPhpArray, isObject, phpInt, phpString, phpValues, resolveId, resolveParam } from '../params.js';
 import type { Portal } from '../portal.js';
 import { ListAnswer, type CallContext, type MethodTable } from '../registry.js';
 import { CRM_ENTITIES, USER_FIELD_ENTITY, randomHex, type CrmEntity, type EnumItemRow, type UserFieldRow } from '../state.js';
@@ -89,7 +89,7 @@ interface EnumInput { key: string; id: number; VALUE: string; SORT?: number; DEF
 
 /** The LIST items of add/update as UserFieldProxy prepares them (new items keyed n0, n1, …). */
 function prepareEnumItems(list: unknown, multiple: boolean, forUpdate: boolean): EnumInput[] {
-  const items = Array.isArray(list) ? list : isObject(list) ? Object.values(list) : [];
+  const items = phpValues(list);
   const out: EnumInput[] = [];
   let counter = 0;
   let defaultKey = '';

@@ -1,8 +1,9 @@
 // tasks.task.add / get / list / update / complete / delete (docs api-reference/tasks/*): UPPER_CASE fields in,
 // camelCase task objects out; UF_CRM_TASK binds a task to CRM items ("L_4", "D_10", "C_7", "CO_5").
+import { bindArray, missingParameter } from '../binder.js';
 import { RestError } from '../errors.js';
 import { matches, parseFilter, sortRecords, type FieldResolver, type ValueType } from '../filter.js';
-import { asPhpArray, isObject, phpInt, phpString, type Params } from '../params.js';
+import { asPhpArray, phpInt, phpString, phpValues, type Params } from '../params.js';
 import type { Portal } from '../portal.js';
 import { d7Page, type CallContext, type MethodTable } from '../registry.js';
 import type { TaskRow } from '../state.js';
@@ -11,7 +12,6 @@ import { parseDateTime } from '../time.js';
 const STATUS_PENDING = 2;
 const STATUS_COMPLETED = 5;
 const coreError = (message: string) => new RestError('ERROR_CORE', message, 400);
-const missing = (name: string) => new RestError('100', `Could not find value for parameter {${name}}`, 400);
 
 const toCamel = (name: string) => name.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
@@ -24,7 +24,7 @@ const LIST_FIELDS = ['AUDITORS', 'ACCOMPLICES', 'UF_CRM_TASK', 'TAGS'];
 function normalizeFields(input: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(input)) {
-    if (LIST_FIELDS.includes(key)) out[key] = (Array.isArray(value) ? value : isObject(value) ? Object.values(value) : value === '' || value == null ? [] : [value]).map(phpString);
+    if (LIST_FIELDS.includes(key)) out[key] = phpValues(value, true).map(phpString);
     else out[key] = value;
   }
   return out;
@@ -75,8 +75,7 @@ function taskOut(portal: Portal, task: TaskRow, select?: Set<string>): Record<st
 
 function selectOf(params: Params): Set<string> | undefined {
   const select = params.select;
-  const list = Array.isArray(select) ? select : isObject(select) ? Object.values(select) : undefined;
-  return list ? new Set(list.map((s) => phpString(s).toUpperCase())) : undefined;
+  return new Set(phpValues(select).map((s) => phpString(s).toUpperCase()));
 }
 
 function validate(portal: Portal, fields: Record<string, unknown>, creating: boolean): void {
@@ -94,7 +93,7 @@ function validate(portal: Portal, fields: Record<string, unknown>, creating: boo
 
 function findTask(ctx: CallContext, params: Params): TaskRow {
   // The controller's auto-wired CTaskItem: `taskId`, or the primary `id` (main/lib/engine/autowire; names as written).
-  if (params.taskId === undefined && params.id === undefined) throw missing('taskId');
+  if (params.taskId === undefined && params.id === undefined) throw missingParameter('taskId');
   const id = phpInt(params.taskId ?? params.id);
   const task = ctx.portal.state.tasks.find((t) => t.id === id);
   if (!task) throw coreError('Task not found or not accessible');
@@ -140,8 +139,9 @@ export const taskMethods: MethodTable = [
     name: 'tasks.task.add',
     scope: 'task',
     handler: (params, ctx) => {
-      const raw = asPhpArray(params.fields);
-      if (!raw || Object.keys(raw).length === 0) throw missing('fields');
+      const raw = bindArray(params, 'fields');
+      // "Parameter fields is not passed or is empty" (api-reference/tasks/tasks-task-add.md).
+      if (Object.keys(raw).length === 0) throw missingParameter('fields');
       const fields = normalizeFields(raw);
       validate(ctx.portal, fields, true);
       const now = ctx.portal.now();
@@ -157,8 +157,7 @@ export const taskMethods: MethodTable = [
     scope: 'task',
     handler: (params, ctx) => {
       const task = findTask(ctx, params);
-      const raw = asPhpArray(params.fields);
-      if (!raw) throw missing('fields');
+      const raw = bindArray(params, 'fields');
       const fields = normalizeFields(raw);
       validate(ctx.portal, fields, false);
       Object.assign(task.fields, fields, { CHANGED_BY: ctx.auth.userId });
