@@ -7,7 +7,7 @@ import { loadTemplate } from '../template/index.js';
 import { parseLang } from './options.js';
 import { addTargetOptions, asUserError, confirmOnTerminal, finish, openForCli, type TargetFlags } from './session.js';
 
-export function consentSummary(plan: Plan): string {
+function consentSummary(plan: Plan): string {
   const c = countActions(plan.steps, (s) => !!s.foreign && !s.deferred);
   return `the plan changes ${c.update + c.delete} object(s) that were on the portal before Autosalon (${c.update} to update, ${c.delete} to delete)`;
 }

@@ -29,7 +29,7 @@ export interface TargetFlags {
   stateDir?: string;
 }
 
-export function sessionOptions(flags: TargetFlags): SessionOptions {
+function sessionOptions(flags: TargetFlags): SessionOptions {
   return {
     webhook: flags.webhook, accessToken: flags.accessToken, refreshToken: flags.refreshToken, domain: flags.domain,
     memberId: flags.memberId, publicUrl: flags.publicUrl, stateDir: flags.stateDir,

@@ -155,7 +155,7 @@ export function robotFields(robot: AppRobot, publicUrl: string): Record<string, 
 }
 
 /** The refusal reason field of the template's refusal rule. */
-export function refusalReasonField(template: Template): string {
+function refusalReasonField(template: Template): string {
   for (const rule of template.rules) {
     for (const action of rule.do) if ('refusal' in action) return action.refusal.reasonField;
   }

@@ -608,7 +608,7 @@ function planCard(
  * The automation service's address: the one given, else the one the last install bound robots and events to (its
  * ledger; older ledgers only have the event handlers, `${publicUrl}/events`).
  */
-export function servicePublicUrl(given: string | undefined, ledger: Ledger): string | undefined {
+function servicePublicUrl(given: string | undefined, ledger: Ledger): string | undefined {
   if (given) return given.replace(/\/+$/, '');
   if (ledger.publicUrl) return ledger.publicUrl;
   const handler = Object.entries(ledger.objects).find(([key, o]) => key.startsWith('event:') && o.handler?.endsWith('/events'))?.[1].handler;

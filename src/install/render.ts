@@ -31,7 +31,7 @@ export function stepLine(s: Step): string {
   return `  ${MARK[s.action]} ${s.action.padEnd(6)} ${s.title}${s.detail ? ` — ${s.detail}` : ''}${when}`;
 }
 
-export function planCounts(plan: Plan): string {
+function planCounts(plan: Plan): string {
   const ours = countActions(plan.steps, (s) => s.template);
   const portals = countActions(plan.steps, (s) => !s.template);
   return `${ours.create} to create, ${ours.update} to update, ${ours.delete + portals.delete} to delete, `

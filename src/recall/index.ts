@@ -54,7 +54,7 @@ export function formatLocalDate(d: LocalDate): string {
 }
 
 /** The re-call day for a deal refused on local day `d`: days 1–15 → the 1st of next month, 16+ → the 15th. */
-export function recallDay(d: LocalDate): LocalDate {
+function recallDay(d: LocalDate): LocalDate {
   const nextMonth = d.month === 12 ? { year: d.year + 1, month: 1 } : { year: d.year, month: d.month + 1 };
   return { ...nextMonth, day: d.day <= 15 ? 1 : 15 };
 }
