@@ -1,6 +1,6 @@
 // The Bitrix24 portal emulator: an HTTPS server on 127.0.0.1 with the REST surface, the OAuth server and a control
 // API, behaving as the reference notes and the official docs describe a cloud portal.
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { batchMethods } from './batch.js';
 import { ensureCertificates } from './certs.js';
 import { EmulatorControl } from './control.js';
@@ -179,5 +179,3 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     },
   };
 }
-
-export const certPaths = (certDir: string) => ({ ca: join(certDir, 'ca.pem'), key: join(certDir, 'ca.key') });
