@@ -7,7 +7,7 @@ import { loadTemplate } from '../template/loader.js';
 import { LEADS_PIPELINE, type Template } from '../template/model.js';
 import { sameName, SORT_STEP } from './desired.js';
 import { InstallError, type LocalAddition } from './model.js';
-import { dealStageEntity, keys, LEAD_STATUS_ENTITY, stagePrefix } from './plan.js';
+import { dealStageEntity, keys, LEAD_STATUS_ENTITY, sameNamedCategory, stagePrefix } from './plan.js';
 import { defaultStateDir, PortalState } from './state.js';
 
 export interface AddStageOptions {
@@ -81,7 +81,7 @@ async function addStageLocked(client: PortalClient, options: AddStageOptions, st
     const recorded = ledger.objects[keys.category(pipeline.code)]?.id;
     // Without the ledger's id, one read finds the pipeline by name and brings every stage with it.
     const snapshot = recorded === undefined ? await readSnapshot(client, { core: true }) : undefined;
-    const id = recorded ?? snapshot!.categories.find((c) => !c.isDefault && (sameName(c.name, pipeline.name.ru) || sameName(c.name, pipeline.name.en)))?.id;
+    const id = recorded ?? sameNamedCategory(snapshot!.categories, [pipeline.name.ru, pipeline.name.en], new Set())?.id;
     if (id === undefined) throw new InstallError(`the pipeline ${pipeline.code} is not on this portal: run autosalon install first`);
     [entityId, prefix] = [dealStageEntity(id), stagePrefix(id)];
     rows = snapshot ? snapshot.statuses.filter((r) => r.entityId === entityId) : await readStatuses(client, entityId);

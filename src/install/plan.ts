@@ -307,14 +307,22 @@ function matchCategory(
   let row = recorded?.id !== undefined ? categories.find((c) => c.id === recorded.id && !c.isDefault) : undefined;
   let created = !!row && recorded!.created;
   if (!row) {
-    row = categories
-      .filter((c) => !c.isDefault && c.id !== 0 && !claimed.has(c.id))
-      .sort((a, b) => a.id - b.id)
-      .find((c) => sameName(c.name, pipeline.name.ru) || sameName(c.name, pipeline.name.en));
+    row = sameNamedCategory(categories, [pipeline.name.ru, pipeline.name.en], claimed);
     created = false;
   }
   if (row) claimed.add(row.id);
   return { row, match: { code: pipeline.code, id: row?.id, created: row ? created : true, isNew: !row } };
+}
+
+/**
+ * The oldest deal pipeline (not the default one, not `taken`) with one of these names: how a pipeline of the template
+ * is recognised on a portal without a ledger entry, and how a lost create is found again.
+ */
+export function sameNamedCategory(categories: CategoryRow[], names: string[], taken: ReadonlySet<number | undefined>): CategoryRow | undefined {
+  return categories
+    .filter((c) => !c.isDefault && c.id !== 0 && !taken.has(c.id))
+    .sort((a, b) => a.id - b.id)
+    .find((c) => names.some((name) => sameName(c.name, name)));
 }
 
 interface DictionaryInput {

@@ -4,6 +4,7 @@
 import type { PortalSnapshot } from '../portal/snapshot.js';
 import { sameName } from './desired.js';
 import type { Ledger } from './model.js';
+import { sameNamedCategory } from './plan.js';
 import type { Journal, JournalStep } from './state.js';
 
 const text = (v: unknown) => (typeof v === 'string' ? v : '');
@@ -14,10 +15,7 @@ function findCreated(step: JournalStep, snapshot: PortalSnapshot, ledger: Ledger
     case 'category': {
       const names = Array.isArray(n.names) ? n.names.map(String) : [];
       const taken = new Set(Object.entries(ledger.objects).filter(([key]) => key.startsWith('category:')).map(([, o]) => o.id));
-      const row = snapshot.categories
-        .filter((c) => !c.isDefault && c.id !== 0 && !taken.has(c.id))
-        .sort((a, b) => a.id - b.id)
-        .find((c) => names.some((name) => sameName(c.name, name)));
+      const row = sameNamedCategory(snapshot.categories, names, taken);
       return row && { id: row.id };
     }
     case 'status':
