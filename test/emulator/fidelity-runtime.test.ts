@@ -75,6 +75,11 @@ describe('crm.activity.* (CCrmActivityRestProxy, crm/classes/general/restservice
     expect(subjects.slice(-2)).toEqual([{ ID: String(early), SUBJECT: 'earlier' }, { ID: String(late), SUBJECT: 'later' }]);
     const described = (await call('crm.activity.list', { filter: { ID: early }, select: ['DESCRIPTION'] })).body.result as Record<string, unknown>[];
     expect(described).toEqual([{ ID: String(early), DESCRIPTION: 'text', PROVIDER_ID: 'CRM_TODO', PROVIDER_TYPE_ID: 'TODO' }]);
+    // api-reference/crm/timeline/activities/activity-base/crm-activity-get.md shows SETTINGS [] for an activity
+    // without settings; ping offsets are kept apart (crm_activity.php:584), the colour in SETTINGS.
+    const coloured = ((await call('crm.activity.todo.add', { ownerTypeId: 2, ownerId: deal, deadline: DEADLINE, pingOffsets: [0, 15], colorId: '3' })).body.result as { id: number }).id;
+    expect(((await call('crm.activity.get', { id: early })).body.result as { SETTINGS: unknown }).SETTINGS).toEqual([]);
+    expect(((await call('crm.activity.get', { id: coloured })).body.result as { SETTINGS: unknown }).SETTINGS).toEqual({ COLOR: '3' });
   });
 
   test('the owner\'s rights: a to-do needs the update right; an unreadable activity is left out and get answers an empty error', async () => {

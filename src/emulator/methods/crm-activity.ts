@@ -93,7 +93,8 @@ export function activityOut(portal: Portal, a: ActivityRow): Record<string, unkn
     DESCRIPTION_TYPE: '1',
     DIRECTION: '0',
     LOCATION: '',
-    SETTINGS: { PING_OFFSETS: a.PING_OFFSETS, ...(a.COLOR_ID ? { COLOR: a.COLOR_ID } : {}) },
+    // Ping offsets live in their own table (PingOffset::register, crm_activity.php:584), not in SETTINGS; the colour does.
+    SETTINGS: a.COLOR_ID ? { COLOR: a.COLOR_ID } : [],
     ORIGINATOR_ID: null,
     ORIGIN_ID: null,
     AUTHOR_ID: String(a.AUTHOR_ID),
