@@ -10,6 +10,11 @@ type AppProcess = Template['app']['businessProcesses'][number];
 /** Template positions become SORT 10, 20, 30…: Bitrix24's own spacing, which leaves room for support stages. */
 export const SORT_STEP = 10;
 
+/** The SORT of the template's `index`-th stage, status or list option (0-based). */
+export function sortAt(index: number): number {
+  return (index + 1) * SORT_STEP;
+}
+
 export const DOCUMENT_TYPES: Record<'lead' | 'deal', [string, string, string]> = {
   lead: ['crm', 'CCrmDocumentLead', 'LEAD'],
   deal: ['crm', 'CCrmDocumentDeal', 'DEAL'],
@@ -43,7 +48,7 @@ export function fieldRows(field: FieldDef): number | undefined {
 }
 
 export function enumItems(field: FieldDef, lang: Lang): { VALUE: string; XML_ID: string; SORT: number }[] {
-  return (field.items ?? []).map((item, i) => ({ VALUE: item.value[lang], XML_ID: item.xmlId, SORT: (i + 1) * SORT_STEP }));
+  return (field.items ?? []).map((item, i) => ({ VALUE: item.value[lang], XML_ID: item.xmlId, SORT: sortAt(i) }));
 }
 
 export function fieldLabels(field: FieldDef): Record<'EDIT_FORM_LABEL' | 'LIST_COLUMN_LABEL' | 'LIST_FILTER_LABEL', { ru: string; en: string }> {

@@ -8,7 +8,7 @@ import { CRM_ENTITIES } from '../template/schema.js';
 import { LEADS_PIPELINE, type CrmEntity, type Lang, type PipelineDef, type StageDef, type Template } from '../template/model.js';
 import {
   businessProcessData, cardSection, DOCUMENT_TYPES, enumItems, fieldAddParams, fieldLabels, fieldRows, fieldSort,
-  fingerprint, mergeCard, robotFields, sameColor, sameName, SORT_STEP, userfieldMethod,
+  fingerprint, mergeCard, robotFields, sameColor, sameName, sortAt, userfieldMethod,
 } from './desired.js';
 import type { CategoryMatch, Ledger, LedgerObject, Plan, Step, StepAction, StepKind } from './model.js';
 
@@ -363,7 +363,7 @@ function planDictionary(b: Builder, d: DictionaryInput): void {
     const row = byId.get(fullId.toUpperCase());
     const key = d.keyOf(stage.code);
     const name = stage.name[d.lang];
-    const sort = (i + 1) * SORT_STEP;
+    const sort = sortAt(i);
     const title = label(stage.code, name);
     if (row) {
       if (row.semantics !== stage.semantics) {
@@ -469,7 +469,7 @@ function successSortAfterUpdates(d: DictionaryInput): number | undefined {
   const def = d.stages.find((s) => s.semantics === 'success');
   // The template's own success entry is moved to its template position by an update.
   const movedByUs = def && row.statusId.toUpperCase() === `${d.prefix}${def.code}`.toUpperCase();
-  return movedByUs ? (d.stages.indexOf(def) + 1) * SORT_STEP : row.sort;
+  return movedByUs ? sortAt(d.stages.indexOf(def)) : row.sort;
 }
 
 /** Why the server would refuse a new entry of these semantics at `sort` (it checks against the success entry). */
@@ -485,7 +485,7 @@ function misplacedReason(semantics: StageDef['semantics'], sort: number, success
 function planNewPipelineStages(b: Builder, pipeline: PipelineDef, lang: Lang, group: string): void {
   const defaults = DEFAULT_DEAL_STAGES as readonly string[];
   pipeline.stages.forEach((stage, i) => {
-    const sort = (i + 1) * SORT_STEP;
+    const sort = sortAt(i);
     const isDefault = defaults.includes(stage.code);
     b.add({
       action: isDefault ? 'update' : 'create', kind: 'stage', key: keys.stage(pipeline.code, stage.code), group,

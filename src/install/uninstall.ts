@@ -7,7 +7,7 @@ import { cardKey, CRM_ENTITY_TYPE_ID, readMore, readSnapshot, type CardSection, 
 import { loadTemplate } from '../template/loader.js';
 import { LEADS_PIPELINE, type Lang, type Template } from '../template/model.js';
 import { CRM_ENTITIES } from '../template/schema.js';
-import { cardSection, fieldLabels, sameColor, SECTION_PREFIX, sameSection, SORT_STEP, userfieldMethod } from './desired.js';
+import { cardSection, fieldLabels, sameColor, SECTION_PREFIX, sameSection, sortAt, userfieldMethod } from './desired.js';
 import { batchCommands, packBatches } from './apply.js';
 import { InstallError, type Ledger, type ObjectNote, type Step, type StepKind } from './model.js';
 import { dealStageEntity, keys, LEAD_STATUS_ENTITY, stagePrefix } from './plan.js';
@@ -111,7 +111,7 @@ export function planUninstall(
       if (!before) return;
       const fields: Record<string, unknown> = {};
       const kept: string[] = [];
-      const ours = { name: stage.name[lang], sort: (i + 1) * SORT_STEP, color: stage.color };
+      const ours = { name: stage.name[lang], sort: sortAt(i), color: stage.color };
       // Put back only what still holds the template's value: a later change by someone else stays.
       const restore = (differs: boolean, stillOurs: boolean, field: string, value: unknown, label: string) => {
         if (!differs) return;
