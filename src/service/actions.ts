@@ -17,6 +17,8 @@ import { displayDate, portalDateTime } from './time.js';
 type Row = Record<string, unknown>;
 export type RefusalDef = Extract<ActionDef, { refusal: unknown }>['refusal'];
 type ConvertDef = Extract<ActionDef, { convert: unknown }>['convert'];
+/** A task or a to-do of the template. */
+type WorkDef = Extract<ActionDef, { createTask: unknown }>['createTask'] | Extract<ActionDef, { createTodo: unknown }>['createTodo'];
 
 const CRM_TASK_PREFIX: Record<string, string> = { lead: 'L', deal: 'D', contact: 'C', company: 'CO' };
 
@@ -135,22 +137,20 @@ export class ActionRunner {
     return { notified: to };
   }
 
-  private taskFields(def: { title: { ru: string; en: string }; description?: { ru: string; en: string } }, values: Row) {
+  /** Who a task or to-do goes to, and its texts; with nobody to assign, retrying cannot help. */
+  private async assignment(item: ItemState, def: WorkDef, what: 'task' | 'to-do'): Promise<{ responsible: number; title: string; description: string }> {
+    const [responsible] = await this.recipients([def.to], item);
+    if (!responsible) throw new PermanentActionError(`${item.entity} ${item.id}: the ${what} "${def.title.en}" has no responsible user (role ${def.to})`);
+    const values = await this.ctx.displayValues(item);
     return {
+      responsible,
       title: fillPlaceholders(def.title[this.ctx.lang], values),
       description: def.description ? fillPlaceholders(def.description[this.ctx.lang], values) : '',
     };
   }
 
-  private async createTask(
-    item: ItemState,
-    def: { title: { ru: string; en: string }; description?: { ru: string; en: string }; to: string; deadline: string },
-    at: number,
-    resuming: boolean,
-  ): Promise<{ taskId: number }> {
-    const [responsible] = await this.recipients([def.to], item);
-    if (!responsible) throw new PermanentActionError(`${item.entity} ${item.id}: the task "${def.title.en}" has no responsible user (role ${def.to})`);
-    const { title, description } = this.taskFields(def, await this.ctx.displayValues(item));
+  private async createTask(item: ItemState, def: WorkDef, at: number, resuming: boolean): Promise<{ taskId: number }> {
+    const { responsible, title, description } = await this.assignment(item, def, 'task');
     const binding = `${CRM_TASK_PREFIX[item.entity]}_${item.id}`;
     const find = async () => {
       const { result } = await this.ctx.client.call<{ tasks?: Row[] }>('tasks.task.list', {
@@ -189,15 +189,8 @@ export class ActionRunner {
     });
   }
 
-  private async createTodo(
-    item: ItemState,
-    def: { title: { ru: string; en: string }; description?: { ru: string; en: string }; to: string; deadline: string },
-    at: number,
-    resuming: boolean,
-  ): Promise<{ activityId: number }> {
-    const [responsible] = await this.recipients([def.to], item);
-    if (!responsible) throw new PermanentActionError(`${item.entity} ${item.id}: the to-do "${def.title.en}" has no responsible user (role ${def.to})`);
-    const { title, description } = this.taskFields(def, await this.ctx.displayValues(item));
+  private async createTodo(item: ItemState, def: WorkDef, at: number, resuming: boolean): Promise<{ activityId: number }> {
+    const { responsible, title, description } = await this.assignment(item, def, 'to-do');
     const activityId = await this.addTodo(item, { title, description, responsible, deadline: at + durationMs(def.deadline) }, resuming);
     return { activityId };
   }
