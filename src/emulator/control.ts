@@ -294,6 +294,7 @@ export class EmulatorControl {
       properties[key] = value === undefined || value === null ? '' : value;
     }
     const userId = options.userId ?? (robot.authUserId > 0 ? robot.authUserId : 1);
+    const useSubscription = robot.useSubscription === 'N' ? 'N' : 'Y';
     const payload = {
       workflow_id: workflowId,
       code: robot.code,
@@ -301,7 +302,7 @@ export class EmulatorControl {
       document_type: document.type,
       event_token: eventToken,
       properties,
-      use_subscription: robot.useSubscription === 'N' ? 'N' : 'Y',
+      use_subscription: useSubscription,
       timeout_duration: String(options.timeoutDuration ?? 0),
       ts: p.events.timestamp(),
       auth: p.events.authBlock(app, userId, { refreshToken: true }),
@@ -315,6 +316,7 @@ export class EmulatorControl {
       documentId: document.id,
       documentType: document.type,
       properties,
+      useSubscription,
       startedAt: p.now(),
       completed: null,
       delivery: 'queued',

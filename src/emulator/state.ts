@@ -157,6 +157,8 @@ export interface RobotRunRow {
   documentId: string[];
   documentType: string[];
   properties: Record<string, unknown>;
+  /** use_subscription of the call; a robot that does not wait takes no reply (absent in older state files: waits). */
+  useSubscription?: 'Y' | 'N';
   startedAt: number;
   /** What bizproc.event.send reported, once it did. */
   completed: null | { at: number; returnValues: Record<string, unknown>; logMessage: string };

@@ -63,6 +63,17 @@ describe('the OAuth server (settings/oauth/error-codes.md)', () => {
   });
 });
 
+describe('bizproc.event.send (bizproc/lib/restservice.php sendEvent; bizproc/classes/general/restactivity.php)', () => {
+  test('a robot registered with USE_SUBSCRIPTION N does not wait: the reply succeeds and is dropped', async () => {
+    await call('bizproc.robot.add', { CODE: 'fire_and_forget', HANDLER: `${hooks.url}/robot`, NAME: 'No reply', USE_SUBSCRIPTION: 'N', RETURN_PROPERTIES: { done: { NAME: 'Done', TYPE: 'string' } } });
+    const run = emu.control.runRobot({ code: 'fire_and_forget', documentId: `DEAL_${deal}` });
+    await emu.control.waitForDeliveries();
+    expect(hooks.requests.find((r) => r.path === '/robot')?.form.use_subscription).toBe('N');
+    expect((await call('bizproc.event.send', { EVENT_TOKEN: run.eventToken, RETURN_VALUES: { done: 'Y' } })).body.result).toBe(true);
+    expect(emu.control.robotRun(run.workflowId)?.completed).toBeNull();
+  });
+});
+
 describe('crm.activity.* (CCrmActivityRestProxy, crm/classes/general/restservice.php; crm/lib/controller/activity/todo.php)', () => {
   const todo = async (title: string, deadline: string) =>
     ((await call('crm.activity.todo.add', { ownerTypeId: 2, ownerId: deal, deadline, title, description: 'text' })).body.result as { id: number }).id;

@@ -375,8 +375,9 @@ export const bizprocMethods: MethodTable = [
       if (!token) throw accessDenied();
       const [workflowId, name, eventId] = token;
       const run = portal.state.robotRuns.find((r) => r.workflowId === workflowId && r.activityName === name && r.eventToken.startsWith(`${workflowId}|${name}|${eventId}.`));
-      // The workflow takes the answer in the background: a run that no longer waits ignores it, the call still succeeds.
-      if (run && !run.completed) run.completed = { at: portal.now(), returnValues: pickReturnValues(portal, run, q.RETURN_VALUES), logMessage: phpString(q.LOG_MESSAGE) };
+      // The workflow takes the answer in the background: a run that no longer waits ignores it, the call still succeeds;
+      // a robot with USE_SUBSCRIPTION N never waited (CBPRestActivity::execute closes at once, restactivity.php:248).
+      if (run && !run.completed && run.useSubscription !== 'N') run.completed = { at: portal.now(), returnValues: pickReturnValues(portal, run, q.RETURN_VALUES), logMessage: phpString(q.LOG_MESSAGE) };
       return true;
     },
   },
