@@ -41,6 +41,23 @@ function rowOf(entry: BackupEntry | undefined): StatusRow | undefined {
   return entry?.before as StatusRow | undefined;
 }
 
+/** Step order: what refers to other objects goes before them (robots and the process, cards, then fields), pipelines last. */
+const PHASE = { app: 10, cards: 20, fields: 30, restores: 40, deletes: 50, recreates: 60, pipelines: 80, kept: 90 };
+
+interface UninstallContext {
+  template: Template;
+  snapshot: PortalSnapshot;
+  ledger: Ledger;
+  originals: Map<string, BackupEntry>;
+  mode: 'webhook' | 'app';
+  lang: Lang;
+  add: (s: Omit<Step, 'id' | 'template' | 'phase'>, phase: number) => void;
+  /** The template's pipelines found on the portal, by code. */
+  categoryIds: Map<string, number>;
+  /** Pipelines this uninstall deletes: their stages and cards go with them. */
+  deletedCategories: Set<number>;
+}
+
 /** Pure: what uninstalling means for this portal, given the ledger and the earliest backup of each object. */
 export function planUninstall(
   template: Template,
@@ -50,12 +67,24 @@ export function planUninstall(
   mode: 'webhook' | 'app',
 ): UninstallPlan {
   const steps: Step[] = [];
-  const lang: Lang = ledger.lang ?? 'ru';
-  const add = (s: Omit<Step, 'id' | 'template' | 'phase'>, phase: number) => steps.push({ ...s, id: `u${steps.length + 1}`, template: true, phase });
+  const ctx: UninstallContext = {
+    template, snapshot, ledger, originals, mode, lang: ledger.lang ?? 'ru',
+    add: (s, phase) => steps.push({ ...s, id: `u${steps.length + 1}`, template: true, phase }),
+    categoryIds: new Map(),
+    deletedCategories: new Set(),
+  };
+  uninstallPipelines(ctx);
+  uninstallStatuses(ctx);
+  uninstallFields(ctx);
+  uninstallCards(ctx);
+  uninstallAppObjects(ctx);
+  keepLeadAdditions(ctx);
+  const ordered = steps.sort((a, b) => a.phase - b.phase);
+  return { steps: ordered, losesData: ordered.filter((s) => s.action === 'delete' && s.kind === 'field') };
+}
 
-  // Pipelines: ours are deleted with all their stages (when empty); adopted ones keep theirs.
-  const deletedCategories = new Set<number>();
-  const categoryIds = new Map<string, number>();
+/** Pipelines: ours are deleted with all their stages (when empty); adopted ones keep theirs. */
+function uninstallPipelines({ template, snapshot, ledger, originals, lang, add, categoryIds, deletedCategories }: UninstallContext): void {
   for (const pipeline of template.pipelines) {
     const key = keys.category(pipeline.code);
     const recorded = ledger.objects[key];
@@ -65,24 +94,26 @@ export function planUninstall(
     const title = `pipeline "${cat.name}"`;
     if (recorded!.created) {
       const deals = snapshot.counts.dealsByCategory[cat.id] ?? 0;
-      if (deals > 0) add({ action: 'skip', kind: 'category', key, group: 'pipelines', title, detail: `holds ${deals} deal(s): kept with its stages` }, 80);
+      if (deals > 0) add({ action: 'skip', kind: 'category', key, group: 'pipelines', title, detail: `holds ${deals} deal(s): kept with its stages` }, PHASE.pipelines);
       else {
         deletedCategories.add(cat.id);
-        add({ action: 'delete', kind: 'category', key, group: 'pipelines', title, detail: 'created by Autosalon, no deals: removed with its stages', call: { method: 'crm.category.delete', params: { entityTypeId: 2, id: cat.id } }, before: cat }, 80);
+        add({ action: 'delete', kind: 'category', key, group: 'pipelines', title, detail: 'created by Autosalon, no deals: removed with its stages', call: { method: 'crm.category.delete', params: { entityTypeId: 2, id: cat.id } }, before: cat }, PHASE.pipelines);
       }
       continue;
     }
     const before = originals.get(key)?.before as { name: string; sort: number } | undefined;
     if (before && (before.name !== cat.name || before.sort !== cat.sort)) {
       if (cat.name !== pipeline.name[lang] || cat.sort !== pipeline.sort) {
-        add({ action: 'skip', kind: 'category', key, group: 'pipelines', title, detail: 'changed again since the install: left as it is' }, 80);
+        add({ action: 'skip', kind: 'category', key, group: 'pipelines', title, detail: 'changed again since the install: left as it is' }, PHASE.pipelines);
       } else {
-        add({ action: 'update', kind: 'category', key, group: 'pipelines', title, detail: `back to "${before.name}", sort ${before.sort}`, call: { method: 'crm.category.update', params: { entityTypeId: 2, id: cat.id, fields: { name: before.name, sort: before.sort } } } }, 80);
+        add({ action: 'update', kind: 'category', key, group: 'pipelines', title, detail: `back to "${before.name}", sort ${before.sort}`, call: { method: 'crm.category.update', params: { entityTypeId: 2, id: cat.id, fields: { name: before.name, sort: before.sort } } } }, PHASE.pipelines);
       }
     }
   }
+}
 
-  // Statuses and stages: restore what we changed, delete what we created, re-create what we deleted.
+/** Statuses and stages: restore what we changed, delete what we created, re-create what we deleted. */
+function uninstallStatuses({ template, snapshot, ledger, originals, lang, add, categoryIds, deletedCategories }: UninstallContext): void {
   const dictionaries: {
     entityId: string; prefix: string; kind: 'status' | 'stage'; pipeline?: string; stages: Template['leads']['statuses']; counts: Record<string, number>; word: string;
   }[] = [
@@ -103,8 +134,8 @@ export function planUninstall(
       const title = `${kind} ${row.statusId} "${row.name}"`;
       if (ledger.objects[key]?.created) {
         const n = d.counts[row.statusId] ?? 0;
-        if (n > 0) add({ action: 'skip', kind, key, group, title, detail: `holds ${n} ${d.word}(s): kept` }, 50);
-        else add({ action: 'delete', kind, key, group, title, detail: 'created by Autosalon', call: { method: 'crm.status.delete', params: { id: row.id } }, before: row }, 50);
+        if (n > 0) add({ action: 'skip', kind, key, group, title, detail: `holds ${n} ${d.word}(s): kept` }, PHASE.deletes);
+        else add({ action: 'delete', kind, key, group, title, detail: 'created by Autosalon', call: { method: 'crm.status.delete', params: { id: row.id } }, before: row }, PHASE.deletes);
         return;
       }
       const before = rowOf(originals.get(key));
@@ -122,9 +153,9 @@ export function planUninstall(
       restore(before.sort !== row.sort, row.sort === ours.sort, 'SORT', before.sort, 'sort');
       restore(!sameColor(before.color, row.color), sameColor(row.color, ours.color), 'COLOR', before.color, 'colour');
       if (Object.keys(fields).length) {
-        add({ action: 'update', kind, key, group, title, detail: `back to ${Object.entries(fields).map(([k, v]) => `${k.toLowerCase()} ${JSON.stringify(v)}`).join(', ')}`, call: { method: 'crm.status.update', params: { id: row.id, fields } } }, 40);
+        add({ action: 'update', kind, key, group, title, detail: `back to ${Object.entries(fields).map(([k, v]) => `${k.toLowerCase()} ${JSON.stringify(v)}`).join(', ')}`, call: { method: 'crm.status.update', params: { id: row.id, fields } } }, PHASE.restores);
       }
-      if (kept.length) add({ action: 'skip', kind, key, group, title, detail: `${kept.join(', ')} changed since the install: left as it is` }, 40);
+      if (kept.length) add({ action: 'skip', kind, key, group, title, detail: `${kept.join(', ')} changed since the install: left as it is` }, PHASE.restores);
     });
     // What the installs deleted (a default status such as PROCESSED) comes back as it was.
     for (const entry of originals.values()) {
@@ -133,11 +164,13 @@ export function planUninstall(
       if (rows.some((r) => r.statusId === before.statusId)) continue;
       const fields: Record<string, unknown> = { ENTITY_ID: before.entityId, STATUS_ID: before.statusId, NAME: before.name, SORT: before.sort, COLOR: before.color };
       if (before.semantics === 'failure') fields.SEMANTICS = 'F';
-      add({ action: 'create', kind, key: `restore:${before.statusId}`, group, title: `${kind} ${before.statusId} "${before.name}"`, detail: 'deleted by the install: put back', call: { method: 'crm.status.add', params: { fields } } }, 60);
+      add({ action: 'create', kind, key: `restore:${before.statusId}`, group, title: `${kind} ${before.statusId} "${before.name}"`, detail: 'deleted by the install: put back', call: { method: 'crm.status.add', params: { fields } } }, PHASE.recreates);
     }
   }
+}
 
-  // Fields: ours are deleted (their values with them: consent), others get their labels back.
+/** Fields: ours are deleted (their values with them: consent), others get their labels back. */
+function uninstallFields({ template, snapshot, ledger, originals, add }: UninstallContext): void {
   for (const entity of CRM_ENTITIES) {
     for (const field of template.fields.filter((f) => f.entities.includes(entity))) {
       const key = keys.field(entity, field.code);
@@ -145,7 +178,7 @@ export function planUninstall(
       if (!row) continue;
       const title = `${entity} field ${field.code}`;
       if (ledger.objects[key]?.created) {
-        add({ action: 'delete', kind: 'field', key, group: 'fields', title, detail: 'created by Autosalon: its values in every record are erased', call: { method: userfieldMethod(entity, 'delete'), params: { id: row.id } }, before: row }, 30);
+        add({ action: 'delete', kind: 'field', key, group: 'fields', title, detail: 'created by Autosalon: its values in every record are erased', call: { method: userfieldMethod(entity, 'delete'), params: { id: row.id } }, before: row }, PHASE.fields);
         continue;
       }
       const before = originals.get(key)?.before as UserFieldRow | undefined;
@@ -153,17 +186,19 @@ export function planUninstall(
       const wanted = fieldLabels(field).EDIT_FORM_LABEL;
       const labelsOurs = row.labels.editForm.ru === wanted.ru && row.labels.editForm.en === wanted.en;
       if (!labelsOurs) {
-        add({ action: 'skip', kind: 'field', key, group: 'fields', title, detail: 'its labels changed since the install: left as they are' }, 30);
+        add({ action: 'skip', kind: 'field', key, group: 'fields', title, detail: 'its labels changed since the install: left as they are' }, PHASE.fields);
         continue;
       }
       add({
         action: 'update', kind: 'field', key, group: 'fields', title, detail: 'labels and sort back to what they were',
         call: { method: userfieldMethod(entity, 'update'), params: { id: row.id, fields: { EDIT_FORM_LABEL: before.labels.editForm, LIST_COLUMN_LABEL: before.labels.listColumn, LIST_FILTER_LABEL: before.labels.listFilter, SORT: before.sort } } },
-      }, 30);
+      }, PHASE.fields);
     }
   }
+}
 
-  // Cards: the Autosalon sections come out; a card that was never configured goes back to never configured.
+/** Cards: the Autosalon sections come out; a card that was never configured goes back to never configured. */
+function uninstallCards({ template, snapshot, originals, lang, add, categoryIds, deletedCategories }: UninstallContext): void {
   for (const card of template.cards) {
     const key = keys.card(card.entity, card.pipeline);
     const categoryId = card.pipeline ? categoryIds.get(card.pipeline) : undefined;
@@ -179,13 +214,15 @@ export function planUninstall(
     const title = card.pipeline ? `deal card of ${card.pipeline}` : `${card.entity} card`;
     const params: Record<string, unknown> = { entityTypeId: CRM_ENTITY_TYPE_ID[card.entity], scope: 'C', ...(card.entity === 'deal' ? { extras: { dealCategoryId: categoryId } } : {}) };
     if (original && original.sections === null && untouchedBase) {
-      add({ action: 'update', kind: 'card', key, group: 'cards', title, detail: 'back to the portal\'s default card', call: { method: 'crm.item.details.configuration.reset', params } }, 20);
+      add({ action: 'update', kind: 'card', key, group: 'cards', title, detail: 'back to the portal\'s default card', call: { method: 'crm.item.details.configuration.reset', params } }, PHASE.cards);
     } else {
-      add({ action: 'update', kind: 'card', key, group: 'cards', title, detail: 'the Autosalon sections removed, the others kept', call: { method: 'crm.item.details.configuration.set', params: { ...params, data: remaining } } }, 20);
+      add({ action: 'update', kind: 'card', key, group: 'cards', title, detail: 'the Autosalon sections removed, the others kept', call: { method: 'crm.item.details.configuration.set', params: { ...params, data: remaining } } }, PHASE.cards);
     }
   }
+}
 
-  // Application objects: only an application can remove them.
+/** Application objects: only an application can remove them. */
+function uninstallAppObjects({ template, snapshot, ledger, mode, add }: UninstallContext): void {
   const appItems: { kind: StepKind; key: string; title: string; call?: { method: string; params: Record<string, unknown> } }[] = [];
   for (const bp of template.app.businessProcesses) {
     const recorded = ledger.objects[keys.bp(bp.code)];
@@ -211,21 +248,21 @@ export function planUninstall(
   }
   for (const item of appItems) {
     if (mode === 'webhook' || !item.call) {
-      add({ action: 'skip', kind: item.kind, key: item.key, group: 'app', title: item.title, detail: 'only the application can remove it: uninstall the Autosalon app in Bitrix24, which removes its robots, triggers and event bindings' }, 10);
+      add({ action: 'skip', kind: item.kind, key: item.key, group: 'app', title: item.title, detail: 'only the application can remove it: uninstall the Autosalon app in Bitrix24, which removes its robots, triggers and event bindings' }, PHASE.app);
     } else {
-      add({ action: 'delete', kind: item.kind, key: item.key, group: 'app', title: item.title, detail: 'registered by Autosalon', call: item.call }, 10);
+      add({ action: 'delete', kind: item.kind, key: item.key, group: 'app', title: item.title, detail: 'registered by Autosalon', call: item.call }, PHASE.app);
     }
   }
+}
 
+/** Support statuses added to the leads with add-stage are kept, and listed as kept. */
+function keepLeadAdditions({ snapshot, ledger, add }: UninstallContext): void {
   for (const a of ledger.localAdditions) {
     if (a.pipeline !== LEADS_PIPELINE) continue;
     if (snapshot.statuses.some((r) => r.entityId === LEAD_STATUS_ENTITY && r.statusId === a.statusId)) {
-      add({ action: 'keep', kind: 'status', key: `local:${a.statusId}`, group: 'leads', title: `status ${a.statusId} "${a.name}"`, detail: 'a support stage added for this portal: kept' }, 90);
+      add({ action: 'keep', kind: 'status', key: `local:${a.statusId}`, group: 'leads', title: `status ${a.statusId} "${a.name}"`, detail: 'a support stage added for this portal: kept' }, PHASE.kept);
     }
   }
-
-  const ordered = steps.sort((a, b) => a.phase - b.phase);
-  return { steps: ordered, losesData: ordered.filter((s) => s.action === 'delete' && s.kind === 'field') };
 }
 
 function uninstallRead(template: Template, ledger: Ledger, mode: 'webhook' | 'app') {
