@@ -7,16 +7,19 @@ import type { Template } from '../template/model.js';
 import type { Ledger, Plan } from './model.js';
 import { keys, planInstall, removableDefaultStages, type PlanInput } from './plan.js';
 
+/** The cards of leads, contacts, companies and of every pipeline the ledger knows on this portal. */
+export function knownCards(template: Template, ledger: Ledger): string[] {
+  const pipelineIds = template.pipelines.map((p) => ledger.objects[keys.category(p.code)]?.id).filter((id) => id !== undefined);
+  return [cardKey('lead'), cardKey('contact'), cardKey('company'), ...pipelineIds.map((id) => cardKey('deal', id))];
+}
+
 export function firstRead(template: Template, ledger: Ledger, mode: 'webhook' | 'app'): SnapshotRequest {
-  const cards = [cardKey('lead'), cardKey('contact'), cardKey('company')];
   const dealCounts: string[] = [];
   for (const pipeline of template.pipelines) {
     const recorded = ledger.objects[keys.category(pipeline.code)];
-    if (recorded?.id === undefined) continue;
-    cards.push(cardKey('deal', recorded.id));
-    if (recorded.created) dealCounts.push(...removableDefaultStages(recorded.id, pipeline.stages.map((s) => s.code)));
+    if (recorded?.id !== undefined && recorded.created) dealCounts.push(...removableDefaultStages(recorded.id, pipeline.stages.map((s) => s.code)));
   }
-  return { core: true, cards, leadCounts: [...template.leads.remove], dealCounts, app: mode === 'app' };
+  return { core: true, cards: knownCards(template, ledger), leadCounts: [...template.leads.remove], dealCounts, app: mode === 'app' };
 }
 
 export async function readPortal(client: PortalClient, template: Template, ledger: Ledger): Promise<PortalSnapshot> {

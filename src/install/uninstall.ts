@@ -11,6 +11,7 @@ import { cardSection, fieldLabels, sameColor, SECTION_PREFIX, sameSection, sortA
 import { batchCommands, packBatches } from './apply.js';
 import { InstallError, type Ledger, type ObjectNote, type Step, type StepKind } from './model.js';
 import { dealStageEntity, keys, LEAD_STATUS_ENTITY, stagePrefix } from './plan.js';
+import { knownCards } from './read.js';
 import { stepLine } from './render.js';
 import { defaultStateDir, PortalState, type BackupEntry } from './state.js';
 
@@ -270,7 +271,7 @@ function uninstallRead(template: Template, ledger: Ledger, mode: 'webhook' | 'ap
   const leadCounts = template.leads.statuses.filter((s) => ledger.objects[keys.status(s.code)]?.created).map((s) => s.code);
   return {
     core: true,
-    cards: [cardKey('lead'), cardKey('contact'), cardKey('company'), ...ours.map((o) => cardKey('deal', o!.id))],
+    cards: knownCards(template, ledger),
     leadCounts,
     categoryCounts: ours.filter((o) => o!.created).map((o) => o!.id!),
     app: mode === 'app',
