@@ -83,6 +83,7 @@ export function tierFromAppInfo(template: Template, info: AppInfo): TierChoice {
   return { tier: chosen.tier, source: `app.info ${info.licenseType || info.licenseFamily || info.license || '(no plan)'}` };
 }
 
+/** What the journal keeps to find a step's object again after a lost answer (names, codes): read by recover.ts. */
 function naturalOf(step: Step): Record<string, unknown> | undefined {
   const p = (step.call?.params ?? {}) as Record<string, Record<string, unknown> & { fields?: Record<string, unknown> }>;
   const fields = (p.fields ?? {}) as Record<string, unknown>;

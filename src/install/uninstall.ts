@@ -38,6 +38,7 @@ export interface UninstallReport {
   plan: UninstallPlan;
 }
 
+/** A backed-up status or stage, as it was before the install changed or deleted it. */
 function rowOf(entry: BackupEntry | undefined): StatusRow | undefined {
   return entry?.before as StatusRow | undefined;
 }
