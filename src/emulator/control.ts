@@ -66,8 +66,11 @@ export interface RunRobotOptions {
   documentId: string | string[];
   /** Values of the robot's PROPERTIES (defaults fill the rest). */
   properties?: Record<string, unknown>;
-  /** The user whose token the handler gets; default the robot's AUTH_USER_ID, else 1. */
-  userId?: number;
+  /**
+   * The user the robot runs as (its "run as" setting); default the robot's AUTH_USER_ID. Without one the handler gets
+   * no tokens: CBPRestActivity::execute passes local user 0 (bizproc/classes/general/restactivity.php:181-191).
+   */
+  userId?: number | null;
   /** Seconds the robot waits for bizproc.event.send (0: no limit). */
   timeoutDuration?: number;
 }
@@ -293,7 +296,7 @@ export class EmulatorControl {
       // Values are externalised by type; null becomes "".
       properties[key] = value === undefined || value === null ? '' : value;
     }
-    const userId = options.userId ?? (robot.authUserId > 0 ? robot.authUserId : 1);
+    const userId = options.userId ?? (robot.authUserId > 0 ? robot.authUserId : null);
     const useSubscription = robot.useSubscription === 'N' ? 'N' : 'Y';
     const payload = {
       workflow_id: workflowId,

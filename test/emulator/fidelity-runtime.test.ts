@@ -64,11 +64,15 @@ describe('the OAuth server (settings/oauth/error-codes.md)', () => {
 });
 
 describe('bizproc.event.send (bizproc/lib/restservice.php sendEvent; bizproc/classes/general/restactivity.php)', () => {
-  test('a robot registered with USE_SUBSCRIPTION N does not wait: the reply succeeds and is dropped', async () => {
+  test('a robot registered with USE_SUBSCRIPTION N and no AUTH_USER_ID: no tokens, and the reply succeeds but is dropped', async () => {
     await call('bizproc.robot.add', { CODE: 'fire_and_forget', HANDLER: `${hooks.url}/robot`, NAME: 'No reply', USE_SUBSCRIPTION: 'N', RETURN_PROPERTIES: { done: { NAME: 'Done', TYPE: 'string' } } });
     const run = emu.control.runRobot({ code: 'fire_and_forget', documentId: `DEAL_${deal}` });
     await emu.control.waitForDeliveries();
-    expect(hooks.requests.find((r) => r.path === '/robot')?.form.use_subscription).toBe('N');
+    const request = hooks.requests.find((r) => r.path === '/robot');
+    expect(request?.form.use_subscription).toBe('N');
+    // Registered without AUTH_USER_ID: the robot runs as nobody, so its call carries no tokens (restactivity.php:181-191).
+    expect(request?.form.auth).not.toHaveProperty('access_token');
+    expect(request?.form.auth).toMatchObject({ member_id: emu.memberId, application_token: app.applicationToken });
     expect((await call('bizproc.event.send', { EVENT_TOKEN: run.eventToken, RETURN_VALUES: { done: 'Y' } })).body.result).toBe(true);
     expect(emu.control.robotRun(run.workflowId)?.completed).toBeNull();
   });
