@@ -8,7 +8,7 @@ import { loadTemplate } from '../template/loader.js';
 import type { Lang, Template } from '../template/model.js';
 import { filterByTier, isTier, tierForPlan } from '../template/tiers.js';
 import { InstallError, type InstallReport, type Ledger, type Plan, type Step } from './model.js';
-import { countActions, executableSteps, keys, needsConsent, skipMeaning } from './plan.js';
+import { countActions, executableSteps, keptElements, keys, needsConsent, noteOf, skipMeaning } from './plan.js';
 import { planWithReads, readPortal } from './read.js';
 import { recoverFromJournal } from './recover.js';
 import { defaultStateDir, PortalState, type BackupEntry, type BackupFile, type JournalStep } from './state.js';
@@ -350,8 +350,8 @@ async function install(client: PortalClient, options: InstallOptions, fullTempla
   }
   const final = lastPlan ?? report.plan;
   if (final) {
-    report.skipped = final.steps.filter((s) => s.action === 'skip' && !failedForGood.has(s.key)).map((s) => ({ object: s.title, reason: s.detail ?? '' }));
-    report.kept = final.steps.filter((s) => s.action === 'keep' && !s.template).map((s) => ({ object: s.title, reason: s.detail ?? '' }));
+    report.skipped = final.steps.filter((s) => s.action === 'skip' && !failedForGood.has(s.key)).map(noteOf);
+    report.kept = keptElements(final);
   }
   for (const [key, reason] of failedForGood) report.failed.push({ object: key, reason });
   report.httpRequests = client.httpRequests - startRequests;

@@ -10,7 +10,7 @@ import {
   businessProcessData, cardSection, DOCUMENT_TYPES, enumItems, fieldAddParams, fieldLabels, fieldRows, fieldSort,
   fingerprint, mergeCard, robotFields, sameColor, sameName, sortAt, userfieldMethod,
 } from './desired.js';
-import type { CategoryMatch, Ledger, LedgerObject, Plan, Step, StepAction, StepKind } from './model.js';
+import type { CategoryMatch, Ledger, LedgerObject, ObjectNote, Plan, Step, StepAction, StepKind } from './model.js';
 
 export const LEAD_STATUS_ENTITY = 'STATUS';
 export const LEAD_SYSTEM_STATUSES = ['NEW', 'CONVERTED', 'JUNK'] as const;
@@ -749,6 +749,16 @@ function planApp(b: Builder, input: PlanInput): string | undefined {
     }
   }
   return needsApp || urlProblem ? undefined : publicUrl;
+}
+
+/** A step as a report lists it: the object and why. */
+export function noteOf(step: Step): ObjectNote {
+  return { object: step.title, reason: step.detail ?? '' };
+}
+
+/** The portal's own elements (not in the template) that the plan leaves as they are. */
+export function keptElements(plan: Plan): ObjectNote[] {
+  return plan.steps.filter((s) => s.action === 'keep' && !s.template).map(noteOf);
 }
 
 export function countActions(steps: Step[], filter: (s: Step) => boolean = () => true): Record<StepAction, number> {

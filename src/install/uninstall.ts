@@ -10,7 +10,7 @@ import { CRM_ENTITIES } from '../template/schema.js';
 import { cardSection, fieldLabels, sameColor, SECTION_PREFIX, sameSection, sortAt, userfieldMethod } from './desired.js';
 import { batchCommands, packBatches } from './apply.js';
 import { InstallError, type Ledger, type ObjectNote, type Step, type StepKind } from './model.js';
-import { dealStageEntity, keys, LEAD_STATUS_ENTITY, stagePrefix } from './plan.js';
+import { dealStageEntity, keys, LEAD_STATUS_ENTITY, noteOf, stagePrefix } from './plan.js';
 import { knownCards } from './read.js';
 import { stepLine } from './render.js';
 import { defaultStateDir, PortalState, type BackupEntry } from './state.js';
@@ -307,7 +307,7 @@ async function uninstallLocked(client: PortalClient, options: UninstallOptions, 
   const plan = planUninstall(template, snapshot, ledger, originals, client.mode);
   const report: UninstallReport = {
     portal: client.origin, dryRun: !!options.dryRun, cancelled: false, removed: 0, restored: 0,
-    skipped: plan.steps.filter((s) => s.action === 'skip' || s.action === 'keep').map((s) => ({ object: s.title, reason: s.detail ?? '' })),
+    skipped: plan.steps.filter((s) => s.action === 'skip' || s.action === 'keep').map(noteOf),
     failed: [], httpRequests: 0, plan,
   };
   const steps = plan.steps.filter((s) => s.call && (s.action === 'delete' || s.action === 'update' || s.action === 'create'));

@@ -7,7 +7,7 @@ import type { Lang, Template } from '../template/model.js';
 import { filterByTier } from '../template/tiers.js';
 import { explicitTier, tierFromAppInfo } from './apply.js';
 import { InstallError, type ObjectNote, type Plan, type StepAction } from './model.js';
-import { skipMeaning } from './plan.js';
+import { keptElements, noteOf, skipMeaning } from './plan.js';
 import { planWithReads, readPortal } from './read.js';
 import { defaultStateDir, PortalState } from './state.js';
 
@@ -69,12 +69,12 @@ export async function verifyPortal(client: PortalClient, options: VerifyOptions 
       const meaning = skipMeaning(s, client.mode);
       if (meaning === 'not-verified') notVerified.push({ object: s.title, reason: 'needs an installed application to be read' });
       else if (meaning === 'drift') drift.push({ action: 'skip', object: s.key, title: s.title, detail: s.detail ?? '' });
-      else notes.push({ object: s.title, reason: s.detail ?? '' });
+      else notes.push(noteOf(s));
     }
   }
   return {
     portal: client.origin, tier, tierSource, lang, publicUrl: plan.publicUrl, ok: drift.length === 0, drift, notes, notVerified,
-    kept: plan.steps.filter((s) => s.action === 'keep' && !s.template).map((s) => ({ object: s.title, reason: s.detail ?? '' })),
+    kept: keptElements(plan),
     httpRequests: client.httpRequests - start,
     plan,
   };
