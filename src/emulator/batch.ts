@@ -1,7 +1,7 @@
 // `batch` (CRestProvider::methodsBatch + CRestUtil::processBatchStructure): up to 50 commands run in order, each a
 // "method?query" string parsed like PHP parse_str (all values strings), with `$result[...]`, `$next[...]`,
 // `$total[...]`, `$time[...]`, `$error[...]` references to earlier answers.
-import { RestError } from './errors.js';
+import { RestError, methodNotFound } from './errors.js';
 import { isObject, parseQueryString, phpTruthy, upperKeys, type Params } from './params.js';
 import type { MethodTable } from './registry.js';
 import { findMethod, invoke } from './rest.js';
@@ -93,7 +93,7 @@ export const batchMethods: MethodTable = [
             Object.assign(commandParams, ctx.auth.authParams);
             const def = findMethod(ctx.portal, method.toLowerCase());
             if (!def) {
-              res = { error: 'ERROR_METHOD_NOT_FOUND', error_description: 'Method not found!' };
+              res = methodNotFound().toBody();
             } else {
               delete commandParams.auth;
               res = (await invoke(ctx.portal, def, commandParams, ctx.auth, true)).body;

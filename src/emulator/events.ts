@@ -160,9 +160,7 @@ export class EventDispatcher {
   }
 
   enqueue(kind: DeliveryRecord['kind'], event: string, handler: string, clientId: string, payload: Record<string, unknown>, onDone?: (r: DeliveryRecord) => void): DeliveryRecord {
-    const record: DeliveryRecord = { id: ++this.seq, kind, event, handler, clientId, payload, status: 'queued', sent: 0, queuedAt: this.portal.now() };
-    this.log.push(record);
-    if (this.log.length > LOG_LIMIT) this.log.splice(0, this.log.length - LOG_LIMIT);
+    const record = this.logRecord(kind, event, handler, clientId, payload);
     this.queue.push({ record, onDone });
     if (!this.running) setImmediate(() => void this.run());
     return record;
@@ -170,9 +168,16 @@ export class EventDispatcher {
 
   /** POSTs a payload right away and waits for the answer (install/uninstall events). */
   async deliverNow(kind: DeliveryRecord['kind'], event: string, handler: string, clientId: string, payload: Record<string, unknown>): Promise<DeliveryRecord> {
+    const record = this.logRecord(kind, event, handler, clientId, payload);
+    await this.post(record);
+    return record;
+  }
+
+  /** A new delivery in the log (the oldest fall off past LOG_LIMIT). */
+  private logRecord(kind: DeliveryRecord['kind'], event: string, handler: string, clientId: string, payload: Record<string, unknown>): DeliveryRecord {
     const record: DeliveryRecord = { id: ++this.seq, kind, event, handler, clientId, payload, status: 'queued', sent: 0, queuedAt: this.portal.now() };
     this.log.push(record);
-    await this.post(record);
+    if (this.log.length > LOG_LIMIT) this.log.splice(0, this.log.length - LOG_LIMIT);
     return record;
   }
 
