@@ -103,6 +103,8 @@ describe('crm.activity.* (CCrmActivityRestProxy, crm/classes/general/restservice
     try {
       expect((await asManager('crm.activity.todo.add', { ownerTypeId: 2, ownerId: deal, deadline: DEADLINE, title: 'x' })).body)
         .toEqual({ error: 'ACCESS_DENIED', error_description: 'Access denied' });
+      expect((await asManager('crm.activity.todo.updateDescription', { ownerTypeId: 2, ownerId: deal, id, value: 'y' })).body)
+        .toEqual({ error: 'ACCESS_DENIED', error_description: 'Access denied' });
       expect((await asManager('crm.activity.list', { filter: { ID: id } })).body.result).toEqual([]);
       expect(await asManager('crm.activity.get', { id })).toEqual({ status: 400, body: { error: '', error_description: '' } });
       expect((await asManager('crm.activity.delete', { id })).body).toEqual({ error: '', error_description: 'Access denied.' });

@@ -56,6 +56,8 @@ function loadTodo(ctx: CallContext, params: Params): ActivityRow {
   const id = phpInt(bindValue(params, 'id'));
   const todo = ctx.portal.state.activities.find((a) => a.ID === id && a.OWNER_TYPE_ID === typeId && a.OWNER_ID === ownerId && a.PROVIDER_ID === 'CRM_TODO');
   if (!todo) throw notFound();
+  // ToDo::loadEntity, then BaseActivity::save: the owner's update right before the completed check (baseactivity.php:491).
+  if (!ownerAllows(ctx, typeId, 'update')) throw d7AccessDenied();
   return todo;
 }
 
