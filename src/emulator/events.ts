@@ -87,7 +87,8 @@ export class EventDispatcher {
    * _includes/auth-params-in-events.md; `refresh_token` only where the server sends it: ONAPPINSTALL, robot calls).
    * Without one (automation, an agent, ONAPPUNINSTALL's sendAuth=false — the queue server gets no user either way):
    * only the portal's identity and the application token, the shape of api-reference/common/events/on-app-uninstall.md
-   * and of the tokenless example in api-reference/events/index.md.
+   * and of the tokenless example in api-reference/events/index.md. scope and status come with the token answer; the
+   * portal's own builder of this block does the same (Sender::getAuth, rest/lib/event/sender.php:114-145).
    */
   authBlock(app: AppRow, userId: number | null, options: { refreshToken?: boolean; token?: TokenRow } = {}): Record<string, string> {
     const p = this.portal;
