@@ -211,7 +211,6 @@ async function install(client: PortalClient, options: InstallOptions, fullTempla
 
   // Keys that failed for a reason a retry will not fix: not sent again in this run.
   const failedForGood = new Map<string, string>();
-  let backupFile: string | undefined;
   const backedUp: BackupEntry[] = [];
   let limitedRounds = 0;
   let lastPlan: Plan | undefined;
@@ -286,13 +285,13 @@ async function install(client: PortalClient, options: InstallOptions, fullTempla
       .map((s): BackupEntry => ({ key: s.key, kind: s.kind, action: s.action, title: s.title, before: s.before }));
     if (entries.length) {
       backedUp.push(...entries);
-      backupFile ??= state.newBackupFile();
+      // One file per run, rewritten as later rounds add objects.
+      report.backupFile ??= state.newBackupFile();
       const backup: BackupFile = {
         portal: client.origin, createdAt: new Date().toISOString(), template: report.template, tier: tierChoice.tier, lang, objects: backedUp,
       };
-      state.writeBackup(backupFile, backup);
-      report.backupFile = backupFile;
-      progress({ type: 'backup', file: backupFile, objects: backedUp.length });
+      state.writeBackup(report.backupFile, backup);
+      progress({ type: 'backup', file: report.backupFile, objects: backedUp.length });
     }
     state.saveLedger(ledger);
 
