@@ -6,7 +6,7 @@ import { LostResponseError, PortalError, UnreachableError, type BatchCommand, ty
 import type { AppInfo } from '../portal/snapshot.js';
 import { loadTemplate } from '../template/loader.js';
 import type { Lang, Template } from '../template/model.js';
-import { filterByTier, isTier, tierForPlan } from '../template/tiers.js';
+import { filterByTier, isTier, tierForAppInfo, tierForPlan } from '../template/tiers.js';
 import { InstallError, type InstallReport, type Ledger, type Plan, type Step } from './model.js';
 import { countActions, executableSteps, keptElements, keys, needsConsent, noteOf, skipMeaning } from './plan.js';
 import { planWithReads, readPortal } from './read.js';
@@ -76,11 +76,7 @@ export function chooseTier(template: Template, options: Pick<InstallOptions, 'ti
 
 /** The tier of the portal's plan as app.info gives it: the most precise code the template knows (type, then family). */
 export function tierFromAppInfo(template: Template, info: AppInfo): TierChoice {
-  const byType = info.licenseType ? tierForPlan(template, info.licenseType) : undefined;
-  const chosen = byType && byType.matchedBy !== 'unknown'
-    ? byType
-    : info.licenseFamily ? tierForPlan(template, info.licenseFamily) : tierForPlan(template, info.license || 'unknown');
-  return { tier: chosen.tier, source: `app.info ${info.licenseType || info.licenseFamily || info.license || '(no plan)'}` };
+  return { tier: tierForAppInfo(template, info).tier, source: `app.info ${info.licenseType || info.licenseFamily || info.license || '(no plan)'}` };
 }
 
 /** What the journal keeps to find a step's object again after a lost answer (names, codes): read by recover.ts. */

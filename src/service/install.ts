@@ -3,7 +3,7 @@
 // with this application's client secret. Only a token issued to this application passes, and the OAuth server's
 // answer (not the request) says which portal (member_id, client_endpoint) the tokens belong to.
 import { PortalClient } from '../portal/client.js';
-import { tierForPlan, type Lang, type Template } from '../template/index.js';
+import { tierForAppInfo, type Lang, type Template } from '../template/index.js';
 import type { AppCredentials } from './config.js';
 import type { PortalRecord } from './store/types.js';
 
@@ -131,8 +131,7 @@ export async function verifyInstall(
   const { result: info } = await client.call<{ LICENSE?: string; LICENSE_TYPE?: string; LICENSE_FAMILY?: string }>('app.info').catch((error: Error) => {
     throw new InstallRefused(502, `the portal did not answer app.info with the new tokens (${error.message}); nothing was stored — reinstall the application`);
   });
-  const planCode = info.LICENSE_TYPE || info.LICENSE_FAMILY || info.LICENSE || '';
-  const { tier, plan } = tierForPlan(options.template, planCode);
+  const { tier, plan } = tierForAppInfo(options.template, { licenseType: info.LICENSE_TYPE, licenseFamily: info.LICENSE_FAMILY, license: info.LICENSE });
   portal.tier = tier;
   portal.plan = plan;
   return { portal, client };

@@ -28,6 +28,19 @@ export function tierForPlan(template: Pick<Template, 'manifest'>, code: string):
   return best ?? { tier: unknown, plan, matchedBy: 'unknown' };
 }
 
+/**
+ * The tier of a portal from what app.info says of its plan: LICENSE_TYPE first; when that code is unknown to the
+ * mapping, LICENSE_FAMILY, then LICENSE (a new plan name may still belong to a known family).
+ */
+export function tierForAppInfo(
+  template: Pick<Template, 'manifest'>, info: { licenseType?: string; licenseFamily?: string; license?: string },
+): PlanTier {
+  const byType = info.licenseType ? tierForPlan(template, info.licenseType) : undefined;
+  if (byType && byType.matchedBy !== 'unknown') return byType;
+  if (info.licenseFamily) return tierForPlan(template, info.licenseFamily);
+  return tierForPlan(template, info.license || info.licenseType || 'unknown');
+}
+
 export function isTier(template: Pick<Template, 'tiers'>, tier: string): boolean {
   return template.tiers.includes(tier);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadTemplate, tierForPlan } from '../../src/template/index.js';
+import { loadTemplate, tierForAppInfo, tierForPlan } from '../../src/template/index.js';
 
 const template = loadTemplate();
 
@@ -23,5 +23,21 @@ describe('plan code → tier (spec section 2 table)', () => {
 
   it('sends an unknown code to the tier the template names for unknown plans', () => {
     expect(tierForPlan(template, 'galaxy42')).toEqual({ tier: 'crm_plus', plan: 'galaxy42', matchedBy: 'unknown' });
+  });
+});
+
+describe('app.info → tier (the installer and the service alike)', () => {
+  it('takes LICENSE_TYPE when the mapping knows it', () => {
+    expect(tierForAppInfo(template, { licenseType: 'basic', licenseFamily: 'ent', license: 'ru_basic' })).toMatchObject({ tier: 'base', plan: 'basic' });
+  });
+
+  it('falls back to LICENSE_FAMILY for a plan name the mapping does not know', () => {
+    expect(tierForAppInfo(template, { licenseType: 'start_2031', licenseFamily: 'start', license: 'ru_start_2031' })).toMatchObject({ tier: 'base', plan: 'start' });
+  });
+
+  it('then to LICENSE, and to the unknown-plan tier when nothing is known', () => {
+    expect(tierForAppInfo(template, { license: 'ru_project' })).toMatchObject({ tier: 'base', plan: 'project' });
+    expect(tierForAppInfo(template, { licenseType: 'galaxy42' })).toMatchObject({ tier: 'crm_plus', plan: 'galaxy42', matchedBy: 'unknown' });
+    expect(tierForAppInfo(template, {})).toMatchObject({ tier: 'crm_plus', matchedBy: 'unknown' });
   });
 });
