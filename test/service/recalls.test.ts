@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,5 +60,11 @@ describe('the re-call list', () => {
     const missing = runCli(['recalls', '--db', join(dir, 'nope.sqlite')]);
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/no service database at .*nope\.sqlite/);
+    const notSqlite = join(dir, 'notes.txt');
+    writeFileSync(notSqlite, 'not a database, a note\n'.repeat(100));
+    const wrong = runCli(['recalls', '--db', notSqlite]);
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toMatch(/notes\.txt is not an Autosalon service database \(not an SQLite file at all\): point --db or AUTOSALON_DB/);
+    expect(wrong.stderr).not.toMatch(/AUTOSALON_DEBUG|at .*\.ts:\d+/);
   });
 });

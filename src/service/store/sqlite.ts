@@ -4,6 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { ConfigError } from '../config.js';
 import type { Lang } from '../../template/schema.js';
 import type {
   ActionState, Job, JobStatus, NewEpisode, NewJob, NewRequirement, Observation, PortalRecord, QueueStats, RecallEpisode, RecallQuery,
@@ -193,7 +194,8 @@ export class SqliteStore implements ServiceStore {
       const version = this.readableVersion();
       if (version < MIGRATIONS.length) {
         this.db.close();
-        throw new Error(version < 0
+        // A setting points at the wrong file: said like any other wrong setting (no stack-trace hint in the CLI).
+        throw new ConfigError(version < 0
           ? `${file} is not an Autosalon service database (not an SQLite file at all): point --db or AUTOSALON_DB at the file "autosalon serve" writes`
           : `${file} is not an Autosalon service database (or was written by an older version): start "autosalon serve" on it once`);
       }
