@@ -60,7 +60,7 @@ function refusalHint(error: PortalError, kind: 'webhook' | 'app' | undefined): s
   const app = kind === 'app';
   switch (error.code) {
     // The OAuth server refused to renew the tokens (RFC 6749 codes, as oauth.bitrix.info sends them).
-    case 'invalid_client': return 'check B24_APP_CLIENT_ID and B24_APP_CLIENT_SECRET (the application\'s client_id and client_secret)';
+    case 'invalid_client': return 'check B24_APP_CLIENT_ID and B24_APP_CLIENT_SECRET (the application\'s client_id and client_secret), or, if the application was deleted from the portal, install it again';
     case 'invalid_grant': return 'the refresh token is used up or expired; take new tokens from the application, or use --member-id with the automation service\'s database';
     case 'NO_AUTH_FOUND':
     case 'INVALID_CREDENTIALS':

@@ -1,9 +1,3 @@
-import type { Label, Lang } from './model.js';
-
-export function text(label: Label, lang: Lang): string {
-  return label[lang];
-}
-
 /** Fills {FIELD} placeholders from a CRM record; an empty value becomes "—" so a message never shows a raw code. */
 export function fillPlaceholders(template: string, values: Record<string, unknown>): string {
   return template.replace(/\{([A-Z0-9_]+)\}/g, (_, key: string) => {

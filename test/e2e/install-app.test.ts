@@ -232,7 +232,7 @@ describe('tokens from the automation service', () => {
       expect(error).toMatchObject({ code: 'invalid_client' });
       expect(waits).toEqual([]);
       const message = asUserError(error, session).message;
-      expect(message).toMatch(/OAuth server refused to renew it.*check B24_APP_CLIENT_ID and B24_APP_CLIENT_SECRET/);
+      expect(message).toMatch(/OAuth server refused to renew it.*check B24_APP_CLIENT_ID and B24_APP_CLIENT_SECRET.*if the application was deleted from the portal, install it again/);
       expect(message).not.toMatch(new RegExp(`${app.refreshToken}|${app.accessToken}|not-the-client-secret`));
     } finally {
       await session.close();
