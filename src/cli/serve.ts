@@ -26,8 +26,9 @@ export function register(program: Command): void {
       console.error(`Autosalon service on ${service.url} (Bitrix24 calls ${service.publicUrl}); database ${config.dbFile}`);
       console.error(`  install handler ${service.publicUrl}/install, events ${service.publicUrl}/events, robots ${service.publicUrl}/robots/…`);
       // The install would then skip every robot and event binding, and no automation would ever run.
-      const urlProblem = handlerUrlProblem(config.publicUrl);
+      const urlProblem = handlerUrlProblem(service.publicUrl);
       if (urlProblem) console.error(`warning: ${urlProblem}; robots and event bindings will be skipped until AUTOSALON_PUBLIC_URL (or --public-url) is an address Bitrix24 can reach`);
+      else if (!config.publicUrl) console.error(`warning: AUTOSALON_PUBLIC_URL (or --public-url) is not set, so robots and events are bound to ${service.publicUrl}, which only a portal on this machine reaches`);
       await untilStopped();
       await service.close();
     });

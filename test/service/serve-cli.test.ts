@@ -23,10 +23,10 @@ describe('autosalon serve', () => {
 });
 
 describe('autosalon serve with a public URL Bitrix24 would refuse', () => {
-  async function startAndStop(publicUrl: string): Promise<string> {
+  async function startAndStop(publicUrl: string | undefined): Promise<string> {
     const dir = mkdtempSync(join(tmpdir(), 'autosalon-serve-'));
     try {
-      const env = { B24_APP_CLIENT_ID: 'local.1', B24_APP_CLIENT_SECRET: 's', AUTOSALON_STATE_DIR: dir, AUTOSALON_PUBLIC_URL: publicUrl };
+      const env = { B24_APP_CLIENT_ID: 'local.1', B24_APP_CLIENT_SECRET: 's', AUTOSALON_STATE_DIR: dir, AUTOSALON_PUBLIC_URL: publicUrl ?? '' };
       // Stopped with SIGTERM as soon as it says where it listens: the warning, if any, comes before.
       const r = await runCliAsync(['serve', '--port', '0'], env, {
         onStderr: (text, child) => { if (text.includes('install handler')) setTimeout(() => child.kill('SIGTERM'), 200); },
@@ -43,6 +43,12 @@ describe('autosalon serve with a public URL Bitrix24 would refuse', () => {
     const stderr = await startAndStop('http://localhost:3000');
     expect(stderr).toMatch(/warning: Bitrix24 refuses handler URLs whose host has no dot \("localhost"\)/);
     expect(stderr).toContain('AUTOSALON_PUBLIC_URL');
+  }, 40_000);
+
+  it('without a public URL says where Bitrix24 is told to call, and that only a local portal reaches it', async () => {
+    const stderr = await startAndStop(undefined);
+    expect(stderr).toMatch(/warning: AUTOSALON_PUBLIC_URL \(or --public-url\) is not set, so robots and events are bound to http:\/\/127\.0\.0\.1:\d+, which only a portal on this machine reaches/);
+    expect(stderr).not.toContain('is unknown');
   }, 40_000);
 
   it('says nothing of the kind for a public name', async () => {
