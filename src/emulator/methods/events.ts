@@ -46,6 +46,15 @@ export function checkHandlerUrl(url: unknown): void {
 
 const argumentNull = (name: string) => new RestError('ERROR_ARGUMENT', `Argument '${name}' is null or empty`, 400);
 
+/** EVENT and EVENT_TYPE as event.bind and event.unbind both read and check them. */
+function eventArguments(q: Record<string, unknown>): { event: string; offline: boolean } {
+  const event = phpString(q.EVENT).toUpperCase();
+  const eventType = phpString(q.EVENT_TYPE).toLowerCase() || 'online';
+  if (event === '') throw argumentNull('EVENT');
+  if (eventType !== 'online' && eventType !== 'offline') throw new RestError('ERROR_ARGUMENT', 'Value must be one of {online|offline}', 400);
+  return { event, offline: eventType === 'offline' };
+}
+
 export const eventMethods: MethodTable = [
   {
     name: 'event.bind',
@@ -53,8 +62,6 @@ export const eventMethods: MethodTable = [
     appOnly: 'authType',
     handler: (params, { portal, auth }) => {
       const q = upperKeys(params);
-      const event = phpString(q.EVENT).toUpperCase();
-      const eventType = phpString(q.EVENT_TYPE).toLowerCase() || 'online';
       const admin = portal.isAdmin(auth.userId);
       let authType = phpInt(q.AUTH_TYPE);
       let handler = phpString(q.HANDLER);
@@ -63,9 +70,8 @@ export const eventMethods: MethodTable = [
       } else if (!admin) {
         authType = auth.userId;
       }
-      if (event === '') throw argumentNull('EVENT');
-      if (eventType !== 'online' && eventType !== 'offline') throw new RestError('ERROR_ARGUMENT', 'Value must be one of {online|offline}', 400);
-      if (eventType === 'offline') {
+      const { event, offline } = eventArguments(q);
+      if (offline) {
         if (!admin) throw accessDenied('Offline events binding requires administrator access rights');
         handler = '';
         authType = 0;
@@ -77,7 +83,6 @@ export const eventMethods: MethodTable = [
         throw new RestError('ERROR_EVENT_NOT_FOUND', 'Event not found', 400);
       }
       const clientId = auth.clientId!;
-      const offline = eventType === 'offline';
       if (portal.state.eventBindings.some((b) => b.clientId === clientId && b.event === event && b.handler === handler && b.authType === authType && b.offline === offline)) {
         throw new RestError('ERROR_CORE', 'Unable to set event handler: Handler already binded', 400);
       }
@@ -91,14 +96,11 @@ export const eventMethods: MethodTable = [
     appOnly: 'authType',
     handler: (params, { portal, auth }) => {
       const q = upperKeys(params);
-      const event = phpString(q.EVENT).toUpperCase();
-      const eventType = phpString(q.EVENT_TYPE).toLowerCase() || 'online';
       const admin = portal.isAdmin(auth.userId);
       let handler = phpString(q.HANDLER);
-      if (event === '') throw argumentNull('EVENT');
-      if (eventType !== 'online' && eventType !== 'offline') throw new RestError('ERROR_ARGUMENT', 'Value must be one of {online|offline}', 400);
+      const { event, offline } = eventArguments(q);
       let userFilter: number | undefined;
-      if (eventType === 'offline') {
+      if (offline) {
         if (!admin) throw accessDenied('Offline events unbinding requires administrator access rights');
         handler = '';
       } else {
