@@ -10,6 +10,7 @@ import qs from 'qs';
 import { loadServiceConfig } from '../../src/service/config.js';
 import { createLogger } from '../../src/service/log.js';
 import { startService } from '../../src/service/service.js';
+import { defaultSettings } from '../../src/service/settings.js';
 
 interface AutocannonResult {
   requests: { average: number; total: number };
@@ -54,6 +55,7 @@ export async function benchEvents(options: { durationSeconds?: number; connectio
   await service.store.savePortal({
     memberId: 'bench-member', domain: 'bench.bitrix24.ru', clientEndpoint: 'https://bench.bitrix24.ru/rest/', accessToken: '', refreshToken: '',
     expires: 0, scope: 'crm', userId: 1, applicationToken, lang: 'ru', tier: 'crm_plus', plan: 'pro', installedAt: Date.now(), installState: 'installed',
+    settings: defaultSettings(),
   });
   let id = 0;
   try {

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { appCredentials, connect, describeTarget, oauthServerEndpoint, redact, resolveTarget, secretsOf, TargetError, type PortalTarget, type TargetInput } from '../portal/auth.js';
 import type { PortalClient, PortalClientOptions } from '../portal/client.js';
+import { keysFromEnvironment } from '../service/secret-key.js';
 import { SqliteStore } from '../service/store/sqlite.js';
 import { InstallError } from './model.js';
 import { defaultStateDir } from './state.js';
@@ -41,7 +42,7 @@ async function targetFromStore(options: SessionOptions, env: NodeJS.ProcessEnv):
   }
   let store: SqliteStore;
   try {
-    store = new SqliteStore(dbFile);
+    store = new SqliteStore(dbFile, { keys: keysFromEnvironment(env, options.stateDir ?? defaultStateDir(env)) });
   } catch (error) {
     throw new InstallError(`cannot open the automation service's database ${dbFile} (${(error as Error).message}): pass --access-token, --refresh-token and --domain instead`);
   }

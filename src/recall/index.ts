@@ -67,14 +67,15 @@ export function recallDate(failedAt: Date, timeZone: string): string {
 
 export const RECALL_HOUR = 10;
 
-/** 10:00 local on the re-call date, as Bitrix24 datetime text with the zone's offset (2027-02-01T10:00:00+07:00). */
-export function recallDueAt(recallDateText: string, timeZone: string): string {
+/** The hour (default 10:00) local on the re-call date, as Bitrix24 datetime text with the zone's offset (2027-02-01T10:00:00+07:00). */
+export function recallDueAt(recallDateText: string, timeZone: string, hour = RECALL_HOUR): string {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(recallDateText);
   if (!m) throw new RangeError(`"${recallDateText}" is not a YYYY-MM-DD date`);
   const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const wallClock = Date.UTC(year, month - 1, day, RECALL_HOUR);
+  if (!Number.isInteger(hour) || hour < 0 || hour > 23) throw new RangeError(`the re-call hour must be 0–23 (got ${hour})`);
+  const wallClock = Date.UTC(year, month - 1, day, hour);
   // The offset at the wall-clock instant may differ from the one at the real instant across a DST change.
   let offset = utcOffsetMinutes(new Date(wallClock), timeZone);
   offset = utcOffsetMinutes(new Date(wallClock - offset * 60000), timeZone);
-  return `${recallDateText}T${pad(RECALL_HOUR)}:00:00${formatUtcOffset(offset)}`;
+  return `${recallDateText}T${pad(hour)}:00:00${formatUtcOffset(offset)}`;
 }

@@ -521,7 +521,7 @@ export class ActionRunner {
           title: texts(this.ctx.lang).recallTitle,
           description: this.recallText(episode, def, reason || episode.reason),
           responsible,
-          deadline: Date.parse(recallDueAt(episode.recallDate, this.tz)),
+          deadline: Date.parse(recallDueAt(episode.recallDate, this.tz, this.ctx.settings.recallHour)),
         }, resuming),
       }));
       if (result?.activityId) {
@@ -539,7 +539,7 @@ export class ActionRunner {
   }
 
   private recallText(episode: RecallEpisode, def: RefusalDef, reason: string): string {
-    return recallDescription(this.ctx.lang, reason, displayDate(new Date(episode.enteredAt).toISOString(), this.tz), def.hint[this.ctx.lang]);
+    return recallDescription(this.ctx.lang, reason, displayDate(new Date(episode.enteredAt).toISOString(), this.tz), this.ctx.settings.recallHint ?? def.hint[this.ctx.lang]);
   }
 
   /** The reason was filled or changed after the re-call was planned: the to-do's description follows it. */

@@ -1,13 +1,17 @@
 // Every setting of the automation service, read once from the environment (.env is loaded by the CLI).
-// The automation settings (time zone, supervisor fallback, lead managers) apply to every portal served.
+// The automation settings (time zone, supervisor fallback, lead managers) are only the defaults a newly installed
+// portal starts with: each portal keeps its own (settings.ts), changed by its administrator.
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { LANGUAGES, type Lang } from '../template/schema.js';
+import { defaultSettings, isTimeZone, type PortalSettings } from './settings.js';
+import { parseSecretKey } from './store/secrets.js';
 
 export interface AppCredentials { clientId: string; clientSecret: string }
 
+/** The defaults of a new portal's settings, and the language of its messages when the install did not say. */
 export interface AutomationSettings {
-  /** The portal's time zone: re-call dates, deadlines and displayed times are local to it. */
+  /** A new portal's time zone when the portal does not show one: re-call dates, deadlines and displayed times are local to it. */
   timeZone: string;
   /** Who gets "supervisor" messages when the responsible user's department has no other head. */
   supervisorUserId?: number;
@@ -38,6 +42,16 @@ export interface ServiceConfig {
   workerPollMs: number;
   /** Refresh an access token this many seconds before it expires. */
   tokenRefreshMarginSeconds: number;
+  /** How many portals the worker serves at once (one job per portal at a time). */
+  workerConcurrency: number;
+  /** A request must arrive whole (headers and body) within this time, or its connection is closed. */
+  requestTimeoutMs: number;
+  /** An idle kept-alive connection is closed after this time. */
+  keepAliveTimeoutMs: number;
+  /** The key of the tokens at rest (AUTOSALON_SECRET_KEY); absent: the key file in the state directory. */
+  secretKey?: Buffer;
+  /** Older keys, while rotating (AUTOSALON_SECRET_KEY_PREVIOUS). */
+  previousSecretKeys: Buffer[];
   logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
 }
 
@@ -59,6 +73,11 @@ const ENV = {
   workerDelay: 'AUTOSALON_WORKER_START_DELAY_MS',
   workerPoll: 'AUTOSALON_WORKER_POLL_MS',
   refreshMargin: 'AUTOSALON_TOKEN_REFRESH_MARGIN_SECONDS',
+  workerConcurrency: 'AUTOSALON_WORKER_CONCURRENCY',
+  requestTimeout: 'AUTOSALON_REQUEST_TIMEOUT_MS',
+  keepAliveTimeout: 'AUTOSALON_KEEP_ALIVE_TIMEOUT_MS',
+  secretKey: 'AUTOSALON_SECRET_KEY',
+  previousSecretKeys: 'AUTOSALON_SECRET_KEY_PREVIOUS',
   logLevel: 'AUTOSALON_LOG_LEVEL',
 } as const;
 
@@ -67,15 +86,6 @@ export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'ConfigError';
-  }
-}
-
-function isTimeZone(value: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: value });
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -113,6 +123,10 @@ export interface ConfigOverrides {
   workerStartDelayMs?: number;
   workerPollMs?: number;
   tokenRefreshMarginSeconds?: number;
+  workerConcurrency?: number;
+  requestTimeoutMs?: number;
+  keepAliveTimeoutMs?: number;
+  secretKey?: Buffer;
   logLevel?: ServiceConfig['logLevel'];
 }
 
@@ -122,6 +136,15 @@ const blankToUndefined = (v: string | undefined) => (v === undefined || v.trim()
 export function loadServiceConfig(env: Record<string, string | undefined> = process.env, overrides: ConfigOverrides = {}): ServiceConfig {
   const get = (key: string) => blankToUndefined(env[key]);
   const problems: string[] = [];
+  const secretKey = (text: string | undefined, name: string): Buffer | undefined => {
+    if (text === undefined) return undefined;
+    try {
+      return parseSecretKey(text, name);
+    } catch (error) {
+      problems.push((error as Error).message);
+      return undefined;
+    }
+  };
   const parse = <T>(schema: z.ZodType<T>, value: unknown, fallback: T): T => {
     if (value === undefined) return fallback;
     const r = schema.safeParse(value);
@@ -176,10 +199,21 @@ export function loadServiceConfig(env: Record<string, string | undefined> = proc
     workerStartDelayMs: overrides.workerStartDelayMs ?? parse(integer(ENV.workerDelay, 0), get(ENV.workerDelay), 0),
     workerPollMs: overrides.workerPollMs ?? parse(integer(ENV.workerPoll, 10), get(ENV.workerPoll), 500),
     tokenRefreshMarginSeconds: overrides.tokenRefreshMarginSeconds ?? parse(integer(ENV.refreshMargin, 0, 3000), get(ENV.refreshMargin), 60),
+    workerConcurrency: overrides.workerConcurrency ?? parse(integer(ENV.workerConcurrency, 1, 256), get(ENV.workerConcurrency), 8),
+    requestTimeoutMs: overrides.requestTimeoutMs ?? parse(integer(ENV.requestTimeout, 100, 600_000), get(ENV.requestTimeout), 15_000),
+    keepAliveTimeoutMs: overrides.keepAliveTimeoutMs ?? parse(integer(ENV.keepAliveTimeout, 100, 600_000), get(ENV.keepAliveTimeout), 5_000),
+    secretKey: overrides.secretKey ?? secretKey(get(ENV.secretKey), ENV.secretKey),
+    previousSecretKeys: (get(ENV.previousSecretKeys) ?? '').split(',').filter((k) => k.trim()).map((k) => secretKey(k, ENV.previousSecretKeys)).filter((k): k is Buffer => k !== undefined),
     logLevel: overrides.logLevel ?? parse(z.enum(['silent', 'error', 'warn', 'info', 'debug'], { error: `${ENV.logLevel} must be silent, error, warn, info or debug` }), get(ENV.logLevel), 'info'),
   };
   if (problems.length) throw new ConfigError(`the service settings are wrong:\n  - ${problems.join('\n  - ')}`);
   return config;
+}
+
+/** A new portal's settings: the service's defaults. */
+export function settingsDefaults(config: Pick<ServiceConfig, 'automation'>): PortalSettings {
+  const { timeZone, supervisorUserId, leadManagerIds } = config.automation;
+  return defaultSettings({ timeZone, leadManagerIds, ...(supervisorUserId ? { supervisorUserId } : {}) });
 }
 
 /** The environment variables the service reads, for help texts. */

@@ -5,6 +5,7 @@
 import { PortalClient } from '../portal/client.js';
 import { tierForAppInfo, type Lang, type Template } from '../template/index.js';
 import type { AppCredentials } from './config.js';
+import { zoneOfPortal, type PortalSettings } from './settings.js';
 import type { PortalRecord } from './store/types.js';
 
 export interface InstallRequest {
@@ -81,12 +82,18 @@ async function exchangeRefreshToken(oauthUrl: string, app: AppCredentials, refre
 export interface VerifiedInstall {
   portal: PortalRecord;
   client: PortalClient;
+  /** The portal's own time zone as REST shows it (settings.ts zoneOfPortal), when it shows one. */
+  timeZone?: string;
 }
 
-/** Verifies an install request, reads the portal's plan, and returns the portal record to store. */
+/**
+ * Verifies an install request — the tokens at the OAuth server, the portal they belong to, and that their user is an
+ * administrator — reads the portal's plan and time zone, and returns the portal record to store (with the service's
+ * default settings; the caller keeps an installed portal's own).
+ */
 export async function verifyInstall(
   request: InstallRequest,
-  options: { app?: AppCredentials; oauthUrl: string; template: Template; defaultLang: Lang; now: number },
+  options: { app?: AppCredentials; oauthUrl: string; template: Template; defaultLang: Lang; now: number; settings: PortalSettings },
 ): Promise<VerifiedInstall> {
   const { app, oauthUrl } = options;
   if (!app) {
@@ -96,15 +103,17 @@ export async function verifyInstall(
   if (!fresh.access_token || !fresh.refresh_token || !fresh.member_id) {
     throw new InstallRefused(502, 'the OAuth server\'s answer lacks access_token, refresh_token or member_id; check B24_OAUTH_URL');
   }
-  if (fresh.member_id !== request.memberId || (fresh.client_endpoint && !sameEndpoint(fresh.client_endpoint, request.clientEndpoint))) {
+  const clientEndpoint = fresh.client_endpoint || request.clientEndpoint;
+  // The portal's address comes from the OAuth server's answer; the request's own words for it must agree.
+  if (fresh.member_id !== request.memberId || !sameEndpoint(clientEndpoint, request.clientEndpoint) || !sameHost(request.domain, clientEndpoint)) {
     throw new InstallRefused(401, 'the install names a different portal than its tokens belong to; nothing was stored');
   }
   const lang: Lang = request.lang === 'en' || request.lang === 'ru' ? request.lang : options.defaultLang;
   const expires = Number(fresh.expires) || Math.floor(options.now / 1000) + (Number(fresh.expires_in) || 3600);
   const portal: PortalRecord = {
     memberId: fresh.member_id,
-    domain: request.domain,
-    clientEndpoint: fresh.client_endpoint || request.clientEndpoint,
+    domain: new URL(clientEndpoint).host,
+    clientEndpoint,
     accessToken: fresh.access_token,
     refreshToken: fresh.refresh_token,
     expires,
@@ -116,6 +125,7 @@ export async function verifyInstall(
     plan: '',
     installedAt: options.now,
     installState: 'installing',
+    settings: options.settings,
   };
   const client = PortalClient.fromOAuth(
     { accessToken: portal.accessToken, refreshToken: portal.refreshToken, expires, domain: portal.domain, clientEndpoint: portal.clientEndpoint,
@@ -127,12 +137,30 @@ export async function verifyInstall(
       portal.expires = t.expires;
     },
   );
-  // The tier follows the portal's plan (spec section 2); app.info answers only in an application context.
-  const { result: info } = await client.call<{ LICENSE?: string; LICENSE_TYPE?: string; LICENSE_FAMILY?: string }>('app.info').catch((error: Error) => {
-    throw new InstallRefused(502, `the portal did not answer app.info with the new tokens (${error.message}); nothing was stored — reinstall the application`);
+  // One request: the plan (app.info answers only in an application context), whether the tokens' user may manage
+  // applications (profile ADMIN, the same as user.admin), the user's own zone and the portal's clock.
+  const read = await client.batch({ info: { method: 'app.info' }, profile: { method: 'profile' }, time: { method: 'server.time' } }).catch((error: Error) => {
+    throw new InstallRefused(502, `the portal did not answer with the new tokens (${error.message}); nothing was stored — reinstall the application`);
   });
+  const failed = read.errors.info ?? read.errors.profile;
+  if (failed) throw new InstallRefused(502, `the portal refused to say who installs and on which plan (${failed.message}); nothing was stored — reinstall the application`);
+  const profile = read.result.profile as { ID?: unknown; ADMIN?: unknown; TIME_ZONE?: unknown };
+  if (profile.ADMIN !== true && profile.ADMIN !== 'Y' && profile.ADMIN !== 'true') {
+    throw new InstallRefused(403, 'only a Bitrix24 administrator can install or set up Autosalon: ask your portal administrator; nothing was changed');
+  }
+  portal.userId = Number(profile.ID) || portal.userId;
+  const info = read.result.info as { LICENSE?: string; LICENSE_TYPE?: string; LICENSE_FAMILY?: string };
   const { tier, plan } = tierForAppInfo(options.template, { licenseType: info.LICENSE_TYPE, licenseFamily: info.LICENSE_FAMILY, license: info.LICENSE });
   portal.tier = tier;
   portal.plan = plan;
-  return { portal, client };
+  return { portal, client, timeZone: zoneOfPortal(profile.TIME_ZONE, read.result.time) };
+}
+
+/** `domain` (host[:port], as Bitrix24 sends it) is the host of the endpoint. */
+function sameHost(domain: string, endpoint: string): boolean {
+  try {
+    return new URL(`https://${domain}`).host === new URL(endpoint).host && !/[\s/?#@]/.test(domain);
+  } catch {
+    return false;
+  }
 }

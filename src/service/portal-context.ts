@@ -4,9 +4,10 @@
 import { LostResponseError, PortalClient, PortalError, type OAuthTokens, type PortalClientOptions } from '../portal/client.js';
 import { filterByTier, type Lang, type Semantics, type Template } from '../template/index.js';
 import { refusalProcessOf } from './app-objects.js';
-import type { AppCredentials, AutomationSettings } from './config.js';
+import type { AppCredentials } from './config.js';
 import { ledgerCategories } from './installer.js';
 import type { ItemEntity, ItemState, Previous } from './rules.js';
+import type { PortalSettings } from './settings.js';
 import type { PortalRecord, ServiceStore } from './store/types.js';
 import { displayDate, displayDateTime, parsePortalTime } from './time.js';
 
@@ -68,6 +69,39 @@ export function isAuthorizationFailure(error: unknown): boolean {
     && (error.status === 401 || ['NO_AUTH_FOUND', 'invalid_token', 'expired_token', 'invalid_grant'].includes(error.code));
 }
 
+/** The scope a REST method needs (by its family), for messages. */
+function scopeOfMethod(method: string): string {
+  const family = method.split('.')[0];
+  return ({ tasks: 'task', crm: 'crm', im: 'im', bizproc: 'bizproc', user: 'user', department: 'department', event: 'basic' } as Record<string, string>)[family] ?? family;
+}
+
+/**
+ * A problem with the portal as a whole that retrying cannot fix — the application lacks a permission, was deleted,
+ * lost its authorisation, or the portal's plan has no REST — said so that its administrator knows what to do.
+ * Undefined for everything else (a busy portal, a lost answer, a record that is gone).
+ */
+export function lastingProblem(error: unknown): string | undefined {
+  if (!(error instanceof PortalError) || error instanceof LostResponseError) return undefined;
+  switch (error.code) {
+    case 'insufficient_scope':
+      return `the application was installed without the "${scopeOfMethod(error.method)}" permission that ${error.method} needs: `
+        + `give the application that permission (scope) in its settings in Bitrix24 and install it again`;
+    case 'invalid_client':
+    case 'APPLICATION_NOT_FOUND':
+      return 'the application was deleted from the portal (or its client_id/client_secret changed): install it again from Bitrix24';
+    case 'invalid_grant':
+      return 'the portal\'s authorisation of the application has expired: open the application in Bitrix24 as an administrator to renew it';
+    case 'PAYMENT_REQUIRED':
+      return 'the application\'s subscription on this portal has ended: renew it in the Bitrix24 Market';
+    case 'ACCESS_DENIED':
+      return /only (by subscription|on commercial plans)/i.test(error.description)
+        ? 'REST is not available on this portal\'s plan (only paid plans, the trial and NFR portals have it): the automation runs once the portal is on such a plan'
+        : undefined;
+    default:
+      return undefined;
+  }
+}
+
 export class PortalContext {
   readonly template: Template;
   /** The portal's REST client: refreshes through the configured OAuth server, saves every new token pair. */
@@ -83,7 +117,6 @@ export class PortalContext {
     readonly portal: PortalRecord,
     access: PortalAccess,
     fullTemplate: Template,
-    readonly settings: AutomationSettings,
     private readonly clock: () => number,
     /** What the installer's ledger records for the portal: ledger key → portal id (see installer.ts ledgerIds). */
     private readonly ledger: () => Map<string, number> = () => new Map(),
@@ -101,8 +134,21 @@ export class PortalContext {
     return this.portal.lang;
   }
 
+  /** The portal's own settings (time zone, re-call hour and hint, lead managers, supervisor fallback, rules off). */
+  get settings(): PortalSettings {
+    return this.portal.settings;
+  }
+
+  /** The template's rules of the portal's tier, without those its administrator switched off. */
   get rules() {
-    return this.template.rules;
+    const off = this.portal.settings.disabledRules;
+    return off.length ? this.template.rules.filter((r) => !off.includes(r.id)) : this.template.rules;
+  }
+
+  /** Takes the stored portal's current settings and state (not its tokens, which the client holds). */
+  takeUp(stored: PortalRecord): void {
+    const { settings, lastError, lastErrorAt, installState, installError, lastSweepAt, plan, lang } = stored;
+    Object.assign(this.portal, { settings, lastError, lastErrorAt, installState, installError, lastSweepAt, plan, lang });
   }
 
   /**

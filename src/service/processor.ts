@@ -142,7 +142,12 @@ export class Processor {
     if (job.handler === 'refusal') {
       const def = refusalDef(ctx.rules);
       if (!def || job.entity !== 'deal') {
-        await this.answerRobot(ctx, job, {}, 'the refusal re-call applies to deals of the crm_plus tier only');
+        await this.answerRobot(ctx, job, {}, 'the refusal re-call applies to deals of the crm_plus tier only, with its rule switched on');
+        return;
+      }
+      // Anyone holding the application token can call the robot's address: only a deal really refused gets a re-call.
+      if (item.semantics !== 'failure') {
+        await this.answerRobot(ctx, job, {}, `deal ${job.id} is not in a failure stage (it is at ${item.stageId}); no re-call was scheduled`);
         return;
       }
       const reason = job.properties.reason;

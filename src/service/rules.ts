@@ -124,6 +124,8 @@ export function watchedValues(item: ItemState, fields: string[]): Record<string,
  */
 export function deriveChange(previous: Previous | undefined, item: ItemState, since: number, watched: string[]): Change {
   if (!previous) {
+    // Bitrix24 keeps whole seconds: an item made in the second of the install counts as made after it.
+    since = Math.floor(since / 1000) * 1000;
     const created = item.createdAt >= since;
     return {
       created,

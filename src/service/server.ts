@@ -4,7 +4,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { z } from 'zod';
 import type { Template } from '../template/index.js';
-import type { ServiceConfig } from './config.js';
+import { settingsDefaults, type ServiceConfig } from './config.js';
 import { InstallRefused, verifyInstall, type InstallRequest } from './install.js';
 import type { Logger } from './log.js';
 import {
@@ -76,7 +76,12 @@ ${entries.length ? `<table><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr>
 
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const { store, config, clock, log } = deps;
-  const app = Fastify({ logger: false, bodyLimit: 256 * 1024, forceCloseConnections: true });
+  // A request must arrive whole within requestTimeoutMs: a client trickling bytes cannot hold a connection open.
+  const app = Fastify({
+    logger: false, bodyLimit: 256 * 1024, forceCloseConnections: true,
+    requestTimeout: config.requestTimeoutMs, connectionTimeout: config.requestTimeoutMs, keepAliveTimeout: config.keepAliveTimeoutMs,
+    http: { headersTimeout: config.requestTimeoutMs, connectionsCheckingInterval: Math.min(1000, Math.ceil(config.requestTimeoutMs / 2)) },
+  });
 
   // Bitrix24 posts application/x-www-form-urlencoded with bracket keys.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
@@ -136,23 +141,33 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     return value as Record<string, unknown>;
   };
 
+  // For operators: the queue, and every portal whose install failed or that has a lasting problem, with the reason.
   app.get('/health', async () => {
-    const portals = await store.listPortals();
-    return {
-      status: 'ok',
-      portals: portals.filter((p) => p.installState !== 'uninstalled').length,
-      queue: await store.queueStats(clock()),
-    };
+    const portals = (await store.listPortals()).filter((p) => p.installState !== 'uninstalled');
+    const failing = portals
+      .filter((p) => p.installState === 'failed' || p.lastError)
+      .map((p) => ({ memberId: p.memberId, domain: p.domain, installState: p.installState, problem: p.lastError ?? p.installError ?? 'the install failed' }));
+    return { status: failing.length ? 'degraded' : 'ok', portals: portals.length, failing, queue: await store.queueStats(clock()) };
   });
 
+  /**
+   * A verified administrator's install. A portal that is installed already keeps its own settings, its install time
+   * (items made since then are still work) and its sweep position; a new or uninstalled one starts from the
+   * service's defaults, in the time zone the portal shows.
+   */
   async function acceptInstall(request: InstallRequest): Promise<PortalRecord> {
-    const { portal } = await verifyInstall(request, {
+    const verified = await verifyInstall(request, {
       app: config.app, oauthUrl: config.oauthUrl, template: deps.template, defaultLang: config.automation.lang, now: clock(),
+      settings: settingsDefaults(config),
     });
+    const existing = await store.getPortal(verified.portal.memberId);
+    const portal: PortalRecord = existing && existing.installState !== 'uninstalled'
+      ? { ...verified.portal, installedAt: existing.installedAt, lastSweepAt: existing.lastSweepAt, settings: existing.settings }
+      : { ...verified.portal, settings: { ...verified.portal.settings, ...(verified.timeZone ? { timeZone: verified.timeZone } : {}) } };
     await store.savePortal(portal);
     deps.onPortalChanged(portal.memberId);
-    await queue({ memberId: portal.memberId, kind: 'install', runAt: clock(), payload: {}, dedupeKey: `install|${portal.memberId}|${portal.installedAt}` });
-    log.info(`portal ${portal.domain} (${portal.memberId}): application installed, plan "${portal.plan || 'unknown'}" → tier ${portal.tier}; installing the template`);
+    await queue({ memberId: portal.memberId, kind: 'install', runAt: clock(), payload: {}, dedupeKey: `install|${portal.memberId}|${clock()}` });
+    log.info(`portal ${portal.domain} (${portal.memberId}): application installed by user ${portal.userId}, plan "${portal.plan || 'unknown'}" → tier ${portal.tier}; installing the template`);
     deps.onInstalled?.(portal);
     return portal;
   }
@@ -206,7 +221,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       ? await authorise({ member_id: p.member_id, application_token: p.APPLICATION_TOKEN })
       : await authorisePass(p.member_id, p.pass ?? '');
     const query = request.query as Record<string, unknown>;
-    const date = p.date ?? localToday(clock(), config.automation.timeZone);
+    const date = p.date ?? localToday(clock(), portal.settings.timeZone);
     const lang = String(query.LANG ?? portal.lang) === 'en' ? 'en' : 'ru';
     const entries = await recallList(store, { date, memberId: portal.memberId });
     // The date form posts back a pass, never the application token, which would let anyone who sees the page forge events.

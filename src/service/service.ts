@@ -3,12 +3,13 @@
 import type { PortalClientOptions } from '../portal/client.js';
 import { loadTemplate, type Template } from '../template/index.js';
 import { EffectUnknownError, PermanentActionError } from './actions.js';
-import { ConfigError, type ServiceConfig } from './config.js';
+import { ConfigError, settingsDefaults, type ServiceConfig } from './config.js';
 import { appModeInstall, ledgerIds } from './installer.js';
 import { createLogger, type Logger } from './log.js';
-import { isAuthorizationFailure, PortalContext } from './portal-context.js';
+import { isAuthorizationFailure, lastingProblem, PortalContext } from './portal-context.js';
 import { Processor, type InstallRunner } from './processor.js';
 import { buildServer } from './server.js';
+import { privateStateDir, serviceKeys } from './secret-key.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { Job, ServiceStore } from './store/types.js';
 import { sweepPortal, type SweepResult } from './sweep.js';
@@ -49,7 +50,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const clock = options.clock ?? Date.now;
   const log = options.log ?? createLogger(config.logLevel);
   const template = options.template ?? loadTemplate();
-  const store = options.store ?? openStore(config.dbFile);
+  const store = options.store ?? openStore(config, (file) => log.info(`a new secret key for the tokens at rest was written to ${file} (mode 0600): keep a copy; AUTOSALON_SECRET_KEY overrides it`));
   const contexts = new Map<string, PortalContext>();
   let publicUrl = config.publicUrl ?? '';
 
@@ -65,10 +66,14 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       return undefined;
     }
     const cached = contexts.get(memberId);
-    if (cached?.holdsTokensOf(portal)) return cached;
+    if (cached?.holdsTokensOf(portal) && cached.portal.tier === portal.tier) {
+      // Settings changed by the administrator (CLI or application page) apply from the next job on.
+      cached.takeUp(portal);
+      return cached;
+    }
     if (!config.app) throw new PermanentActionError('the service has no application credentials: set B24_APP_CLIENT_ID and B24_APP_CLIENT_SECRET');
     const access = { app: config.app, oauthUrl: config.oauthUrl, store, refreshMarginSeconds: config.tokenRefreshMarginSeconds, clientOptions: options.portalClient };
-    const ctx = new PortalContext(portal, access, template, config.automation, clock, () => ledgerIds(config.stateDir, memberId));
+    const ctx = new PortalContext(portal, access, template, clock, () => ledgerIds(config.stateDir, memberId));
     contexts.set(memberId, ctx);
     return ctx;
   }
@@ -80,6 +85,16 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     return Boolean(cached && portal && !cached.holdsTokensOf(portal));
   }
 
+  /** A job of the portal went through: a lasting problem recorded earlier is over. */
+  async function portalWorks(memberId: string): Promise<void> {
+    const ctx = contexts.get(memberId);
+    if (!ctx?.portal.lastError) return;
+    await store.updatePortal(memberId, { lastError: undefined, lastErrorAt: undefined });
+    ctx.portal.lastError = undefined;
+    ctx.portal.lastErrorAt = undefined;
+    log.info(`portal ${ctx.portal.domain} (${memberId}) works again`);
+  }
+
   /**
    * A job whose portal refused its authorisation because another process renewed the tokens while it ran (its
    * refresh token was spent in between) runs once more at once with the stored pair; jobs are safe to run again.
@@ -87,6 +102,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   async function handle(job: Job): Promise<void> {
     try {
       await processor.handle(job);
+      await portalWorks(job.memberId);
     } catch (error) {
       if (!isAuthorizationFailure(error) || !(await renewedElsewhere(job.memberId))) throw error;
       log.info(`job ${job.id} (${job.kind}, portal ${job.memberId}): the tokens were renewed by another process meanwhile; running it again with them`);
@@ -105,12 +121,16 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     clock,
     startDelayMs: config.workerStartDelayMs,
     pollMs: config.workerPollMs,
-    isPermanent: (error) => error instanceof PermanentActionError,
+    concurrency: config.workerConcurrency,
+    isPermanent: (error) => error instanceof PermanentActionError || lastingProblem(error) !== undefined,
     onError: (job, error, willRetry) => {
-      const message = error instanceof Error ? error.message : String(error);
+      const problem = lastingProblem(error);
+      const message = problem ?? (error instanceof Error ? error.message : String(error));
       const what = job.id ? `job ${job.id} (${job.kind}, portal ${job.memberId})` : 'the queue';
       if (willRetry) log.warn(`${what} failed, will retry: ${message}`);
       else log.error(`${what} failed for good: ${message}`);
+      // The portal is marked, so `autosalon portals`, /health and its administrator see what is wrong.
+      if (problem) void store.updatePortal(job.memberId, { lastError: problem, lastErrorAt: clock() });
       if (job.kind === 'install' && !willRetry) {
         void store.updatePortal(job.memberId, { installState: 'failed', installError: message });
       }
@@ -196,11 +216,14 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
 }
 
 /** The service database, or a message naming the file and the setting that chooses it. */
-function openStore(dbFile: string): SqliteStore {
+function openStore(config: ServiceConfig, onKeyGenerated: (file: string) => void): SqliteStore {
+  privateStateDir(config.stateDir);
+  const keys = serviceKeys(config, onKeyGenerated);
   try {
-    return new SqliteStore(dbFile);
+    return new SqliteStore(config.dbFile, { keys, settingsDefaults: settingsDefaults(config) });
   } catch (error) {
-    throw new ConfigError(`cannot open the service database ${dbFile} (${(error as Error).message}): point AUTOSALON_DB (or --db) at a writable file of the service, or at a new one`);
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(`cannot open the service database ${config.dbFile} (${(error as Error).message}): point AUTOSALON_DB (or --db) at a writable file of the service, or at a new one`);
   }
 }
 

@@ -1,6 +1,8 @@
-// The worker: takes due jobs from the durable queue one at a time and hands them to the processor. A job is
-// leased, so one left "running" by a killed process is taken again; a failing job is retried with backoff,
-// then parked as failed with its error. The clock is injectable: delayed jobs are due by that clock.
+// The worker: takes due jobs from the durable queue and hands them to the processor. It serves several portals at
+// once but each portal one job at a time, choosing among the portals with work due the one served longest ago
+// (schedule.ts): a portal's jobs wait on its own REST budget, never on another portal's backlog. A job is leased,
+// so one left "running" by a killed process is taken again; a failing job is retried with backoff, then parked as
+// failed with its error. The clock is injectable: delayed jobs are due by that clock.
 import type { Job, ServiceStore } from './store/types.js';
 
 export interface WorkerOptions {
@@ -9,6 +11,8 @@ export interface WorkerOptions {
   startDelayMs: number;
   /** How often an idle worker looks again (it is also woken when a job is queued). */
   pollMs: number;
+  /** How many portals are served at the same time (default 8). */
+  concurrency?: number;
   /** A job taken longer ago than this is considered abandoned. */
   leaseMs?: number;
   maxAttempts?: number;
@@ -26,8 +30,10 @@ export class Worker {
   private timer?: NodeJS.Timeout;
   private wakeUp?: () => void;
   private loop?: Promise<void>;
-  /** Serialises runOnce between the background loop and explicit drain() calls. */
-  private chain: Promise<unknown> = Promise.resolve();
+  /** The job each portal is running now (one at most). */
+  private readonly inFlight = new Map<string, Promise<void>>();
+  /** Serialises claiming between the background loop and explicit drain() calls. */
+  private claiming: Promise<unknown> = Promise.resolve();
   private readonly o: Required<Omit<WorkerOptions, 'onError' | 'isPermanent'>> & Pick<WorkerOptions, 'onError' | 'isPermanent'>;
 
   constructor(
@@ -35,7 +41,7 @@ export class Worker {
     private readonly handle: (job: Job) => Promise<void>,
     options: WorkerOptions,
   ) {
-    this.o = { leaseMs: 10 * 60_000, maxAttempts: 8, retryBaseMs: 5_000, retryMaxMs: 15 * 60_000, ...options };
+    this.o = { concurrency: 8, leaseMs: 10 * 60_000, maxAttempts: 8, retryBaseMs: 5_000, retryMaxMs: 15 * 60_000, ...options };
   }
 
   /** Starts the background loop (after the start delay). */
@@ -46,26 +52,28 @@ export class Worker {
       await this.sleep(this.o.startDelayMs);
       this.delayOver = true;
       while (this.running) {
-        let worked = false;
         try {
-          worked = await this.runOnce();
+          await this.fill();
         } catch (error) {
           // The store itself failed (disk full, locked): wait and try again rather than spin.
           this.o.onError?.({ id: 0 } as Job, error, true);
         }
-        if (!worked && this.running) await this.sleep(await this.idleWait());
+        if (!this.running) break;
+        // Wake when a job ends (a slot and its portal are free again), when one is queued, or when one falls due.
+        await Promise.race([...this.inFlight.values(), this.sleep(await this.idleWait())]);
       }
     })();
   }
 
   private async idleWait(): Promise<number> {
-    const next = await this.store.nextRunAt();
+    const next = await this.store.nextRunAt(new Set(this.inFlight.keys()));
     if (next === undefined) return this.o.pollMs;
     return Math.max(0, Math.min(this.o.pollMs, next - this.o.clock()));
   }
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
+      clearTimeout(this.timer);
       this.wakeUp = () => {
         clearTimeout(this.timer);
         this.wakeUp = undefined;
@@ -84,27 +92,41 @@ export class Worker {
     this.running = false;
     this.wakeUp?.();
     await this.loop;
-    await this.chain.catch(() => undefined);
+    await Promise.all(this.inFlight.values());
   }
 
-  /** Processes one due job; false when none is due. */
-  runOnce(): Promise<boolean> {
-    const next = this.chain.then(() => this.takeOne());
-    this.chain = next.catch(() => undefined);
+  /** Starts due jobs of free portals until every slot is taken or nothing more is due; returns how many started. */
+  private fill(): Promise<number> {
+    const next = this.claiming.then(async () => {
+      let started = 0;
+      while (this.inFlight.size < this.o.concurrency) {
+        const job = await this.store.claimDue(this.o.clock(), this.o.leaseMs, new Set(this.inFlight.keys()));
+        if (!job) break;
+        const run = this.run(job).finally(() => this.inFlight.delete(job.memberId));
+        this.inFlight.set(job.memberId, run);
+        started++;
+      }
+      return started;
+    });
+    this.claiming = next.catch(() => undefined);
     return next;
   }
 
   /** Processes due jobs until none is due (bounded), returning how many ran. For tests and for shutdown. */
   async drain(limit = 10_000): Promise<number> {
     let n = 0;
-    while (n < limit && (await this.runOnce())) n++;
+    while (n < limit) {
+      const started = await this.fill();
+      if (started === 0 && this.inFlight.size === 0) break;
+      n += started;
+      // Jobs may have ended already; racing an empty set would never settle.
+      if (this.inFlight.size) await Promise.race(this.inFlight.values());
+    }
+    await Promise.all(this.inFlight.values());
     return n;
   }
 
-  private async takeOne(): Promise<boolean> {
-    const now = this.o.clock();
-    const job = await this.store.claimDue(now, this.o.leaseMs);
-    if (!job) return false;
+  private async run(job: Job): Promise<void> {
     try {
       await this.handle(job);
       await this.store.complete(job.id, this.o.clock());
@@ -120,6 +142,5 @@ export class Worker {
         await this.store.fail(job.id, message, this.o.clock());
       }
     }
-    return true;
   }
 }

@@ -16,6 +16,8 @@ import { loadTemplate } from '../../src/template/loader.js';
 import { startTestEmulator } from '../helpers/emulator.js';
 import { join } from 'node:path';
 import { categories, duplicates, tempStateDir } from '../install/portal-checks.js';
+import { defaultSettings } from '../../src/service/settings.js';
+import { TEST_KEY } from '../helpers/keys.js';
 
 const template = loadTemplate();
 const PUBLIC_URL = 'https://127.0.0.1:9443/autosalon';
@@ -175,16 +177,18 @@ describe('tokens from the automation service', () => {
     const { emulator, app } = await appPortal();
     const stateDir = tempStateDir();
     const dbFile = join(stateDir, 'service.sqlite');
-    const store = new SqliteStore(dbFile);
+    const store = new SqliteStore(dbFile, { keys: { current: TEST_KEY, previous: [] } });
     await store.savePortal({
       memberId: app.memberId, domain: app.domain, clientEndpoint: app.clientEndpoint, accessToken: app.accessToken, refreshToken: app.refreshToken,
       expires: app.expires, scope: app.scope, userId: app.userId, applicationToken: app.applicationToken, lang: 'ru', tier: 'crm_plus', plan: 'pro',
-      installedAt: Date.now(), installState: 'installed',
+      installedAt: Date.now(), installState: 'installed', settings: defaultSettings(),
     });
     await store.close();
     // The stored access token has expired: the client renews it through the OAuth server.
     emulator.control.expireAccessTokens(app.clientId);
-    const env = { B24_APP_CLIENT_ID: app.clientId, B24_APP_CLIENT_SECRET: app.clientSecret, B24_OAUTH_URL: emulator.oauthUrl };
+    const env = {
+      B24_APP_CLIENT_ID: app.clientId, B24_APP_CLIENT_SECRET: app.clientSecret, B24_OAUTH_URL: emulator.oauthUrl, AUTOSALON_SECRET_KEY: TEST_KEY.toString('base64'),
+    };
     const session = await openSession({ memberId: app.memberId, stateDir, dbFile, publicUrl: PUBLIC_URL }, {}, env);
     try {
       expect(session.client.mode).toBe('app');
@@ -196,7 +200,7 @@ describe('tokens from the automation service', () => {
     } finally {
       await session.close();
     }
-    const after = new SqliteStore(dbFile);
+    const after = new SqliteStore(dbFile, { keys: { current: TEST_KEY, previous: [] } });
     expect((await after.getPortal(app.memberId))!.accessToken).not.toBe(app.accessToken);
     await after.close();
   });
@@ -242,8 +246,11 @@ describe('tokens from the automation service', () => {
   it('says what to do when the service has no tokens for that portal', async () => {
     const stateDir = tempStateDir();
     await expect(openSession({ memberId: 'nope', stateDir }, {}, {})).rejects.toThrow(/no service database at .*service\.sqlite/);
-    await new SqliteStore(join(stateDir, 'service.sqlite')).close();
-    await expect(openSession({ memberId: 'nope', stateDir }, {}, {})).rejects.toThrow(/has no tokens for member_id nope: install the application/);
+    await new SqliteStore(join(stateDir, 'service.sqlite'), { keys: { current: TEST_KEY, previous: [] } }).close();
+    const env = { AUTOSALON_SECRET_KEY: TEST_KEY.toString('base64') };
+    await expect(openSession({ memberId: 'nope', stateDir }, {}, env)).rejects.toThrow(/has no tokens for member_id nope: install the application/);
+    // Without the key the tokens cannot be read, and the message names the setting.
+    await expect(openSession({ memberId: 'nope', stateDir }, {}, {})).rejects.toThrow(/no secret key was given: set AUTOSALON_SECRET_KEY/);
   });
 });
 

@@ -9,12 +9,12 @@ describe('tokens', () => {
   it('an access token the portal calls expired is refreshed through the OAuth server and the new pair is stored', async () => {
     const s = await startStack();
     try {
-      const before = (await s.service.store.listPortals())[0];
+      const before = (await s.portal());
       expect(s.emulator.control.expireAccessTokens(s.app.clientId)).toBeGreaterThan(0);
       await s.user.call('crm.lead.add', { fields: { TITLE: 'После истечения токена', SOURCE_ID: 'WEB', ASSIGNED_BY_ID: MANAGER } });
       await s.settle();
       expect(s.emulator.control.collection('notifications').filter((n) => n.message === 'Новый лид: После истечения токена')).toHaveLength(1);
-      const after = (await s.service.store.listPortals())[0];
+      const after = (await s.portal());
       expect(after.accessToken).not.toBe(before.accessToken);
       expect(after.refreshToken).not.toBe(before.refreshToken);
       expect(after.expires).toBeGreaterThan(Math.floor(s.now() / 1000));
@@ -45,7 +45,7 @@ describe('tokens', () => {
   it('a stored token whose expiry has passed (a service that was down) is refreshed before it is used', async () => {
     const s = await startStack();
     try {
-      const [before] = await s.service.store.listPortals();
+      const before = await s.portal();
       // The SDK judges expiry by the wall clock (the test's portal clock runs in 2027).
       await s.service.store.updateTokens(before.memberId, { ...before, expires: Math.floor(Date.now() / 1000) - 60 });
       await s.restart();
@@ -53,7 +53,7 @@ describe('tokens', () => {
       await s.settle();
       expect(s.emulator.control.collection('notifications').filter((n) => n.message === 'Новый лид: После простоя')).toHaveLength(1);
       // The portal would still have taken the old access token: only a refresh made in advance changes the pair.
-      const [after] = await s.service.store.listPortals();
+      const after = await s.portal();
       expect(after.accessToken).not.toBe(before.accessToken);
     } finally {
       await s.close();
@@ -67,7 +67,7 @@ describe('uninstall', () => {
     try {
       const [delivery] = await s.emulator.control.uninstallApp(s.app.clientId);
       expect(delivery).toMatchObject({ event: 'ONAPPUNINSTALL', status: 'delivered', httpStatus: 200 });
-      expect((await s.service.store.listPortals())[0]).toMatchObject({ installState: 'uninstalled', accessToken: '', refreshToken: '', applicationToken: '' });
+      expect((await s.portal())).toMatchObject({ installState: 'uninstalled', accessToken: '', refreshToken: '', applicationToken: '' });
       const r = await fetch(`${s.service.url}/events`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -86,7 +86,7 @@ describe('a base-tier portal', () => {
   it('gets the configuration from its plan and no automation', async () => {
     const s = await startStack({ emulator: { plan: 'basic' } });
     try {
-      expect((await s.service.store.listPortals())[0]).toMatchObject({ tier: 'base', plan: 'basic', installState: 'installed' });
+      expect((await s.portal())).toMatchObject({ tier: 'base', plan: 'basic', installState: 'installed' });
       await s.user.call('crm.lead.add', { fields: { TITLE: 'Базовый тариф', SOURCE_ID: 'WEB', ASSIGNED_BY_ID: MANAGER } });
       await s.settle();
       expect(s.emulator.control.collection('notifications')).toEqual([]);

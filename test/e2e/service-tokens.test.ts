@@ -1,7 +1,7 @@
 // The store is the source of truth for a portal's tokens. A refresh token is spent once exchanged, so when the
 // installer CLI (--member-id) or a second service process on the same database renews the pair, a running service
 // must take the stored pair up instead of renewing its own (already spent) one and being locked out.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,13 +9,15 @@ import { openSession } from '../../src/install/session.js';
 import { SqliteStore } from '../../src/service/store/sqlite.js';
 import type { PortalRecord } from '../../src/service/store/types.js';
 import { startStack, type Stack } from '../service/harness.js';
+import { secretKeyFile } from '../../src/service/secret-key.js';
+import { TEST_KEY, testKeys } from '../helpers/keys.js';
 
 const MANAGER = 3;
 
 /** What `autosalon verify --member-id` does with expired tokens: renews them and writes the new pair to the store. */
 async function renewLikeTheCli(s: Stack, memberId: string): Promise<void> {
   const session = await openSession({
-    memberId, dbFile: s.config.dbFile, stateDir: s.dir, clientId: s.app.clientId, clientSecret: s.app.clientSecret, oauthUrl: s.emulator.oauthUrl,
+    memberId, dbFile: s.config.dbFile, stateDir: s.config.stateDir, clientId: s.app.clientId, clientSecret: s.app.clientSecret, oauthUrl: s.emulator.oauthUrl,
   });
   try {
     await session.client.call('app.info');
@@ -41,10 +43,10 @@ describe('tokens renewed outside the running service', () => {
   it('a pair the installer CLI renewed and stored (--member-id) is taken up: the service is not locked out', async () => {
     const s = await startStack();
     try {
-      const [before] = await s.service.store.listPortals();
+      const before = await s.portal();
       s.emulator.control.expireAccessTokens(s.app.clientId);
       await renewLikeTheCli(s, before.memberId);
-      const [renewed] = await s.service.store.listPortals();
+      const renewed = await s.portal();
       expect(renewed.refreshToken).not.toBe(before.refreshToken);
 
       // The service's own access token expires too: renewing the refresh token it was started with would fail.
@@ -53,7 +55,7 @@ describe('tokens renewed outside the running service', () => {
       await s.settle();
       expect(notified(s, 'После verify')).toHaveLength(1);
       await expectNoRetries(s);
-      const [after] = await s.service.store.listPortals();
+      const after = await s.portal();
       expect(after.refreshToken).not.toBe(renewed.refreshToken);
     } finally {
       await s.close();
@@ -101,8 +103,10 @@ describe('tokens renewed outside the running service', () => {
       }
     }
     const dir = mkdtempSync(join(tmpdir(), 'autosalon-tokens-race-'));
-    const store = new StoreRenewedMeanwhile(join(dir, 'service.sqlite'));
-    const s = await startStack({ config: { dbFile: store.file }, service: { store } });
+    // The service's key file, where the CLI looks for it.
+    writeFileSync(secretKeyFile(dir), TEST_KEY.toString('base64'), { mode: 0o600 });
+    const store = new StoreRenewedMeanwhile(join(dir, 'service.sqlite'), { keys: testKeys() });
+    const s = await startStack({ config: { dbFile: store.file, stateDir: dir }, service: { store } });
     try {
       const [before] = await store.listPortals();
       s.emulator.control.expireAccessTokens(s.app.clientId);

@@ -9,6 +9,7 @@ import { PortalClient } from '../../src/portal/client.js';
 import { loadServiceConfig, type ConfigOverrides, type ServiceConfig } from '../../src/service/config.js';
 import { createLogger } from '../../src/service/log.js';
 import { startService, type RunningService, type ServiceOptions } from '../../src/service/service.js';
+import type { PortalRecord } from '../../src/service/store/types.js';
 import { startTestEmulator } from '../helpers/emulator.js';
 
 export const START = Date.parse('2027-01-15T09:00:00+03:00');
@@ -21,6 +22,8 @@ export interface Stack {
   user: PortalClient;
   dir: string;
   config: ServiceConfig;
+  /** The portal as the service stores it, tokens included. */
+  portal(): Promise<PortalRecord>;
   now(): number;
   advance(ms: number): Promise<void>;
   /** Until every delivery is made and every due job has run (bounded). */
@@ -77,6 +80,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   return {
     emulator, app, user, dir, config, now,
+    async portal() {
+      const stored = await service.store.getPortal(emulator.memberId);
+      if (!stored) throw new Error('the service has no record of the portal');
+      return stored;
+    },
     get service() {
       return service;
     },

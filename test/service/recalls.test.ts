@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recallList, renderRecalls } from '../../src/service/recalls.js';
 import { SqliteStore } from '../../src/service/store/sqlite.js';
 import { runCli } from '../helpers/cli.js';
+import { defaultSettings } from '../../src/service/settings.js';
+import { testKeys } from '../helpers/keys.js';
 
 let dir: string;
 let db: string;
@@ -12,11 +14,11 @@ let db: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'autosalon-recalls-'));
   db = join(dir, 'service.sqlite');
-  const store = new SqliteStore(db);
+  const store = new SqliteStore(db, { keys: testKeys() });
   await store.savePortal({
     memberId: 'm1', domain: 'autoservice.bitrix24.ru', clientEndpoint: 'https://autoservice.bitrix24.ru/rest/', accessToken: 'secret-at',
     refreshToken: 'secret-rt', expires: 0, scope: '', userId: 1, applicationToken: 'secret-app', lang: 'ru', tier: 'crm_plus', plan: 'pro',
-    installedAt: 0, installState: 'installed',
+    installedAt: 0, installState: 'installed', settings: defaultSettings(),
   });
   const base = { memberId: 'm1', stageId: 'C3:LOSE', enteredAt: 0, source: 'event' as const, createdAt: 0, responsibleId: 3 };
   await store.openEpisode({ ...base, dealId: '5', recallDate: '2027-02-01', reason: 'Дорого', dealTitle: 'Ремонт подвески', client: 'Иван Петров, +7 900 000-00-00', responsibleName: 'Анна Смирнова' });

@@ -7,6 +7,8 @@ import { buildServer } from '../../src/service/server.js';
 import { SqliteStore } from '../../src/service/store/sqlite.js';
 import type { PortalRecord } from '../../src/service/store/types.js';
 import { loadTemplate } from '../../src/template/index.js';
+import { defaultSettings } from '../../src/service/settings.js';
+import { testKeys } from '../helpers/keys.js';
 
 const template = loadTemplate();
 const NOW = Date.parse('2027-01-15T09:00:00Z');
@@ -19,7 +21,7 @@ let changed: string[];
 const portal: PortalRecord = {
   memberId: 'member-1', domain: 'a.bitrix24.ru', clientEndpoint: 'https://a.bitrix24.ru/rest/', accessToken: 'at', refreshToken: 'rt',
   expires: 0, scope: 'crm', userId: 1, applicationToken: TOKEN, lang: 'ru', tier: 'crm_plus', plan: 'pro', installedAt: NOW,
-  installState: 'installed',
+  installState: 'installed', settings: defaultSettings(),
 };
 
 function server(env: Record<string, string> = {}) {
@@ -52,7 +54,7 @@ beforeAll(() => nock.disableNetConnect());
 afterAll(() => nock.enableNetConnect());
 
 beforeEach(async () => {
-  store = new SqliteStore(':memory:');
+  store = new SqliteStore(':memory:', { keys: testKeys() });
   await store.savePortal(portal);
   queued = 0;
   changed = [];
@@ -178,16 +180,30 @@ describe('install', () => {
     expect(await store.getPortal('member-2')).toBeUndefined();
   });
 
-  it('a verified install stores the fresh tokens and the tier of the plan, queues the install, and never sends the secret elsewhere', async () => {
+  /** The portal's answer to the install's one batch: the plan, the installing user, the portal's clock. */
+  const portalAnswers = (profile: Record<string, unknown> = {}) => nock('https://b.bitrix24.ru').post(/batch/).query(true).reply(200, {
+    result: {
+      result: {
+        info: { ID: 1, CODE: 'local.abc', LICENSE: 'ru_basic', LICENSE_TYPE: 'basic', LICENSE_FAMILY: 'basic', INSTALLED: true },
+        profile: { ID: '1', ADMIN: true, NAME: 'Иван', LAST_NAME: '', TIME_ZONE: '', ...profile },
+        time: '2027-01-15T19:00:00+10:00',
+      },
+      result_error: [], result_total: [], result_next: [], result_time: [],
+    },
+    time: { start: 1, finish: 1, duration: 0, processing: 0, date_start: '', date_finish: '' },
+  });
+  const freshTokens = () => nock('https://oauth.test').post('/oauth/token/').reply(200, {
+    access_token: 'fresh-at', refresh_token: 'fresh-rt', expires: 1800003600, expires_in: 3600, member_id: 'member-2',
+    client_endpoint: 'https://b.bitrix24.ru/rest/', domain: 'oauth.test', scope: 'crm,bizproc', user_id: 1, status: 'L',
+  });
+
+  it('a verified install stores the fresh tokens, the tier of the plan and the portal\'s time zone, queues the install, and never sends the secret elsewhere', async () => {
     let refreshBody = '';
     nock('https://oauth.test').post('/oauth/token/', (b) => { refreshBody = qs.stringify(b); return true; }).reply(200, {
       access_token: 'fresh-at', refresh_token: 'fresh-rt', expires: 1800003600, expires_in: 3600, member_id: 'member-2',
       client_endpoint: 'https://b.bitrix24.ru/rest/', domain: 'oauth.test', scope: 'crm,bizproc', user_id: 1, status: 'L',
     });
-    const portalCalls = nock('https://b.bitrix24.ru').post(/app\.info/).query(true).reply(200, {
-      result: { ID: 1, CODE: 'local.abc', LICENSE: 'ru_basic', LICENSE_TYPE: 'basic', LICENSE_FAMILY: 'basic', INSTALLED: true },
-      time: { start: 1, finish: 1, duration: 0, processing: 0, date_start: '', date_finish: '' },
-    });
+    const portalCalls = portalAnswers();
     const r = await server(env).inject({ method: 'POST', url: '/install', ...form(install()) });
     expect(r.statusCode).toBe(200);
     expect(r.json()).toEqual({ status: 'installed', tier: 'base' });
@@ -196,8 +212,40 @@ describe('install', () => {
     expect(await store.getPortal('member-2')).toMatchObject({
       accessToken: 'fresh-at', refreshToken: 'fresh-rt', applicationToken: 'new-app-token', tier: 'base', plan: 'basic',
       clientEndpoint: 'https://b.bitrix24.ru/rest/', installState: 'installing', installedAt: NOW,
+      // No zone of the administrator's own: the one whose offset the portal's clock shows (+10:00).
+      settings: { timeZone: 'Asia/Vladivostok', recallHour: 10 },
     });
     expect(await store.listJobs()).toMatchObject([{ kind: 'install', memberId: 'member-2' }]);
+  });
+
+  it('tokens of a user who is not an administrator store nothing: 403, and the installed portal stays as it was', async () => {
+    await store.savePortal({ ...portal, memberId: 'member-2', domain: 'b.bitrix24.ru', clientEndpoint: 'https://b.bitrix24.ru/rest/', applicationToken: 'real-app-token' });
+    freshTokens();
+    portalAnswers({ ID: '3', ADMIN: false });
+    const r = await server(env).inject({ method: 'POST', url: '/install', ...form(install({ application_token: 'chosen-by-the-user' })) });
+    expect(r.statusCode).toBe(403);
+    expect(r.json().message).toMatch(/only a Bitrix24 administrator can install.*ask your portal administrator/);
+    expect(await store.getPortal('member-2')).toMatchObject({ applicationToken: 'real-app-token', accessToken: 'at', refreshToken: 'rt', installState: 'installed' });
+    expect(await store.listJobs()).toEqual([]);
+  });
+
+  it('a domain that is not the verified portal\'s, or carries a line break, stores nothing', async () => {
+    for (const domain of ['b.bitrix24.ru\nforged log line', 'other.bitrix24.ru']) {
+      freshTokens();
+      const r = await server(env).inject({ method: 'POST', url: '/install', ...form(install({ domain })) });
+      expect(r.statusCode).toBe(401);
+      expect(await store.getPortal('member-2')).toBeUndefined();
+    }
+  });
+
+  it('an administrator\'s reinstall of an installed portal keeps its settings and install time', async () => {
+    const own = { ...portal.settings, timeZone: 'Europe/Kaliningrad', recallHour: 9 };
+    await store.savePortal({ ...portal, memberId: 'member-2', domain: 'b.bitrix24.ru', clientEndpoint: 'https://b.bitrix24.ru/rest/', installedAt: NOW - 86_400_000, settings: own });
+    freshTokens();
+    portalAnswers();
+    const r = await server(env).inject({ method: 'POST', url: '/install', ...form(install()) });
+    expect(r.statusCode).toBe(200);
+    expect(await store.getPortal('member-2')).toMatchObject({ applicationToken: 'new-app-token', accessToken: 'fresh-at', installedAt: NOW - 86_400_000, settings: own });
   });
 });
 
@@ -216,8 +264,17 @@ describe('health', () => {
   it('reports the queue without secrets', async () => {
     await store.enqueue({ memberId: 'member-1', kind: 'event', payload: {}, runAt: NOW });
     const r = await server().inject({ method: 'GET', url: '/health' });
-    expect(r.json()).toMatchObject({ status: 'ok', portals: 1, queue: { queued: 1, due: 1 } });
+    expect(r.json()).toMatchObject({ status: 'ok', portals: 1, failing: [], queue: { queued: 1, due: 1 } });
     expect(r.body).not.toContain(TOKEN);
+  });
+
+  it('names a portal with a lasting problem or a failed install, and says the service is degraded', async () => {
+    await store.updatePortal('member-1', { lastError: 'the application was installed without the "crm" permission', lastErrorAt: NOW });
+    const r = await server().inject({ method: 'GET', url: '/health' });
+    expect(r.json()).toMatchObject({
+      status: 'degraded', portals: 1,
+      failing: [{ memberId: 'member-1', domain: 'a.bitrix24.ru', installState: 'installed', problem: 'the application was installed without the "crm" permission' }],
+    });
   });
 });
 

@@ -1,10 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/service/store/sqlite.js';
 import type { NewEpisode, PortalRecord } from '../../src/service/store/types.js';
+import { defaultSettings } from '../../src/service/settings.js';
+import { testKeys } from '../helpers/keys.js';
 
 let dir: string;
 let file: string;
@@ -13,7 +15,7 @@ let store: SqliteStore;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'autosalon-store-'));
   file = join(dir, 'nested', 'service.sqlite');
-  store = new SqliteStore(file);
+  store = new SqliteStore(file, { keys: testKeys() });
 });
 
 afterEach(async () => {
@@ -24,7 +26,7 @@ afterEach(async () => {
 const portal = (over: Partial<PortalRecord> = {}): PortalRecord => ({
   memberId: 'm1', domain: 'a.bitrix24.ru', clientEndpoint: 'https://a.bitrix24.ru/rest/', accessToken: 'at', refreshToken: 'rt',
   expires: 100, scope: 'crm', userId: 1, applicationToken: 'app-token', lang: 'ru', tier: 'crm_plus', plan: 'pro',
-  installedAt: 1000, installState: 'installing', ...over,
+  installedAt: 1000, installState: 'installing', settings: defaultSettings(), ...over,
 });
 
 const episode = (over: Partial<NewEpisode> = {}): NewEpisode => ({
@@ -44,7 +46,7 @@ describe('SqliteStore', () => {
     await store.updateTokens('m1', { accessToken: 'at2', refreshToken: 'rt2', expires: 200, clientEndpoint: 'https://a.bitrix24.ru/rest/', scope: 'crm,im' });
     await store.updatePortal('m1', { installState: 'installed', lastSweepAt: 5 });
     await store.close();
-    store = new SqliteStore(file);
+    store = new SqliteStore(file, { keys: testKeys() });
     expect(await store.getPortal('m1')).toMatchObject({ accessToken: 'at2', refreshToken: 'rt2', expires: 200, scope: 'crm,im', installState: 'installed', lastSweepAt: 5 });
   });
 
@@ -84,7 +86,7 @@ describe('SqliteStore', () => {
     expect(results.map((r) => r.created)).toEqual([true, true, false]);
     expect(results[2].id).toBe(results[1].id);
     await store.close();
-    store = new SqliteStore(file);
+    store = new SqliteStore(file, { keys: testKeys() });
     expect((await store.listJobs()).map((j) => j.payload)).toEqual([1, 2]);
   });
 
@@ -157,17 +159,21 @@ describe('SqliteStore', () => {
     expect((await store.openRequirements('m1', 'lead', '5')).map((r) => r.activityId)).toEqual([42]);
   });
 
-  it('a database of the first schema gets the later tables when opened, its data kept', async () => {
+  it('a database of the first schema gets the later tables when opened, its data kept and its plain tokens encrypted', async () => {
     await store.savePortal(portal());
     await store.close();
     const db = new Database(file);
-    db.exec('DROP TABLE requirements');
+    // Back to the first schema, with the tokens in plain text as that version kept them.
+    db.exec(`DROP TABLE requirements; DROP TABLE meta; DROP TABLE queue_lanes; DROP INDEX jobs_portal_due; DROP INDEX jobs_leased;
+      ALTER TABLE portals DROP COLUMN settings; ALTER TABLE portals DROP COLUMN last_error; ALTER TABLE portals DROP COLUMN last_error_at;
+      UPDATE portals SET access_token = 'at', refresh_token = 'rt', application_token = 'app-token'`);
     db.pragma('user_version = 1');
     db.close();
-    store = new SqliteStore(file);
-    expect(await store.getPortal('m1')).toMatchObject({ domain: 'a.bitrix24.ru' });
+    store = new SqliteStore(file, { keys: testKeys(), settingsDefaults: defaultSettings({ timeZone: 'Asia/Omsk' }) });
+    expect(await store.getPortal('m1')).toMatchObject({ domain: 'a.bitrix24.ru', accessToken: 'at', applicationToken: 'app-token', settings: { timeZone: 'Asia/Omsk' } });
     await store.addRequirement({ memberId: 'm1', entity: 'lead', itemId: '1', activityId: 1, fields: ['UF_CRM_AS_DIRECTION'], createdAt: 1 });
     expect(await store.openRequirements('m1', 'lead', '1')).toHaveLength(1);
+    expect(readFileSync(file).includes('app-token')).toBe(false);
   });
 
   it('a read-only open refuses a file that is not a service database', async () => {

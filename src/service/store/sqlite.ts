@@ -1,20 +1,42 @@
 // The SQLite store: one file, WAL journal, synchronous=FULL by default so an accepted event survives a crash
 // or a power cut the moment its insert returns. Statements are prepared once; every method is one statement or
 // one transaction, so a killed process leaves either the old or the new state.
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError } from '../config.js';
 import type { Lang } from '../../template/schema.js';
+import { pickLane, nextDueAt } from '../schedule.js';
+import { defaultSettings, type PortalSettings } from '../settings.js';
+import { setUpCipher, type SecretKeys, type TokenCipher } from './secrets.js';
 import type {
-  ActionState, Job, JobStatus, NewEpisode, NewJob, NewRequirement, Observation, PortalRecord, QueueStats, RecallEpisode, RecallQuery,
-  Requirement, ServiceStore, TokenUpdate,
+  ActionState, Job, JobStatus, NewEpisode, NewJob, NewRequirement, Observation, PortalInfo, PortalRecord, QueueLane, QueueStats, RecallEpisode,
+  RecallQuery, Requirement, ServiceStore, TokenUpdate,
 } from './types.js';
 
 export interface SqliteStoreOptions {
   /** FULL (default) survives power loss; NORMAL survives a process crash only, and is faster. */
   synchronous?: 'FULL' | 'NORMAL';
   readonly?: boolean;
+  /** The keys of the tokens at rest; without them (read-only tools) portals are listed but their tokens not read. */
+  keys?: SecretKeys;
+  /** What a portal's settings start from (the service's environment): settings it never stored take these. */
+  settingsDefaults?: PortalSettings;
+}
+
+/** The token columns, encrypted at rest. */
+const TOKEN_COLUMNS = ['access_token', 'refresh_token', 'application_token'] as const;
+type TokenColumn = (typeof TOKEN_COLUMNS)[number];
+const tokenContext = (memberId: string, column: TokenColumn) => `${memberId}|${column}`;
+
+/**
+ * Creates the database file readable by its owner only, in a directory only the owner can enter when it is new;
+ * SQLite gives its -wal and -shm files the database file's mode. An existing file is narrowed to 0600 too.
+ */
+function privateFile(file: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  if (!existsSync(file)) closeSync(openSync(file, 'wx', 0o600));
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(path)) chmodSync(path, 0o600);
 }
 
 const MIGRATIONS: string[] = [
@@ -108,12 +130,24 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX requirements_open ON requirements (member_id, entity, item_id) WHERE status = 'open';
   `,
+  `
+  ALTER TABLE portals ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE portals ADD COLUMN last_error TEXT;
+  ALTER TABLE portals ADD COLUMN last_error_at INTEGER;
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  -- Each portal's place in the worker's rotation (see schedule.ts).
+  CREATE TABLE queue_lanes (member_id TEXT PRIMARY KEY, due_at INTEGER, served_seq INTEGER NOT NULL DEFAULT 0);
+  INSERT INTO queue_lanes (member_id, due_at) SELECT member_id, min(run_at) FROM jobs WHERE status IN ('queued', 'running') GROUP BY member_id;
+  CREATE INDEX jobs_portal_due ON jobs (member_id, status, run_at, id);
+  CREATE INDEX jobs_leased ON jobs (locked_until) WHERE status = 'running';
+  `,
 ];
 
 interface PortalRow {
   member_id: string; domain: string; client_endpoint: string; access_token: string; refresh_token: string;
   expires: number; scope: string; user_id: number; application_token: string; lang: string; tier: string; plan: string;
   installed_at: number; install_state: string; install_error: string | null; last_sweep_at: number | null;
+  settings: string; last_error: string | null; last_error_at: number | null;
 }
 
 interface JobRow {
@@ -127,16 +161,12 @@ interface EpisodeRow {
   responsible_name: string; source: string; created_at: number; closed_at: number | null;
 }
 
-const toPortal = (r: PortalRow): PortalRecord => ({
+const toPortalInfo = (r: PortalRow, settingsDefaults: PortalSettings): PortalInfo => ({
   memberId: r.member_id,
   domain: r.domain,
   clientEndpoint: r.client_endpoint,
-  accessToken: r.access_token,
-  refreshToken: r.refresh_token,
-  expires: r.expires,
   scope: r.scope,
   userId: r.user_id,
-  applicationToken: r.application_token,
   lang: r.lang as Lang,
   tier: r.tier,
   plan: r.plan,
@@ -144,6 +174,9 @@ const toPortal = (r: PortalRow): PortalRecord => ({
   installState: r.install_state as PortalRecord['installState'],
   installError: r.install_error ?? undefined,
   lastSweepAt: r.last_sweep_at ?? undefined,
+  settings: { ...settingsDefaults, ...(JSON.parse(r.settings) as Partial<PortalSettings>) },
+  lastError: r.last_error ?? undefined,
+  lastErrorAt: r.last_error_at ?? undefined,
 });
 
 const toJob = (r: JobRow): Job => ({
@@ -178,12 +211,28 @@ const toEpisode = (r: EpisodeRow): RecallEpisode => ({
   closedAt: r.closed_at ?? undefined,
 });
 
+function statsOf(rows: { status: string; n: number; due: number }[]): QueueStats {
+  const stats: QueueStats = { queued: 0, due: 0, running: 0, failed: 0, done: 0 };
+  for (const row of rows) {
+    if (row.status === 'queued') {
+      stats.queued = row.n;
+      stats.due = row.due;
+    } else if (row.status === 'running' || row.status === 'failed' || row.status === 'done') {
+      stats[row.status] = row.n;
+    }
+  }
+  return stats;
+}
+
 export class SqliteStore implements ServiceStore {
   private readonly db: Database.Database;
   private readonly stmt: ReturnType<SqliteStore['prepare']>;
+  private readonly settingsDefaults: PortalSettings;
+  private cipher?: TokenCipher;
 
   constructor(readonly file: string, options: SqliteStoreOptions = {}) {
-    if (file !== ':memory:' && !options.readonly) mkdirSync(dirname(file), { recursive: true });
+    this.settingsDefaults = options.settingsDefaults ?? defaultSettings();
+    if (file !== ':memory:' && !options.readonly) privateFile(file);
     this.db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
     if (!options.readonly) {
       this.db.pragma('journal_mode = WAL');
@@ -201,6 +250,62 @@ export class SqliteStore implements ServiceStore {
       }
     }
     this.stmt = this.prepare();
+    if (options.keys) {
+      try {
+        this.setUpTokens(options.keys, options.readonly ?? false);
+      } catch (error) {
+        this.db.close();
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * Takes the secret keys: a database without encrypted tokens yet (new, or from before encryption) has them
+   * encrypted now; one under an older key (rotation) is re-encrypted with the current one, in one transaction.
+   */
+  private setUpTokens(keys: SecretKeys, readonly: boolean): void {
+    const stored = this.db.prepare<[], { value: string }>(`SELECT value FROM meta WHERE key = 'key_check'`).get()?.value;
+    const setup = setUpCipher(stored, readonly ? { ...keys, generate: undefined } : keys, this.file);
+    this.cipher = setup.cipher;
+    if (!setup.rewrite) return;
+    if (readonly) throw new ConfigError(`the tokens in ${this.file} must be re-encrypted with the new key: start "autosalon serve" on it once`);
+    const previous = stored === undefined ? undefined : setup.cipher;
+    this.db.transaction(() => {
+      const rows = this.db.prepare<[], Pick<PortalRow, 'member_id' | TokenColumn>>(`SELECT member_id, ${TOKEN_COLUMNS.join(', ')} FROM portals`).all();
+      for (const row of rows) {
+        const values = Object.fromEntries(TOKEN_COLUMNS.map((column) => {
+          const context = tokenContext(row.member_id, column);
+          // Before the first encryption the columns hold plain text; during a rotation, text under the old key.
+          const plain = previous ? previous.decrypt(row[column], context) : row[column];
+          return [column, setup.cipher.encrypt(plain, context)];
+        }));
+        this.db.prepare(`UPDATE portals SET ${TOKEN_COLUMNS.map((c) => `${c} = @${c}`).join(', ')} WHERE member_id = @member_id`)
+          .run({ ...values, member_id: row.member_id });
+      }
+      this.db.prepare(`INSERT INTO meta (key, value) VALUES ('key_check', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(setup.check);
+    })();
+    // The plain (or old-key) values must not live on in free pages or the write-ahead log.
+    this.db.exec('VACUUM');
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  private tokens(): TokenCipher {
+    if (!this.cipher) throw new ConfigError(`${this.file} was opened without the secret key, so its tokens cannot be read`);
+    return this.cipher;
+  }
+
+  private seal(memberId: string, column: TokenColumn, plain: string): string {
+    return this.tokens().encrypt(plain, tokenContext(memberId, column));
+  }
+
+  private open(row: PortalRow): PortalRecord {
+    const cipher = this.tokens();
+    const plain = (column: TokenColumn) => cipher.decrypt(row[column], tokenContext(row.member_id, column));
+    return {
+      ...toPortalInfo(row, this.settingsDefaults),
+      accessToken: plain('access_token'), refreshToken: plain('refresh_token'), expires: row.expires, applicationToken: plain('application_token'),
+    };
   }
 
   private version(): number {
@@ -234,14 +339,15 @@ export class SqliteStore implements ServiceStore {
     return {
       upsertPortal: db.prepare(`
         INSERT INTO portals (member_id, domain, client_endpoint, access_token, refresh_token, expires, scope, user_id,
-          application_token, lang, tier, plan, installed_at, install_state, install_error, last_sweep_at)
+          application_token, lang, tier, plan, installed_at, install_state, install_error, last_sweep_at, settings, last_error, last_error_at)
         VALUES (@member_id, @domain, @client_endpoint, @access_token, @refresh_token, @expires, @scope, @user_id,
-          @application_token, @lang, @tier, @plan, @installed_at, @install_state, @install_error, @last_sweep_at)
+          @application_token, @lang, @tier, @plan, @installed_at, @install_state, @install_error, @last_sweep_at, @settings, @last_error, @last_error_at)
         ON CONFLICT (member_id) DO UPDATE SET domain = excluded.domain, client_endpoint = excluded.client_endpoint,
           access_token = excluded.access_token, refresh_token = excluded.refresh_token, expires = excluded.expires,
           scope = excluded.scope, user_id = excluded.user_id, application_token = excluded.application_token,
           lang = excluded.lang, tier = excluded.tier, plan = excluded.plan, installed_at = excluded.installed_at,
-          install_state = excluded.install_state, install_error = excluded.install_error, last_sweep_at = excluded.last_sweep_at`),
+          install_state = excluded.install_state, install_error = excluded.install_error, last_sweep_at = excluded.last_sweep_at,
+          settings = excluded.settings, last_error = excluded.last_error, last_error_at = excluded.last_error_at`),
       getPortal: db.prepare<[string], PortalRow>('SELECT * FROM portals WHERE member_id = ?'),
       listPortals: db.prepare<[], PortalRow>('SELECT * FROM portals ORDER BY installed_at, member_id'),
       updateTokens: db.prepare(`UPDATE portals SET access_token = @accessToken, refresh_token = @refreshToken,
@@ -250,21 +356,31 @@ export class SqliteStore implements ServiceStore {
         install_state = 'uninstalled' WHERE member_id = ?`),
       dropPortalJobs: db.prepare(`UPDATE jobs SET status = 'done', finished_at = ?, last_error = 'the application was uninstalled'
         WHERE member_id = ? AND status IN ('queued', 'running')`),
+      saveSettings: db.prepare(`UPDATE portals SET settings = ? WHERE member_id = ?`),
+      lanes: db.prepare<[], { member_id: string; due_at: number | null; served_seq: number }>('SELECT member_id, due_at, served_seq FROM queue_lanes'),
+      laneQueued: db.prepare(`INSERT INTO queue_lanes (member_id, due_at) VALUES (?, ?)
+        ON CONFLICT (member_id) DO UPDATE SET due_at = min(coalesce(due_at, excluded.due_at), excluded.due_at)`),
+      laneRecompute: db.prepare(`UPDATE queue_lanes SET due_at = (SELECT min(run_at) FROM jobs WHERE member_id = @memberId AND status = 'queued')
+        WHERE member_id = @memberId`),
+      laneServed: db.prepare(`UPDATE queue_lanes SET served_seq = (SELECT coalesce(max(served_seq), 0) + 1 FROM queue_lanes) WHERE member_id = ?`),
+      portalNextDue: db.prepare<[string], JobRow>(`SELECT * FROM jobs WHERE member_id = ? AND status = 'queued' ORDER BY run_at, id LIMIT 1`),
+      leaseExpired: db.prepare<[number], { id: number; member_id: string; run_at: number }>(`UPDATE jobs SET status = 'queued', locked_until = NULL
+        WHERE status = 'running' AND locked_until < ? RETURNING id, member_id, run_at`),
+      jobPortal: db.prepare<[number], { member_id: string; run_at: number }>('SELECT member_id, run_at FROM jobs WHERE id = ?'),
       insertJob: db.prepare(`INSERT INTO jobs (member_id, kind, payload, run_at, dedupe_key, created_at)
         VALUES (@memberId, @kind, @payload, @runAt, @dedupeKey, @createdAt) ON CONFLICT (dedupe_key) DO NOTHING`),
       jobByKey: db.prepare<[string], { id: number }>('SELECT id FROM jobs WHERE dedupe_key = ?'),
-      nextDue: db.prepare<[number, number], JobRow>(`SELECT * FROM jobs
-        WHERE (status = 'queued' AND run_at <= ?) OR (status = 'running' AND locked_until < ?)
-        ORDER BY run_at, id LIMIT 1`),
       lease: db.prepare(`UPDATE jobs SET status = 'running', locked_until = ?, attempts = attempts + 1 WHERE id = ?`),
       complete: db.prepare(`UPDATE jobs SET status = 'done', locked_until = NULL, finished_at = ? WHERE id = ?`),
       retry: db.prepare(`UPDATE jobs SET status = 'queued', locked_until = NULL, run_at = ?, last_error = ? WHERE id = ?`),
       fail: db.prepare(`UPDATE jobs SET status = 'failed', locked_until = NULL, last_error = ?, finished_at = ? WHERE id = ?`),
       prune: db.prepare(`DELETE FROM jobs WHERE status = 'done' AND finished_at < ?`),
-      requeue: db.prepare(`UPDATE jobs SET status = 'queued', locked_until = NULL WHERE status = 'running'`),
+      requeue: db.prepare<[], { member_id: string; run_at: number }>(`UPDATE jobs SET status = 'queued', locked_until = NULL WHERE status = 'running'
+        RETURNING member_id, run_at`),
       stats: db.prepare<[number], { status: string; n: number; due: number }>(`SELECT status, count(*) AS n,
         sum(CASE WHEN run_at <= ? THEN 1 ELSE 0 END) AS due FROM jobs GROUP BY status`),
-      nextRunAt: db.prepare<[], { run_at: number | null }>(`SELECT min(run_at) AS run_at FROM jobs WHERE status = 'queued'`),
+      statsByPortal: db.prepare<[number], { member_id: string; status: string; n: number; due: number }>(`SELECT member_id, status, count(*) AS n,
+        sum(CASE WHEN run_at <= ? THEN 1 ELSE 0 END) AS due FROM jobs GROUP BY member_id, status`),
       getObservation: db.prepare<[string, string, string], { stage_id: string; stage_entered_at: number; watched: string; updated_at: number }>(
         'SELECT stage_id, stage_entered_at, watched, updated_at FROM observations WHERE member_id = ? AND entity = ? AND item_id = ?'),
       saveObservation: db.prepare(`INSERT INTO observations (member_id, entity, item_id, stage_id, stage_entered_at, watched, updated_at)
@@ -293,30 +409,38 @@ export class SqliteStore implements ServiceStore {
 
   async savePortal(p: PortalRecord): Promise<void> {
     this.stmt.upsertPortal.run({
-      member_id: p.memberId, domain: p.domain, client_endpoint: p.clientEndpoint, access_token: p.accessToken,
-      refresh_token: p.refreshToken, expires: p.expires, scope: p.scope, user_id: p.userId,
-      application_token: p.applicationToken, lang: p.lang, tier: p.tier, plan: p.plan, installed_at: p.installedAt,
-      install_state: p.installState, install_error: p.installError ?? null, last_sweep_at: p.lastSweepAt ?? null,
+      member_id: p.memberId, domain: p.domain, client_endpoint: p.clientEndpoint, access_token: this.seal(p.memberId, 'access_token', p.accessToken),
+      refresh_token: this.seal(p.memberId, 'refresh_token', p.refreshToken), expires: p.expires, scope: p.scope, user_id: p.userId,
+      application_token: this.seal(p.memberId, 'application_token', p.applicationToken), lang: p.lang, tier: p.tier, plan: p.plan,
+      installed_at: p.installedAt, install_state: p.installState, install_error: p.installError ?? null, last_sweep_at: p.lastSweepAt ?? null,
+      settings: JSON.stringify(p.settings), last_error: p.lastError ?? null, last_error_at: p.lastErrorAt ?? null,
     });
   }
 
   async getPortal(memberId: string): Promise<PortalRecord | undefined> {
     const row = this.stmt.getPortal.get(memberId);
-    return row ? toPortal(row) : undefined;
+    return row ? this.open(row) : undefined;
   }
 
-  async listPortals(): Promise<PortalRecord[]> {
-    return this.stmt.listPortals.all().map(toPortal);
+  async listPortals(): Promise<PortalInfo[]> {
+    return this.stmt.listPortals.all().map((row) => toPortalInfo(row, this.settingsDefaults));
   }
 
   async updateTokens(memberId: string, t: TokenUpdate): Promise<void> {
-    this.stmt.updateTokens.run({ ...t, memberId });
+    this.stmt.updateTokens.run({
+      ...t, memberId, accessToken: this.seal(memberId, 'access_token', t.accessToken), refreshToken: this.seal(memberId, 'refresh_token', t.refreshToken),
+    });
   }
 
-  async updatePortal(memberId: string, patch: Partial<Pick<PortalRecord, 'tier' | 'plan' | 'installState' | 'installError' | 'lastSweepAt'>>): Promise<void> {
+  async updatePortal(memberId: string, patch: Partial<Pick<PortalInfo, 'tier' | 'plan' | 'installState' | 'installError' | 'lastSweepAt' | 'lastError' | 'lastErrorAt'>>): Promise<void> {
     this.patch('portals', 'member_id', memberId, patch, {
       tier: 'tier', plan: 'plan', installState: 'install_state', installError: 'install_error', lastSweepAt: 'last_sweep_at',
+      lastError: 'last_error', lastErrorAt: 'last_error_at',
     });
+  }
+
+  async saveSettings(memberId: string, settings: PortalSettings): Promise<void> {
+    this.stmt.saveSettings.run(JSON.stringify(settings), memberId);
   }
 
   /** Sets the columns of one row for the keys the patch has (undefined clears a column); other columns stay. */
@@ -332,6 +456,7 @@ export class SqliteStore implements ServiceStore {
     this.db.transaction(() => {
       this.stmt.uninstall.run(memberId);
       this.stmt.dropPortalJobs.run(now, memberId);
+      this.stmt.laneRecompute.run({ memberId });
     })();
   }
 
@@ -366,16 +491,28 @@ export class SqliteStore implements ServiceStore {
       memberId: job.memberId, kind: job.kind, payload: JSON.stringify(job.payload ?? null), runAt: job.runAt,
       dedupeKey: job.dedupeKey ?? null, createdAt: Date.now(),
     });
-    if (r.changes === 1) return { id: Number(r.lastInsertRowid), created: true };
+    if (r.changes === 1) {
+      this.stmt.laneQueued.run(job.memberId, job.runAt);
+      return { id: Number(r.lastInsertRowid), created: true };
+    }
     const existing = this.stmt.jobByKey.get(job.dedupeKey as string);
     return { id: existing?.id ?? 0, created: false };
   }
 
-  async claimDue(now: number, leaseMs: number): Promise<Job | undefined> {
+  private lanes(): QueueLane[] {
+    return this.stmt.lanes.all().map((r) => ({ memberId: r.member_id, dueAt: r.due_at ?? undefined, servedSeq: r.served_seq }));
+  }
+
+  async claimDue(now: number, leaseMs: number, busy: ReadonlySet<string> = new Set()): Promise<Job | undefined> {
     return this.db.transaction(() => {
-      const row = this.stmt.nextDue.get(now, now);
-      if (!row) return undefined;
+      // Jobs whose lease ran out (their process died) are queued again first.
+      for (const expired of this.stmt.leaseExpired.all(now)) this.stmt.laneQueued.run(expired.member_id, expired.run_at);
+      const memberId = pickLane(this.lanes(), now, busy);
+      if (memberId === undefined) return undefined;
+      const row = this.stmt.portalNextDue.get(memberId) as JobRow;
       this.stmt.lease.run(now + leaseMs, row.id);
+      this.stmt.laneRecompute.run({ memberId });
+      this.stmt.laneServed.run(memberId);
       return toJob({ ...row, status: 'running', attempts: row.attempts + 1 });
     }).immediate();
   }
@@ -385,7 +522,11 @@ export class SqliteStore implements ServiceStore {
   }
 
   async retry(jobId: number, runAt: number, error: string): Promise<void> {
-    this.stmt.retry.run(runAt, error, jobId);
+    this.db.transaction(() => {
+      this.stmt.retry.run(runAt, error, jobId);
+      const job = this.stmt.jobPortal.get(jobId);
+      if (job) this.stmt.laneQueued.run(job.member_id, runAt);
+    })();
   }
 
   async fail(jobId: number, error: string, now: number): Promise<void> {
@@ -393,24 +534,25 @@ export class SqliteStore implements ServiceStore {
   }
 
   async requeueRunning(): Promise<number> {
-    return this.stmt.requeue.run().changes;
+    return this.db.transaction(() => {
+      const requeued = this.stmt.requeue.all();
+      for (const job of requeued) this.stmt.laneQueued.run(job.member_id, job.run_at);
+      return requeued.length;
+    })();
   }
 
   async queueStats(now: number): Promise<QueueStats> {
-    const stats: QueueStats = { queued: 0, due: 0, running: 0, failed: 0, done: 0 };
-    for (const row of this.stmt.stats.all(now)) {
-      if (row.status === 'queued') {
-        stats.queued = row.n;
-        stats.due = row.due;
-      } else if (row.status === 'running' || row.status === 'failed' || row.status === 'done') {
-        stats[row.status] = row.n;
-      }
-    }
-    return stats;
+    return statsOf(this.stmt.stats.all(now));
   }
 
-  async nextRunAt(): Promise<number | undefined> {
-    return this.stmt.nextRunAt.get()?.run_at ?? undefined;
+  async queueStatsByPortal(now: number): Promise<Map<string, QueueStats>> {
+    const rows = new Map<string, { status: string; n: number; due: number }[]>();
+    for (const row of this.stmt.statsByPortal.all(now)) rows.set(row.member_id, [...(rows.get(row.member_id) ?? []), row]);
+    return new Map([...rows].map(([memberId, portalRows]) => [memberId, statsOf(portalRows)]));
+  }
+
+  async nextRunAt(busy: ReadonlySet<string> = new Set()): Promise<number | undefined> {
+    return nextDueAt(this.lanes(), busy);
   }
 
   async listJobs(filter: { status?: JobStatus; memberId?: string } = {}): Promise<Job[]> {

@@ -3,22 +3,19 @@
 // of side effects, and the refusal episodes that make the re-call list. SQLite implements it (sqlite.ts);
 // the methods are async so a PostgreSQL backend can implement the same interface.
 import type { Lang } from '../../template/schema.js';
+import type { PortalSettings } from '../settings.js';
 
 export type InstallState = 'installing' | 'installed' | 'failed' | 'uninstalled';
 
-export interface PortalRecord {
+/** What the service knows of a portal besides its tokens: enough to list, report and configure it. */
+export interface PortalInfo {
   memberId: string;
   domain: string;
   /** https://portal.example/rest/ — where REST calls go. */
   clientEndpoint: string;
-  accessToken: string;
-  refreshToken: string;
-  /** Unix seconds. */
-  expires: number;
   scope: string;
+  /** The administrator whose tokens the service holds. */
   userId: number;
-  /** Proves that an event or robot call comes from this portal (stored from the verified install). */
-  applicationToken: string;
   lang: Lang;
   tier: string;
   plan: string;
@@ -28,6 +25,22 @@ export interface PortalRecord {
   installError?: string;
   /** ms; the portal time of the last reconciliation sweep. */
   lastSweepAt?: number;
+  /** The portal's own automation settings. */
+  settings: PortalSettings;
+  /** The last lasting problem with the portal (tokens revoked, a scope missing, REST unavailable), until it works again. */
+  lastError?: string;
+  /** ms */
+  lastErrorAt?: number;
+}
+
+/** A portal with its tokens (stored encrypted; the store hands them out decrypted). */
+export interface PortalRecord extends PortalInfo {
+  accessToken: string;
+  refreshToken: string;
+  /** Unix seconds. */
+  expires: number;
+  /** Proves that an event or robot call comes from this portal (stored from the verified install). */
+  applicationToken: string;
 }
 
 export interface TokenUpdate {
@@ -68,6 +81,15 @@ export interface QueueStats {
   running: number;
   failed: number;
   done: number;
+}
+
+/** One portal's place in the worker's rotation: when its earliest queued job is due, and when it was last served. */
+export interface QueueLane {
+  memberId: string;
+  /** ms; undefined when the portal has nothing queued. */
+  dueAt?: number;
+  /** Increases each time the portal is served (round-robin order). */
+  servedSeq: number;
 }
 
 export interface Observation {
@@ -132,17 +154,24 @@ export interface RecallQuery {
 export interface ServiceStore {
   // ---- portals
   savePortal(portal: PortalRecord): Promise<void>;
+  /** The portal with its tokens. */
   getPortal(memberId: string): Promise<PortalRecord | undefined>;
-  listPortals(): Promise<PortalRecord[]>;
+  /** Every portal, without tokens. */
+  listPortals(): Promise<PortalInfo[]>;
   updateTokens(memberId: string, tokens: TokenUpdate): Promise<void>;
-  updatePortal(memberId: string, patch: Partial<Pick<PortalRecord, 'tier' | 'plan' | 'installState' | 'installError' | 'lastSweepAt'>>): Promise<void>;
+  updatePortal(memberId: string, patch: Partial<Pick<PortalInfo, 'tier' | 'plan' | 'installState' | 'installError' | 'lastSweepAt' | 'lastError' | 'lastErrorAt'>>): Promise<void>;
+  saveSettings(memberId: string, settings: PortalSettings): Promise<void>;
   /** Forgets the tokens and the application token; drops the portal's pending jobs. */
   markUninstalled(memberId: string, now: number): Promise<void>;
 
   // ---- queue and schedule
   enqueue(job: NewJob): Promise<{ id: number; created: boolean }>;
-  /** Takes the earliest due job (or one whose lease ran out) and leases it until now + leaseMs. */
-  claimDue(now: number, leaseMs: number): Promise<Job | undefined>;
+  /**
+   * Takes a due job (or one whose lease ran out) and leases it until now + leaseMs: the earliest of the portal that
+   * pickLane() chooses among those with due work and not in `busy` (portals whose jobs run now), so one portal's
+   * backlog never keeps another portal waiting.
+   */
+  claimDue(now: number, leaseMs: number, busy?: ReadonlySet<string>): Promise<Job | undefined>;
   complete(jobId: number, now: number): Promise<void>;
   /** Puts a job back for another attempt at runAt. */
   retry(jobId: number, runAt: number, error: string): Promise<void>;
@@ -150,8 +179,10 @@ export interface ServiceStore {
   /** Jobs a crashed process left running go back to the queue. */
   requeueRunning(): Promise<number>;
   queueStats(now: number): Promise<QueueStats>;
-  /** ms of the next queued job, if any. */
-  nextRunAt(): Promise<number | undefined>;
+  /** Queue figures per portal (portals with no job at all are absent). */
+  queueStatsByPortal(now: number): Promise<Map<string, QueueStats>>;
+  /** ms of the next queued job, if any (of portals not in `busy`). */
+  nextRunAt(busy?: ReadonlySet<string>): Promise<number | undefined>;
   listJobs(filter?: { status?: JobStatus; memberId?: string }): Promise<Job[]>;
   /** Deletes jobs that finished (done) before the given time; failed jobs stay for inspection. */
   pruneJobs(finishedBefore: number): Promise<number>;
