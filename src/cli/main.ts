@@ -13,6 +13,8 @@ import { register as registerTemplate } from './template.js';
 import { register as registerServe } from './serve.js';
 import { register as registerRecalls } from './recalls.js';
 import { register as registerEmulator } from './emulator.js';
+import { register as registerPortals } from './portals.js';
+import { register as registerSettings } from './settings.js';
 
 loadEnv({ quiet: true });
 
@@ -32,6 +34,8 @@ export function buildProgram(): Command {
   registerStart(program);
   registerServe(program);
   registerRecalls(program);
+  registerPortals(program);
+  registerSettings(program);
   registerEmulator(program);
   return program;
 }

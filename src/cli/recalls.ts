@@ -1,10 +1,8 @@
-import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { loadServiceConfig } from '../service/config.js';
 import { recallList, renderRecalls } from '../service/recalls.js';
-import { SqliteStore } from '../service/store/sqlite.js';
 import { localToday } from '../service/time.js';
 import { UserError } from './errors.js';
+import { withServiceDatabase } from './service-db.js';
 
 function isoDate(value: string): string {
   // Date.parse is NaN for a month or day out of range (2027-13-01); toISOString rolls an impossible day over (02-30).
@@ -22,18 +20,10 @@ export function register(program: Command): void {
     .option('--db <file>', 'the service database (default AUTOSALON_DB or <state dir>/service.sqlite)')
     .option('--json', 'print one JSON object')
     .action(async (opts: { date?: string; db?: string; json?: boolean }) => {
-      // A ConfigError names every wrong setting; the CLI prints it like any user error.
-      const config = loadServiceConfig(process.env, { dbFile: opts.db });
-      if (!existsSync(config.dbFile)) {
-        throw new UserError(`no service database at ${config.dbFile}: the re-call list is kept by "autosalon serve"; point --db or AUTOSALON_DB at its file`);
-      }
-      const date = opts.date ?? localToday(Date.now(), config.automation.timeZone);
-      const store = new SqliteStore(config.dbFile, { readonly: true });
-      try {
+      await withServiceDatabase(opts.db, {}, async ({ config, store }) => {
+        const date = opts.date ?? localToday(Date.now(), config.automation.timeZone);
         const entries = await recallList(store, { date });
         console.log(opts.json ? JSON.stringify({ date, recalls: entries }, null, 2) : renderRecalls(date, entries));
-      } finally {
-        await store.close();
-      }
+      });
     });
 }

@@ -55,7 +55,7 @@ export function placeAfter(rows: StatusRow[], anchor: StatusRow, semantics: 'pro
 }
 
 export async function addStage(client: PortalClient, options: AddStageOptions): Promise<AddStageReport> {
-  const state = new PortalState(options.stateDir ?? defaultStateDir(), client.portalKey);
+  const state = new PortalState(options.stateDir ?? defaultStateDir(), client.portalKey, client.origin);
   return state.locked('add-stage', () => addStageLocked(client, options, state));
 }
 

@@ -190,7 +190,7 @@ function takeAnswer(
 export async function runInstall(client: PortalClient, options: InstallOptions = {}): Promise<InstallReport> {
   const fullTemplate = options.template ?? loadTemplate();
   const stateDir = options.stateDir ?? defaultStateDir();
-  const state = new PortalState(stateDir, client.portalKey);
+  const state = new PortalState(stateDir, client.portalKey, client.origin);
   const run = () => install(client, options, fullTemplate, state);
   return options.dryRun ? run() : state.locked('install', run);
 }

@@ -5,7 +5,7 @@
 // No secrets go into these files. Writes are atomic (temporary file + rename), so a kill leaves the old or the new file.
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { LANGUAGES } from '../template/schema.js';
 import { InstallError, type Ledger, type LedgerObject, type StepAction, type StepKind } from './model.js';
@@ -106,9 +106,13 @@ function isRunning(pid: number): boolean {
 
 export class PortalState {
   readonly dir: string;
+  /** The portal's identity for the run lock: its host, the same for a webhook and for the application's tokens. */
+  private readonly lockKey: string;
 
-  constructor(stateDir: string, readonly portalKey: string) {
+  /** `origin` is the portal's address (a webhook's or the app's client endpoint); its host names the portal's lock. */
+  constructor(private readonly stateDir: string, readonly portalKey: string, origin?: string) {
     this.dir = join(stateDir, 'portals', portalDirName(portalKey));
+    this.lockKey = origin ? new URL(origin).host.toLowerCase() : portalKey;
   }
 
   get ledgerFile(): string {
@@ -123,8 +127,9 @@ export class PortalState {
     return join(this.dir, 'backups');
   }
 
+  /** One per portal, not per way in: a webhook run and an app-mode run (CLI or service) of one portal share it. */
   get lockFile(): string {
-    return join(this.dir, 'run.lock');
+    return join(this.stateDir, 'locks', `${portalDirName(this.lockKey)}.lock`);
   }
 
   /**
@@ -132,7 +137,7 @@ export class PortalState {
    * batches). A lock left by a process that no longer runs is taken over. Returns the release function.
    */
   lock(what: string): () => void {
-    mkdirSync(this.dir, { recursive: true });
+    mkdirSync(dirname(this.lockFile), { recursive: true });
     const mine = JSON.stringify({ pid: process.pid, host: hostname(), what, since: new Date().toISOString() });
     for (let attempt = 0; attempt < 2; attempt++) {
       try {

@@ -280,7 +280,7 @@ function uninstallRead(template: Template, ledger: Ledger, mode: 'webhook' | 'ap
 }
 
 export async function uninstall(client: PortalClient, options: UninstallOptions = {}): Promise<UninstallReport> {
-  const state = new PortalState(options.stateDir ?? defaultStateDir(), client.portalKey);
+  const state = new PortalState(options.stateDir ?? defaultStateDir(), client.portalKey, client.origin);
   if (!existsSync(state.ledgerFile)) {
     // Without a ledger nothing says what Autosalon created here: touching the portal would be guessing.
     throw new InstallError(`nothing is recorded for ${client.origin} in ${state.dir}: uninstall removes only what an install `

@@ -42,7 +42,7 @@ export interface VerifyReport {
 
 export async function verifyPortal(client: PortalClient, options: VerifyOptions = {}): Promise<VerifyReport> {
   const fullTemplate = options.template ?? loadTemplate();
-  const state = new PortalState(options.stateDir ?? defaultStateDir(), client.portalKey);
+  const state = new PortalState(options.stateDir ?? defaultStateDir(), client.portalKey, client.origin);
   const ledger = state.loadLedger({ key: client.portalKey, origin: client.origin, mode: client.mode });
   const start = client.httpRequests;
   const snapshot = await readPortal(client, fullTemplate, ledger);

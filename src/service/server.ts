@@ -74,7 +74,30 @@ ${entries.length ? `<table><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr>
 </body></html>`;
 }
 
+/** What a person sees when a page the browser opened cannot be shown: in their language, what happened and what to do. */
+function errorPage(lang: 'ru' | 'en', status: number, detail: string): string {
+  const ru = lang === 'ru';
+  const [title, text] = status === 403
+    ? ru ? ['Нужен администратор', 'Установить и настроить «Автосалон» может только администратор Битрикс24. Обратитесь к администратору портала.']
+      : ['An administrator is needed', 'Only a Bitrix24 administrator can install and set up Autosalon. Ask your portal administrator.']
+    : status === 401
+      ? ru ? ['Страница устарела', 'Страница открыта не из Битрикс24 или устарела. Откройте приложение заново из Битрикс24.']
+        : ['The page has expired', 'The page was not opened from Bitrix24, or it has expired. Open the application again from Bitrix24.']
+      : status < 500
+        ? ru ? ['Запрос неполный', 'Битрикс24 передал не всё, что нужно странице. Откройте приложение заново из Битрикс24.']
+          : ['Incomplete request', 'Bitrix24 did not pass everything this page needs. Open the application again from Bitrix24.']
+        : ru ? ['Сервис недоступен', 'Сервис «Автосалон» не смог выполнить запрос. Попробуйте ещё раз через минуту.']
+          : ['Service unavailable', 'The Autosalon service could not handle the request. Try again in a minute.'];
+  return `<!DOCTYPE html><html lang="${lang}"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<style>body{font:14px sans-serif;margin:24px;color:#333}details{color:#777;margin-top:16px}</style></head>
+<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p><details><summary>${ru ? 'Подробности' : 'Details'}</summary>${escapeHtml(detail)}</details></body></html>`;
+}
+
+const pageLang = (query: unknown): 'ru' | 'en' => ((query as Record<string, unknown> | undefined)?.LANG === 'en' ? 'en' : 'ru');
+
 export function buildServer(deps: ServerDeps): FastifyInstance {
+  /** Requests a browser made (pages): their errors are HTML, in the language of the page. */
+  const pageRequests = new WeakMap<object, { lang: 'ru' | 'en' }>();
   const { store, config, clock, log } = deps;
   // A request must arrive whole within requestTimeoutMs: a client trickling bytes cannot hold a connection open.
   const app = Fastify({
@@ -93,9 +116,11 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   });
 
   app.setErrorHandler((error: unknown, request, reply) => {
+    const page = pageRequests.get(request);
     if (error instanceof BadRequest || error instanceof InstallRefused) {
       log.warn(`${request.method} ${request.url}: ${error.status} ${error.message}`);
-      const code = error.status === 401 ? 'unauthorized' : error.status >= 500 ? 'unavailable' : 'bad_request';
+      if (page) return reply.code(error.status).type('text/html; charset=utf-8').send(errorPage(page.lang, error.status, error.message));
+      const code = error.status === 401 ? 'unauthorized' : error.status === 403 ? 'forbidden' : error.status >= 500 ? 'unavailable' : 'bad_request';
       return reply.code(error.status).send({ error: code, message: error.message });
     }
     const e = error as { statusCode?: number; message?: string };
@@ -166,7 +191,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       : { ...verified.portal, settings: { ...verified.portal.settings, ...(verified.timeZone ? { timeZone: verified.timeZone } : {}) } };
     await store.savePortal(portal);
     deps.onPortalChanged(portal.memberId);
-    await queue({ memberId: portal.memberId, kind: 'install', runAt: clock(), payload: {}, dedupeKey: `install|${portal.memberId}|${clock()}` });
+    // No dedupe key: each verified install spent its own refresh token, so a second one is a real reinstall.
+    await queue({ memberId: portal.memberId, kind: 'install', runAt: clock(), payload: {} });
     log.info(`portal ${portal.domain} (${portal.memberId}): application installed by user ${portal.userId}, plan "${portal.plan || 'unknown'}" → tier ${portal.tier}; installing the template`);
     deps.onInstalled?.(portal);
     return portal;
@@ -182,6 +208,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       });
       return { status: 'installed', tier: portal.tier };
     }
+    pageRequests.set(request, { lang: pageLang(request.query) });
     const p = parse(installPagePayload, form, 'install page request');
     const q = parse(installPageQuery, request.query, 'install page query');
     const protocol = q.PROTOCOL === '0' ? 'http' : 'https';
@@ -216,6 +243,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   // Bitrix24 opens the application's page with a POST carrying member_id and APPLICATION_TOKEN.
   app.post('/app', async (request, reply) => {
+    pageRequests.set(request, { lang: pageLang(request.query) });
     const p = parse(appPagePayload, body(request.body), 'application page request');
     const portal = p.APPLICATION_TOKEN !== undefined
       ? await authorise({ member_id: p.member_id, application_token: p.APPLICATION_TOKEN })

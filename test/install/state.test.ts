@@ -45,7 +45,13 @@ describe('local state of a portal', () => {
     const release = state.lock('install');
     expect(() => state.lock('uninstall')).toThrow(new RegExp(`another install is working on this portal \\(pid ${process.pid}`));
     // Should the process id have been reused, the user is told which file to delete.
-    expect(() => state.lock('uninstall')).toThrow(/if no such run is going on .* delete .*run\.lock\)$/);
+    expect(() => state.lock('uninstall')).toThrow(/if no such run is going on .* delete .*\.lock\)$/);
+    // The same portal reached another way (its webhook vs the application's endpoint) shares the lock.
+    const viaWebhook = new PortalState(state.dir.replace(/\/portals\/.*$/, ''), 'portal.bitrix24.ru', 'https://portal.bitrix24.ru/rest/1/secret/');
+    const viaApp = new PortalState(state.dir.replace(/\/portals\/.*$/, ''), 'a223c6b3710f85df22e9377d6c4f7553', 'https://PORTAL.bitrix24.ru');
+    const webhookRun = viaWebhook.lock('install');
+    expect(() => viaApp.lock('install')).toThrow(/another install is working on this portal/);
+    webhookRun();
     release();
     writeFileSync(state.lockFile, JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), what: 'install' }));
     const again = state.lock('install');

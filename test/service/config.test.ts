@@ -41,3 +41,13 @@ describe('loadServiceConfig', () => {
     expect(message).toMatch(/AUTOSALON_PUBLIC_URL must be an http\(s\) URL/);
   });
 });
+
+describe('the service log', () => {
+  it('writes one line per message: a line break a request carried cannot forge a line', async () => {
+    const { createLogger } = await import('../../src/service/log.js');
+    const lines: string[] = [];
+    createLogger('info', (line) => lines.push(line)).warn('portal evil.ru\n2027-01-01T00:00:00.000Z info  forged\u2028x');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/portal evil\.ru\\n2027-01-01T00:00:00\.000Z info {2}forged\\u2028x$/);
+  });
+});

@@ -41,10 +41,14 @@ export interface StackOptions {
   service?: Partial<ServiceOptions>;
   /** Install the template (default true). */
   install?: boolean;
+  /** The portal's clock at the start (default START). */
+  start?: number;
+  /** The scopes the application is installed with (default: all the emulator has). */
+  appScope?: string[];
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  let base = START;
+  let base = options.start ?? START;
   const emulator = await startTestEmulator({ clock: () => base, limits: false, ...options.emulator });
   const now = () => emulator.control.now();
   const registered = await emulator.control.installApp({});
@@ -59,7 +63,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   // The emulator runs without limits here, so the client's own throttle (2 requests/s after 50) is lifted too.
   const portalClient = { rateLimit: { burstLimit: 100_000, drainRate: 10_000 }, retry: { minDelayMs: 10, maxDelayMs: 100 } };
   let service = await startService({ config, clock: now, background: false, log, portalClient, localPortal: true, ...options.service });
-  const app = await emulator.control.installApp({ clientId: registered.clientId, handlerUrl: `${service.url}/install` });
+  const app = await emulator.control.installApp({ clientId: registered.clientId, handlerUrl: `${service.url}/install`, scope: options.appScope });
   if (app.installDelivery?.httpStatus !== 200) {
     throw new Error(`the service refused the install: ${JSON.stringify(app.installDelivery)}`);
   }

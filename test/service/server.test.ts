@@ -320,6 +320,8 @@ describe('application page', () => {
     });
     const expired = await later.inject({ method: 'POST', url: '/app', ...form({ member_id: 'member-1', pass, date: '2027-02-15' }) });
     expect(expired.statusCode).toBe(401);
-    expect(expired.json().message).toMatch(/open the application again in Bitrix24/);
+    // A browser gets a page in the user's language, never JSON.
+    expect(expired.headers['content-type']).toMatch(/text\/html/);
+    expect(expired.body).toContain('Откройте приложение заново из Битрикс24');
   });
 });

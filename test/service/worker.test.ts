@@ -74,3 +74,30 @@ describe('Worker', () => {
     await worker.stop();
   });
 });
+
+describe('Worker across portals', () => {
+  it('a portal\'s backlog does not delay another portal: one job per portal at a time, the others served meanwhile', async () => {
+    const ran: string[] = [];
+    let runningOfA = 0;
+    let mostOfAAtOnce = 0;
+    const worker = new Worker(store, async (job) => {
+      if (job.memberId === 'A') {
+        runningOfA++;
+        mostOfAAtOnce = Math.max(mostOfAAtOnce, runningOfA);
+      }
+      // A job waits on its portal's REST budget: time passes, nothing else blocks.
+      await new Promise((r) => setTimeout(r, 5));
+      ran.push(`${job.memberId}${String(job.payload)}`);
+      if (job.memberId === 'A') runningOfA--;
+    }, { clock, startDelayMs: 0, pollMs: 10, concurrency: 4 });
+    for (let i = 0; i < 200; i++) await store.enqueue({ memberId: 'A', kind: 'event', payload: i, runAt: now });
+    await store.enqueue({ memberId: 'B', kind: 'event', payload: 0, runAt: now + 1 });
+    now += 1;
+    expect(await worker.drain()).toBe(201);
+    // B's one job ran among A's first, not after A's 200.
+    expect(ran.indexOf('B0')).toBeLessThan(3);
+    expect(mostOfAAtOnce).toBe(1);
+    // A's own jobs ran in order.
+    expect(ran.filter((r) => r.startsWith('A'))).toEqual(Array.from({ length: 200 }, (_, i) => `A${i}`));
+  });
+});
