@@ -12,7 +12,7 @@ import {
   robotDocument, robotPayload, sameToken, uninstallPayload, validPagePass,
 } from './payloads.js';
 import { ROBOT_HANDLERS } from './app-objects.js';
-import type { ItemJob, RobotJob } from './processor.js';
+import { itemWorkKey, type ItemJob, type RobotJob } from './processor.js';
 import { recallList, type RecallEntry } from './recalls.js';
 import { robotCallId } from './rules.js';
 import { localToday } from './time.js';
@@ -237,7 +237,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     const p = parse(crmEventPayload, form, 'event');
     const portal = await authorise(p.auth);
     const { entity } = CRM_EVENTS[p.event];
-    await queue({ memberId: portal.memberId, kind: 'event', runAt: clock(), payload: { entity, id: p.data.FIELDS.ID } satisfies ItemJob });
+    const item: ItemJob = { entity, id: p.data.FIELDS.ID };
+    await queue({ memberId: portal.memberId, kind: 'event', runAt: clock(), payload: item, coalesceKey: itemWorkKey(portal.memberId, item) });
     return { status: 'accepted' };
   });
 

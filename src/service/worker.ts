@@ -1,8 +1,10 @@
 // The worker: takes due jobs from the durable queue and hands them to the processor. It serves several portals at
-// once but each portal one job at a time, choosing among the portals with work due the one served longest ago
-// (schedule.ts): a portal's jobs wait on its own REST budget, never on another portal's backlog. A job is leased,
-// so one left "running" by a killed process is taken again; a failing job is retried with backoff, then parked as
-// failed with its error. The clock is injectable: delayed jobs are due by that clock.
+// once, each portal by one runner at a time, choosing among the portals with work due the one served longest ago
+// (schedule.ts): a portal's jobs wait on its own REST budget, never on another portal's backlog. A runner takes a
+// batch of the portal's due jobs (up to batchSize) and runs them side by side, so their REST calls share requests
+// (RestPipeline); jobs on the same CRM item run one after another, never at the same time. A job is leased, so one
+// left "running" by a killed process is taken again; a failing job is retried with backoff — alone, the others of
+// its batch are done — then parked as failed with its error. The clock is injectable: delayed jobs are due by it.
 import type { Job, ServiceStore } from './store/types.js';
 
 export interface WorkerOptions {
@@ -13,6 +15,10 @@ export interface WorkerOptions {
   pollMs: number;
   /** How many portals are served at the same time (default 8). */
   concurrency?: number;
+  /** How many due jobs of one portal are taken and run together (default 50; 1: one job at a time). */
+  batchSize?: number;
+  /** Jobs with the same key (the same CRM item) never run at the same time; in a batch they run in queue order. */
+  serialKey?: (job: Job) => string | undefined;
   /** A job taken longer ago than this is considered abandoned. */
   leaseMs?: number;
   maxAttempts?: number;
@@ -30,18 +36,18 @@ export class Worker {
   private timer?: NodeJS.Timeout;
   private wakeUp?: () => void;
   private loop?: Promise<void>;
-  /** The job each portal is running now (one at most). */
+  /** The batch each portal is running now (one at most). */
   private readonly inFlight = new Map<string, Promise<void>>();
   /** Serialises claiming between the background loop and explicit drain() calls. */
   private claiming: Promise<unknown> = Promise.resolve();
-  private readonly o: Required<Omit<WorkerOptions, 'onError' | 'isPermanent'>> & Pick<WorkerOptions, 'onError' | 'isPermanent'>;
+  private readonly o: Required<Omit<WorkerOptions, 'onError' | 'isPermanent' | 'serialKey'>> & Pick<WorkerOptions, 'onError' | 'isPermanent' | 'serialKey'>;
 
   constructor(
     private readonly store: ServiceStore,
     private readonly handle: (job: Job) => Promise<void>,
     options: WorkerOptions,
   ) {
-    this.o = { concurrency: 8, leaseMs: 10 * 60_000, maxAttempts: 8, retryBaseMs: 5_000, retryMaxMs: 15 * 60_000, ...options };
+    this.o = { concurrency: 8, batchSize: 50, leaseMs: 10 * 60_000, maxAttempts: 8, retryBaseMs: 5_000, retryMaxMs: 15 * 60_000, ...options };
   }
 
   /** Starts the background loop (after the start delay). */
@@ -59,7 +65,7 @@ export class Worker {
           this.o.onError?.({ id: 0 } as Job, error, true);
         }
         if (!this.running) break;
-        // Wake when a job ends (a slot and its portal are free again), when one is queued, or when one falls due.
+        // Wake when a batch ends (a slot and its portal are free again), when a job is queued, or when one falls due.
         await Promise.race([...this.inFlight.values(), this.sleep(await this.idleWait())]);
       }
     })();
@@ -100,11 +106,12 @@ export class Worker {
     const next = this.claiming.then(async () => {
       let started = 0;
       while (this.inFlight.size < this.o.concurrency) {
-        const job = await this.store.claimDue(this.o.clock(), this.o.leaseMs, new Set(this.inFlight.keys()));
-        if (!job) break;
-        const run = this.run(job).finally(() => this.inFlight.delete(job.memberId));
-        this.inFlight.set(job.memberId, run);
-        started++;
+        const jobs = await this.store.claimDueBatch(this.o.clock(), this.o.leaseMs, this.o.batchSize, new Set(this.inFlight.keys()));
+        if (jobs.length === 0) break;
+        const { memberId } = jobs[0];
+        const run = this.runBatch(jobs).finally(() => this.inFlight.delete(memberId));
+        this.inFlight.set(memberId, run);
+        started += jobs.length;
       }
       return started;
     });
@@ -124,6 +131,18 @@ export class Worker {
     }
     await Promise.all(this.inFlight.values());
     return n;
+  }
+
+  /** One portal's batch: different items side by side, the jobs of one item in order. */
+  private async runBatch(jobs: Job[]): Promise<void> {
+    const chains = new Map<string, Job[]>();
+    for (const job of jobs) {
+      const key = this.o.serialKey?.(job) ?? `job:${job.id}`;
+      chains.set(key, [...(chains.get(key) ?? []), job]);
+    }
+    await Promise.all([...chains.values()].map(async (chain) => {
+      for (const job of chain) await this.run(job);
+    }));
   }
 
   private async run(job: Job): Promise<void> {

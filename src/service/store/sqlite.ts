@@ -141,6 +141,13 @@ const MIGRATIONS: string[] = [
   CREATE INDEX jobs_portal_due ON jobs (member_id, status, run_at, id);
   CREATE INDEX jobs_leased ON jobs (locked_until) WHERE status = 'running';
   `,
+  `
+  -- Work on one item that waits as one job: a second event for it before the first is taken adds nothing.
+  ALTER TABLE jobs ADD COLUMN coalesce_key TEXT;
+  CREATE UNIQUE INDEX jobs_coalesce ON jobs (coalesce_key) WHERE status = 'queued';
+  -- DATE_MODIFY of the item when it was observed: a sweep skips items not modified since.
+  ALTER TABLE observations ADD COLUMN modified_at TEXT;
+  `,
 ];
 
 interface PortalRow {
@@ -152,7 +159,7 @@ interface PortalRow {
 
 interface JobRow {
   id: number; member_id: string; kind: string; payload: string; run_at: number; dedupe_key: string | null;
-  status: string; attempts: number; last_error: string | null; created_at: number;
+  status: string; attempts: number; last_error: string | null; created_at: number; coalesce_key: string | null;
 }
 
 interface EpisodeRow {
@@ -186,6 +193,7 @@ const toJob = (r: JobRow): Job => ({
   payload: JSON.parse(r.payload) as unknown,
   runAt: r.run_at,
   dedupeKey: r.dedupe_key ?? undefined,
+  coalesceKey: r.coalesce_key ?? undefined,
   status: r.status as JobStatus,
   attempts: r.attempts,
   lastError: r.last_error ?? undefined,
@@ -363,30 +371,36 @@ export class SqliteStore implements ServiceStore {
       laneRecompute: db.prepare(`UPDATE queue_lanes SET due_at = (SELECT min(run_at) FROM jobs WHERE member_id = @memberId AND status = 'queued')
         WHERE member_id = @memberId`),
       laneServed: db.prepare(`UPDATE queue_lanes SET served_seq = (SELECT coalesce(max(served_seq), 0) + 1 FROM queue_lanes) WHERE member_id = ?`),
-      portalNextDue: db.prepare<[string], JobRow>(`SELECT * FROM jobs WHERE member_id = ? AND status = 'queued' ORDER BY run_at, id LIMIT 1`),
-      leaseExpired: db.prepare<[number], { id: number; member_id: string; run_at: number }>(`UPDATE jobs SET status = 'queued', locked_until = NULL
-        WHERE status = 'running' AND locked_until < ? RETURNING id, member_id, run_at`),
+      portalDue: db.prepare<[string, number, number], JobRow>(`SELECT * FROM jobs WHERE member_id = ? AND status = 'queued' AND run_at <= ?
+        ORDER BY run_at, id LIMIT ?`),
+      leaseExpired: db.prepare<[number], { id: number; run_at: number }>(`SELECT id, run_at FROM jobs WHERE status = 'running' AND locked_until < ?`),
       jobPortal: db.prepare<[number], { member_id: string; run_at: number }>('SELECT member_id, run_at FROM jobs WHERE id = ?'),
-      insertJob: db.prepare(`INSERT INTO jobs (member_id, kind, payload, run_at, dedupe_key, created_at)
-        VALUES (@memberId, @kind, @payload, @runAt, @dedupeKey, @createdAt) ON CONFLICT (dedupe_key) DO NOTHING`),
+      insertJob: db.prepare(`INSERT INTO jobs (member_id, kind, payload, run_at, dedupe_key, coalesce_key, created_at)
+        VALUES (@memberId, @kind, @payload, @runAt, @dedupeKey, @coalesceKey, @createdAt) ON CONFLICT DO NOTHING`),
       jobByKey: db.prepare<[string], { id: number }>('SELECT id FROM jobs WHERE dedupe_key = ?'),
+      queuedByCoalesceKey: db.prepare<[string], { id: number }>(`SELECT id FROM jobs WHERE coalesce_key = ? AND status = 'queued'`),
       lease: db.prepare(`UPDATE jobs SET status = 'running', locked_until = ?, attempts = attempts + 1 WHERE id = ?`),
       complete: db.prepare(`UPDATE jobs SET status = 'done', locked_until = NULL, finished_at = ? WHERE id = ?`),
       retry: db.prepare(`UPDATE jobs SET status = 'queued', locked_until = NULL, run_at = ?, last_error = ? WHERE id = ?`),
       fail: db.prepare(`UPDATE jobs SET status = 'failed', locked_until = NULL, last_error = ?, finished_at = ? WHERE id = ?`),
       prune: db.prepare(`DELETE FROM jobs WHERE status = 'done' AND finished_at < ?`),
-      requeue: db.prepare<[], { member_id: string; run_at: number }>(`UPDATE jobs SET status = 'queued', locked_until = NULL WHERE status = 'running'
-        RETURNING member_id, run_at`),
+      running: db.prepare<[], { id: number; run_at: number }>(`SELECT id, run_at FROM jobs WHERE status = 'running'`),
+      queuedSibling: db.prepare<[number], { id: number; run_at: number }>(`SELECT s.id, s.run_at FROM jobs j JOIN jobs s
+        ON s.coalesce_key = j.coalesce_key AND s.status = 'queued' AND s.id <> j.id WHERE j.id = ?`),
+      mergedInto: db.prepare(`UPDATE jobs SET status = 'done', finished_at = ?, last_error = ? WHERE id = ?`),
       stats: db.prepare<[number], { status: string; n: number; due: number }>(`SELECT status, count(*) AS n,
         sum(CASE WHEN run_at <= ? THEN 1 ELSE 0 END) AS due FROM jobs GROUP BY status`),
       statsByPortal: db.prepare<[number], { member_id: string; status: string; n: number; due: number }>(`SELECT member_id, status, count(*) AS n,
         sum(CASE WHEN run_at <= ? THEN 1 ELSE 0 END) AS due FROM jobs GROUP BY member_id, status`),
-      getObservation: db.prepare<[string, string, string], { stage_id: string; stage_entered_at: number; watched: string; updated_at: number }>(
-        'SELECT stage_id, stage_entered_at, watched, updated_at FROM observations WHERE member_id = ? AND entity = ? AND item_id = ?'),
-      saveObservation: db.prepare(`INSERT INTO observations (member_id, entity, item_id, stage_id, stage_entered_at, watched, updated_at)
-        VALUES (@memberId, @entity, @itemId, @stageId, @stageEnteredAt, @watched, @updatedAt)
+      getObservation: db.prepare<[string, string, string], { stage_id: string; stage_entered_at: number; watched: string; updated_at: number; modified_at: string | null }>(
+        'SELECT stage_id, stage_entered_at, watched, updated_at, modified_at FROM observations WHERE member_id = ? AND entity = ? AND item_id = ?'),
+      saveObservation: db.prepare(`INSERT INTO observations (member_id, entity, item_id, stage_id, stage_entered_at, watched, updated_at, modified_at)
+        VALUES (@memberId, @entity, @itemId, @stageId, @stageEnteredAt, @watched, @updatedAt, @modifiedAt)
         ON CONFLICT (member_id, entity, item_id) DO UPDATE SET stage_id = excluded.stage_id,
-          stage_entered_at = excluded.stage_entered_at, watched = excluded.watched, updated_at = excluded.updated_at`),
+          stage_entered_at = excluded.stage_entered_at, watched = excluded.watched, updated_at = excluded.updated_at,
+          modified_at = excluded.modified_at`),
+      observedModifications: db.prepare<[string, string, string], { item_id: string; modified_at: string | null; updated_at: number }>(
+        `SELECT item_id, modified_at, updated_at FROM observations WHERE member_id = ? AND entity = ? AND item_id IN (SELECT value FROM json_each(?))`),
       insertAction: db.prepare(`INSERT INTO actions (key, member_id, status, started_at) VALUES (?, ?, 'started', ?)
         ON CONFLICT (key) DO NOTHING`),
       getAction: db.prepare<[string], { status: string; result: string | null; started_at: number }>(
@@ -489,14 +503,30 @@ export class SqliteStore implements ServiceStore {
   private insertJob(job: NewJob): { id: number; created: boolean } {
     const r = this.stmt.insertJob.run({
       memberId: job.memberId, kind: job.kind, payload: JSON.stringify(job.payload ?? null), runAt: job.runAt,
-      dedupeKey: job.dedupeKey ?? null, createdAt: Date.now(),
+      dedupeKey: job.dedupeKey ?? null, coalesceKey: job.coalesceKey ?? null, createdAt: Date.now(),
     });
     if (r.changes === 1) {
       this.stmt.laneQueued.run(job.memberId, job.runAt);
       return { id: Number(r.lastInsertRowid), created: true };
     }
-    const existing = this.stmt.jobByKey.get(job.dedupeKey as string);
+    const existing = (job.dedupeKey !== undefined ? this.stmt.jobByKey.get(job.dedupeKey) : undefined)
+      ?? (job.coalesceKey !== undefined ? this.stmt.queuedByCoalesceKey.get(job.coalesceKey) : undefined);
     return { id: existing?.id ?? 0, created: false };
+  }
+
+  /**
+   * Puts a taken job back in the queue at runAt. A job for the same item queued meanwhile (a newer event) is merged
+   * into it: one job does the item's work, keeping the attempts made so far, at the earlier of the two times.
+   */
+  private requeue(jobId: number, runAt: number, error: string | null): void {
+    const sibling = this.stmt.queuedSibling.get(jobId);
+    if (sibling) {
+      this.stmt.mergedInto.run(Date.now(), `merged into job ${jobId} (the same item)`, sibling.id);
+      runAt = Math.min(runAt, sibling.run_at);
+    }
+    this.stmt.retry.run(runAt, error, jobId);
+    const job = this.stmt.jobPortal.get(jobId);
+    if (job) this.stmt.laneQueued.run(job.member_id, runAt);
   }
 
   private lanes(): QueueLane[] {
@@ -504,16 +534,20 @@ export class SqliteStore implements ServiceStore {
   }
 
   async claimDue(now: number, leaseMs: number, busy: ReadonlySet<string> = new Set()): Promise<Job | undefined> {
+    return (await this.claimDueBatch(now, leaseMs, 1, busy))[0];
+  }
+
+  async claimDueBatch(now: number, leaseMs: number, limit: number, busy: ReadonlySet<string> = new Set()): Promise<Job[]> {
     return this.db.transaction(() => {
       // Jobs whose lease ran out (their process died) are queued again first.
-      for (const expired of this.stmt.leaseExpired.all(now)) this.stmt.laneQueued.run(expired.member_id, expired.run_at);
+      for (const expired of this.stmt.leaseExpired.all(now)) this.requeue(expired.id, expired.run_at, null);
       const memberId = pickLane(this.lanes(), now, busy);
-      if (memberId === undefined) return undefined;
-      const row = this.stmt.portalNextDue.get(memberId) as JobRow;
-      this.stmt.lease.run(now + leaseMs, row.id);
+      if (memberId === undefined) return [];
+      const rows = this.stmt.portalDue.all(memberId, now, Math.max(1, limit));
+      for (const row of rows) this.stmt.lease.run(now + leaseMs, row.id);
       this.stmt.laneRecompute.run({ memberId });
       this.stmt.laneServed.run(memberId);
-      return toJob({ ...row, status: 'running', attempts: row.attempts + 1 });
+      return rows.map((row) => toJob({ ...row, status: 'running', attempts: row.attempts + 1 }));
     }).immediate();
   }
 
@@ -522,11 +556,7 @@ export class SqliteStore implements ServiceStore {
   }
 
   async retry(jobId: number, runAt: number, error: string): Promise<void> {
-    this.db.transaction(() => {
-      this.stmt.retry.run(runAt, error, jobId);
-      const job = this.stmt.jobPortal.get(jobId);
-      if (job) this.stmt.laneQueued.run(job.member_id, runAt);
-    })();
+    this.db.transaction(() => this.requeue(jobId, runAt, error))();
   }
 
   async fail(jobId: number, error: string, now: number): Promise<void> {
@@ -535,9 +565,9 @@ export class SqliteStore implements ServiceStore {
 
   async requeueRunning(): Promise<number> {
     return this.db.transaction(() => {
-      const requeued = this.stmt.requeue.all();
-      for (const job of requeued) this.stmt.laneQueued.run(job.member_id, job.run_at);
-      return requeued.length;
+      const running = this.stmt.running.all();
+      for (const job of running) this.requeue(job.id, job.run_at, null);
+      return running.length;
     })();
   }
 
@@ -576,11 +606,21 @@ export class SqliteStore implements ServiceStore {
       stageEnteredAt: row.stage_entered_at,
       watched: JSON.parse(row.watched) as Record<string, string>,
       updatedAt: row.updated_at,
+      ...(row.modified_at !== null ? { modifiedAt: row.modified_at } : {}),
     };
   }
 
   async saveObservation(o: Observation): Promise<void> {
-    this.stmt.saveObservation.run({ ...o, watched: JSON.stringify(o.watched) });
+    this.stmt.saveObservation.run({ ...o, watched: JSON.stringify(o.watched), modifiedAt: o.modifiedAt ?? null });
+  }
+
+  async observedModifications(memberId: string, entity: 'lead' | 'deal', itemIds: string[]): Promise<Map<string, { modifiedAt?: string; updatedAt: number }>> {
+    const out = new Map<string, { modifiedAt?: string; updatedAt: number }>();
+    if (itemIds.length === 0) return out;
+    for (const row of this.stmt.observedModifications.all(memberId, entity, JSON.stringify(itemIds))) {
+      out.set(row.item_id, { ...(row.modified_at !== null ? { modifiedAt: row.modified_at } : {}), updatedAt: row.updated_at });
+    }
+    return out;
   }
 
   async beginAction(key: string, memberId: string, now: number): Promise<ActionState> {

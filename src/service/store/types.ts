@@ -61,6 +61,11 @@ export interface NewJob {
   runAt: number;
   /** A second job with the same key is not queued (a schedule entry, a duplicate delivery). */
   dedupeKey?: string;
+  /**
+   * Jobs with the same key wait as one while queued (events and sweep checks of one item: one read serves them all);
+   * once the job is taken, a new one may be queued, since the item may change after it was read.
+   */
+  coalesceKey?: string;
 }
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'failed';
@@ -101,7 +106,10 @@ export interface Observation {
   stageEnteredAt: number;
   /** Normalised values of the fields rules watch for changes. */
   watched: Record<string, string>;
+  /** ms, service clock: when it was observed. */
   updatedAt: number;
+  /** DATE_MODIFY of the item as read then. */
+  modifiedAt?: string;
 }
 
 export type ActionState =
@@ -172,6 +180,11 @@ export interface ServiceStore {
    * backlog never keeps another portal waiting.
    */
   claimDue(now: number, leaseMs: number, busy?: ReadonlySet<string>): Promise<Job | undefined>;
+  /**
+   * Like claimDue, but up to `limit` due jobs of the chosen portal at once (earliest first), all leased: the worker
+   * runs them side by side and their REST calls share batches. One portal per claim, so portals still take turns.
+   */
+  claimDueBatch(now: number, leaseMs: number, limit: number, busy?: ReadonlySet<string>): Promise<Job[]>;
   complete(jobId: number, now: number): Promise<void>;
   /** Puts a job back for another attempt at runAt. */
   retry(jobId: number, runAt: number, error: string): Promise<void>;
@@ -190,6 +203,8 @@ export interface ServiceStore {
   // ---- what was last seen of each CRM item
   getObservation(memberId: string, entity: 'lead' | 'deal', itemId: string): Promise<Observation | undefined>;
   saveObservation(observation: Observation): Promise<void>;
+  /** What was observed of these items: their DATE_MODIFY then, and when (items never observed are absent). */
+  observedModifications(memberId: string, entity: 'lead' | 'deal', itemIds: string[]): Promise<Map<string, { modifiedAt?: string; updatedAt: number }>>;
 
   // ---- idempotency of side effects
   /** Records the key as started unless it exists; returns what was there before. */
