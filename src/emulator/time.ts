@@ -100,3 +100,13 @@ export function localDateText(epochMs: number, timeZone: string): string {
 
 /** Unix seconds with microseconds, like PHP microtime(true). */
 export const unixSeconds = (epochMs: number) => Math.round(epochMs * 1000) / 1_000_000;
+
+/** Why a time zone name cannot be used (undefined when it can): the emulator takes IANA names, as Bitrix24 does. */
+export function timeZoneProblem(timeZone: string): string | undefined {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+    return undefined;
+  } catch {
+    return `unknown time zone "${timeZone}": use an IANA name such as Europe/Moscow or Asia/Vladivostok`;
+  }
+}
