@@ -275,7 +275,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       return found.control;
     },
     portals: () => running.map((r) => summary(r.view)),
-    addPortal: async (spec) => summary(await addPortal(spec)),
+    async addPortal(spec) {
+      try {
+        return summary(await addPortal(spec));
+      } catch (error) {
+        throw error instanceof EmulatorOptionError ? new ControlInputError(error.message) : error;
+      }
+    },
     allStats() {
       const portals = running.map((r) => ({ memberId: r.view.memberId, domain: r.view.domain, ...r.control.stats() }));
       return { total: sumStats(portals), portals };
