@@ -255,12 +255,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     requiredUserFieldCheck: options.requiredUserFieldCheck ?? false,
   };
   const running: Running[] = [];
+  // Nothing is written until every stored portal is up again, so an early request cannot drop the others from the file.
+  let started = false;
   const applications: RegisteredApp[] = stored?.apps ?? [];
   const shared: PortalShared = {
     applications,
     methods: restMethods(),
     save() {
-      if (!stateFile || running.length === 0) return;
+      if (!stateFile || !started) return;
       for (const r of running) r.portal.state.clockOffsetMs = r.portal.clock.offset;
       writeStateFile(stateFile, { apps: applications, portals: running.map((r) => r.portal.state) });
     },
@@ -358,6 +360,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     await Promise.all(running.map((r) => r.server.close()));
     throw error;
   }
+  started = true;
   shared.save();
 
   const first = running[0];
