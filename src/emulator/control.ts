@@ -209,7 +209,7 @@ export class EmulatorControl {
     if (!app || !app.installed) throw new Error(`no installed application with client_id ${clientId}`);
     const handlers = p.state.eventBindings.filter((b) => b.clientId === clientId && b.event === 'ONAPPUNINSTALL' && !b.offline);
     app.installed = false;
-    p.state.tokens = p.state.tokens.filter((t) => t.clientId !== clientId);
+    for (const t of p.state.tokens) if (t.clientId === clientId) t.revoked = true;
     p.state.eventBindings = p.state.eventBindings.filter((b) => b.clientId !== clientId);
     p.state.robots = p.state.robots.filter((r) => r.clientId !== clientId);
     p.state.triggers = p.state.triggers.filter((t) => t.clientId !== clientId);

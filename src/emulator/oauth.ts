@@ -51,8 +51,9 @@ export function handleTokenRequest(portals: readonly Portal[], applications: rea
     const row = portal.state.tokens.find((t) => t.refreshToken === refreshToken && t.clientId === clientId);
     if (!row) continue;
     const app = portal.app(clientId);
+    // Deleted from this portal: invalid_client, even while other portals keep the application.
     if (!app?.installed) return oauthError(401, 'invalid_client', 'Invalid client credentials');
-    if (row.refreshUsed || row.refreshExpires <= portal.now()) break;
+    if (row.revoked || row.refreshUsed || row.refreshExpires <= portal.now()) break;
     // A refresh token is spent once exchanged: the app must store the new pair.
     row.refreshUsed = true;
     const token = portal.issueToken(app, row.userId);

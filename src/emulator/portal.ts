@@ -163,7 +163,7 @@ export class Portal {
   deliveryToken(app: AppRow, userId: number): TokenRow {
     const now = this.now();
     const reusable = this.state.tokens.find(
-      (t) => t.forDelivery && t.clientId === app.clientId && t.userId === userId && !t.refreshUsed && t.expires - now > 10 * 60_000,
+      (t) => t.forDelivery && !t.revoked && t.clientId === app.clientId && t.userId === userId && !t.refreshUsed && t.expires - now > 10 * 60_000,
     );
     if (reusable) return reusable;
     const token = this.issueToken(app, userId);

@@ -117,7 +117,7 @@ export function authenticate(portal: Portal, params: Params, webhook: ParsedPath
   }
   const token = accessTokenOf(params, authorization);
   if (!token) throw new RestError('NO_AUTH_FOUND', 'Wrong authorization data', 401);
-  const row = state.tokens.find((t) => t.accessToken === token);
+  const row = state.tokens.find((t) => t.accessToken === token && !t.revoked);
   const app = row ? portal.app(row.clientId) : undefined;
   if (!row || !app) throw new RestError('NO_AUTH_FOUND', 'Wrong authorization data', 401);
   if (!portal.restAvailable) throw new RestError('ACCESS_DENIED', 'REST is available only on commercial plans.', 403);

@@ -120,6 +120,11 @@ export interface TokenRow {
   refreshUsed: boolean;
   /** Issued for the auth block of a delivery (reused for later deliveries while it has time left). */
   forDelivery?: boolean;
+  /**
+   * The application was deleted from the portal: the pair opens nothing any more, and the OAuth server still knows
+   * which portal its refresh token came from (invalid_client, not invalid_grant).
+   */
+  revoked?: boolean;
 }
 
 export interface EventBindingRow { id: number; clientId: string; event: string; handler: string; authType: number; offline: boolean }

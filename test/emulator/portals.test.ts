@@ -161,10 +161,19 @@ describe('one application on several portals', () => {
     expect((await appCall(b, tokens.access_token, 'app.info')).status).toBe(200);
     expect((await appCall(a, tokens.access_token, 'app.info')).status).toBe(401);
 
-    // Uninstalled on A, the application keeps working on B.
+    // Deleted from A, the application keeps working on B; A's refresh token is invalid_client, as on a one-portal
+    // emulator (settings/oauth/error-codes.md: "the application may not be installed").
     await a.control.uninstallApp(onA.clientId);
     expect((await appCall(b, tokens.access_token, 'crm.lead.list')).status).toBe(200);
     expect(await appCall(a, onA.accessToken, 'crm.lead.list')).toMatchObject({ status: 401, body: { error: 'NO_AUTH_FOUND' } });
+    const refusedOnA = await fetch(`${emu.oauthUrl}/oauth/token/?${new URLSearchParams({ grant_type: 'refresh_token', client_id: onA.clientId, client_secret: onA.clientSecret, refresh_token: onA.refreshToken })}`);
+    expect([refusedOnA.status, await refusedOnA.json()]).toEqual([401, { error: 'invalid_client', error_description: 'Invalid client credentials' }]);
+    // Installed on A again: new tokens work, the old refresh token does not.
+    const again = await a.control.installApp({ clientId: onA.clientId });
+    expect((await appCall(a, again.accessToken, 'crm.lead.list')).status).toBe(200);
+    expect(await appCall(a, onA.accessToken, 'crm.lead.list')).toMatchObject({ status: 401, body: { error: 'NO_AUTH_FOUND' } });
+    const stale = await fetch(`${emu.oauthUrl}/oauth/token/?${new URLSearchParams({ grant_type: 'refresh_token', client_id: onA.clientId, client_secret: onA.clientSecret, refresh_token: onA.refreshToken })}`);
+    expect(stale.status).toBe(400);
   });
 
   test('installing a client_id the emulator never registered is refused', async () => {
