@@ -4,6 +4,9 @@ import { UserError } from './errors.js';
 import { parseInteger, parseLang, parsePort } from './options.js';
 import { untilStopped } from './signals.js';
 
+/** The flag of each startEmulator option the command passes on unchecked. */
+const FLAGS: Record<string, string> = { plan: '--plan', timeZone: '--time-zone' };
+
 interface EmulatorFlags { port: string; portals: string; state?: string; plan: string; latencyMs: string; limits: string; lang: string; timeZone: string }
 
 export function register(program: Command): void {
@@ -20,7 +23,6 @@ export function register(program: Command): void {
     .option('--time-zone <zone>', 'portal time zone (IANA)', 'Europe/Moscow')
     .action(async (flags: EmulatorFlags, command: Command) => {
       if (flags.limits !== 'on' && flags.limits !== 'off') throw new UserError(`--limits takes on or off (got "${flags.limits}")`);
-      if (!/^[a-z][a-z0-9_]*$/.test(flags.plan)) throw new UserError(`--plan takes a plan code such as pro, ent250 or basic (got "${flags.plan}")`);
       // A flag left at its default does not replace what a state file's portals already have.
       const given = (name: string) => command.getOptionValueSource(name) !== 'default';
       let emulator;
@@ -37,7 +39,7 @@ export function register(program: Command): void {
         });
       } catch (error) {
         if (error instanceof EmulatorStateError) throw new UserError(error.message);
-        if (error instanceof EmulatorOptionError) throw new UserError(`--time-zone: ${error.message}`);
+        if (error instanceof EmulatorOptionError) throw new UserError(`${FLAGS[error.option] ?? error.option} ${error.problem}`);
         if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UserError(`port ${flags.port} is taken: choose another with --port, or --port 0 for a free one`);
         throw error;
       }

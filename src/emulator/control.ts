@@ -10,7 +10,7 @@ import { userFieldsOf } from './methods/crm-userfield.js';
 import type { Portal } from './portal.js';
 import { ALL_SCOPES } from './seed.js';
 import { randomHex, randomToken, type AppRow, type CrmEntity, type CrmOperation, type CrmRecord, type PortalState, type RobotRunRow } from './state.js';
-import { timeZoneProblem } from './time.js';
+import { TIME_ZONE_HINT, isTimeZone } from './time.js';
 
 /** Input the control API refuses (HTTP 400 over /_control), with what to give instead. */
 export class ControlInputError extends Error {}
@@ -283,8 +283,7 @@ export class EmulatorControl {
   setUserTimeZone(userId: number, timeZone: string): void {
     const user = this.portal.user(userId);
     if (!user) throw new ControlInputError(`no user ${userId}`);
-    const problem = timeZone === '' ? undefined : timeZoneProblem(timeZone);
-    if (problem) throw new ControlInputError(problem);
+    if (timeZone !== '' && !isTimeZone(timeZone)) throw new ControlInputError(`timeZone ${TIME_ZONE_HINT} (got "${timeZone}")`);
     user.TIME_ZONE = timeZone;
     this.portal.persist();
   }

@@ -26,7 +26,7 @@ import { buildRegistry } from './registry.js';
 import { newPortal, type Lang } from './seed.js';
 import { CONTROL_PATH, OAUTH_PATH, buildServer, registerOAuthRoutes } from './server.js';
 import { readStateFile, writeStateFile, type PortalState, type RegisteredApp } from './state.js';
-import { Clock, timeZoneProblem } from './time.js';
+import { Clock, TIME_ZONE_HINT, isTimeZone } from './time.js';
 
 export {
   EmulatorControl,
@@ -137,8 +137,15 @@ export interface RunningEmulator {
 
 /** An option startEmulator cannot use, with what to give instead. */
 export class EmulatorOptionError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(
+    /** The option, as a PortalSpec or EmulatorOptions key. */
+    readonly option: string,
+    /** What the option takes, to follow its name ("takes ru or en (got "de")"). */
+    readonly problem: string,
+    /** Which portal's spec, when it was one of them. */
+    portal?: number,
+  ) {
+    super(`${portal ? `portal ${portal}: ` : ''}${option} ${problem}`);
     this.name = 'EmulatorOptionError';
   }
 }
@@ -151,21 +158,21 @@ export function defaultCertDir(stateFile?: string): string {
 export const MAX_PORTALS = 100;
 const PLAN_CODE = /^[a-z][a-z0-9_]*$/;
 
-function checkSpec(spec: PortalSpec, where: string): void {
-  if (spec.plan !== undefined && !PLAN_CODE.test(spec.plan)) throw new EmulatorOptionError(`${where}plan takes a plan code such as pro, ent250 or basic (got "${spec.plan}")`);
-  const zoneProblem = spec.timeZone === undefined ? undefined : timeZoneProblem(spec.timeZone);
-  if (zoneProblem) throw new EmulatorOptionError(`${where}${zoneProblem}`);
-  if (spec.language !== undefined && spec.language !== 'ru' && spec.language !== 'en') throw new EmulatorOptionError(`${where}language takes ru or en (got "${String(spec.language)}")`);
-  if (spec.clockOffsetMs !== undefined && !Number.isFinite(spec.clockOffsetMs)) throw new EmulatorOptionError(`${where}clockOffsetMs takes milliseconds (got ${String(spec.clockOffsetMs)})`);
+function checkSpec(spec: PortalSpec, portal?: number): void {
+  const fail = (option: string, problem: string, got: unknown) => new EmulatorOptionError(option, `${problem} (got ${JSON.stringify(got)})`, portal);
+  if (spec.plan !== undefined && !PLAN_CODE.test(spec.plan)) throw fail('plan', 'takes a plan code such as pro, ent250 or basic', spec.plan);
+  if (spec.timeZone !== undefined && !isTimeZone(spec.timeZone)) throw fail('timeZone', TIME_ZONE_HINT, spec.timeZone);
+  if (spec.language !== undefined && spec.language !== 'ru' && spec.language !== 'en') throw fail('language', 'takes ru or en', spec.language);
+  if (spec.clockOffsetMs !== undefined && !Number.isFinite(spec.clockOffsetMs)) throw fail('clockOffsetMs', 'takes milliseconds', spec.clockOffsetMs);
 }
 
 function requestedSpecs(portals: EmulatorOptions['portals']): PortalSpec[] {
   if (portals === undefined) return [{}];
   if (Array.isArray(portals)) {
-    if (portals.length < 1 || portals.length > MAX_PORTALS) throw new EmulatorOptionError(`portals takes 1 to ${MAX_PORTALS} portal specs (got ${portals.length})`);
+    if (portals.length < 1 || portals.length > MAX_PORTALS) throw new EmulatorOptionError('portals', `takes 1 to ${MAX_PORTALS} portal specs (got ${portals.length})`);
     return portals;
   }
-  if (!Number.isInteger(portals) || portals < 1 || portals > MAX_PORTALS) throw new EmulatorOptionError(`portals takes a whole number from 1 to ${MAX_PORTALS} (got ${String(portals)})`);
+  if (!Number.isInteger(portals) || portals < 1 || portals > MAX_PORTALS) throw new EmulatorOptionError('portals', `takes a whole number from 1 to ${MAX_PORTALS} (got ${String(portals)})`);
   return Array.from({ length: portals }, () => ({}));
 }
 
@@ -237,8 +244,8 @@ function sumStats(all: EmulatorStats[]): EmulatorStats {
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   const specs = requestedSpecs(options.portals);
-  checkSpec({ plan: options.plan, timeZone: options.timeZone, language: options.language }, '');
-  specs.forEach((spec, i) => checkSpec(spec, `portal ${i + 1}: `));
+  checkSpec({ plan: options.plan, timeZone: options.timeZone, language: options.language });
+  specs.forEach((spec, i) => checkSpec(spec, i + 1));
   const baseClock = options.clock ?? Date.now;
   const stateFile = options.stateFile ? resolve(options.stateFile) : undefined;
   const stored = stateFile ? await readStateFile(stateFile) : undefined;
@@ -320,7 +327,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   // Portals are added one at a time, so their order (and portal numbers) is the order of the calls.
   let adding: Promise<unknown> = Promise.resolve();
   async function addPortal(spec: PortalSpec = {}): Promise<EmulatedPortal> {
-    checkSpec(spec, '');
+    checkSpec(spec);
     const next = adding.then(async () => {
       if (running.length >= MAX_PORTALS) throw new ControlInputError(`an emulator holds at most ${MAX_PORTALS} portals`);
       const clock = new Clock(baseClock);

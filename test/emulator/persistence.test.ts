@@ -159,7 +159,9 @@ describe('autosalon emulator (CLI)', () => {
     expect(portals.stderr).toContain('--portals must be a whole number from 1 to 100 (got "0")');
     const zone = runCli(['emulator', '--time-zone', 'Moscow']);
     expect(zone.status).toBe(1);
-    expect(zone.stderr).toContain('--time-zone: unknown time zone "Moscow": use an IANA name such as Europe/Moscow');
+    expect(zone.stderr).toContain('--time-zone takes an IANA time zone name such as Europe/Moscow or Asia/Vladivostok (got "Moscow")');
+    const plan = runCli(['emulator', '--plan', 'Pro']);
+    expect(plan.stderr).toContain('--plan takes a plan code such as pro, ent250 or basic (got "Pro")');
     expect(zone.stdout).toBe('');
   });
 });
