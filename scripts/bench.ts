@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { relaunchTrustingCa } from '../src/install/embedded.js';
 import { defaultStateDir } from '../src/install/state.js';
 import { benchEvents, nothingLost, renderEventsBench } from './bench/events.js';
+import { benchFairness, fairnessTargets, renderFairnessBench } from './bench/fairness.js';
 import { benchInstall, installTargets, renderInstallBench } from './bench/install.js';
 
 // The emulator's CA must be trusted from process start: the first run makes it and relaunches itself.
@@ -15,5 +16,9 @@ console.log(renderInstallBench(install));
 console.log('');
 const events = await benchEvents();
 console.log(renderEventsBench(events));
+console.log('');
+// The default worker (several portals at once), and one portal at a time: round-robin alone.
+const fairness = [await benchFairness({ certDir }), await benchFairness({ certDir, concurrency: 1 })];
+console.log(renderFairnessBench(fairness));
 // A missed target fails the run, so a script or CI step sees it.
-if (installTargets(install).some((t) => !t.ok) || !nothingLost(events)) process.exitCode = 1;
+if (installTargets(install).some((t) => !t.ok) || !nothingLost(events) || fairness.flatMap(fairnessTargets).some((t) => !t.ok)) process.exitCode = 1;

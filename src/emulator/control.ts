@@ -1,7 +1,8 @@
 // The control API: what a real portal does through its UI or its own servers — installing a local application,
 // event fault switches, running an app robot, converting a lead, moving the clock — plus statistics and read access
 // to what REST cannot read (notifications sent, tasks, ...). Same functions in-process and over HTTP (/_control).
-import type { DeliveryRecord, EventFaults } from './events.js';
+import type { DeliveryRecord } from './events.js';
+import { eventPart, faultsProblem, restPart, type EventFaults, type Faults } from './faults.js';
 import { activityName, resolveDocumentId, signEventToken, workflowInstanceId } from './methods/bizproc.js';
 import { commitUpdate, createRecord, findRecord, updateRecord } from './methods/crm-items.js';
 import { dealStageEntity, statusesOf } from './methods/crm-status.js';
@@ -9,16 +10,28 @@ import { userFieldsOf } from './methods/crm-userfield.js';
 import type { Portal } from './portal.js';
 import { ALL_SCOPES } from './seed.js';
 import { randomHex, randomToken, type AppRow, type CrmEntity, type CrmOperation, type CrmRecord, type PortalState, type RobotRunRow } from './state.js';
+import { TIME_ZONE_HINT, isTimeZone } from './time.js';
+
+/** Input the control API refuses (HTTP 400 over /_control), with what to give instead. */
+export class ControlInputError extends Error {}
 
 export interface EmulatorStats {
   /** HTTP requests served to REST clients (/rest/…), a batch counting as one. */
   httpRequests: number;
   /** Method → executed calls (batch commands counted one by one, `batch` itself too). */
   calls: Record<string, number>;
-  /** Requests refused with 503 QUERY_LIMIT_EXCEEDED. */
+  /** Requests refused with 503 QUERY_LIMIT_EXCEEDED by the rate limit. */
   rejected503: number;
-  /** Calls refused with 429 OPERATION_TIME_LIMIT. */
+  /** Calls refused with 429 OPERATION_TIME_LIMIT by the operating limit. */
   rejected429: number;
+  /** Requests refused with 503 by an injected fault (not counted in rejected503). */
+  injected503: number;
+  /** Method calls refused with 429 by an injected fault (not counted in rejected429). */
+  injected429: number;
+  /** Requests executed whose answer was dropped by an injected fault. */
+  lostAnswers: number;
+  /** Answers delayed by an injected latency spike. */
+  latencySpikes: number;
   /** Event and robot deliveries still waiting in the queue. */
   pendingDeliveries: number;
 }
@@ -32,7 +45,10 @@ export interface InstallAppOptions {
   code?: string;
   /** The installing user (an admin); default 1. */
   userId?: number;
-  /** Re-install an app installed before (same client_id/secret); a new application_token is issued. */
+  /**
+   * Install an application registered before, here or on another portal of the emulator: the same client_id and
+   * secret (one application, as a Market app is on Bitrix24), this portal's own tokens and a new application_token.
+   */
   clientId?: string;
 }
 
@@ -98,10 +114,8 @@ export class EmulatorControl {
   stats(): EmulatorStats {
     const s = this.portal.stats;
     return {
-      httpRequests: s.httpRequests,
+      ...s,
       calls: { ...s.calls },
-      rejected503: s.rejected503,
-      rejected429: s.rejected429,
       pendingDeliveries: this.portal.events.log.filter((d) => d.status === 'queued').length,
     };
   }
@@ -123,19 +137,27 @@ export class EmulatorControl {
     const userId = options.userId ?? 1;
     if (!p.isAdmin(userId)) throw new Error(`user ${userId} is not an administrator: only an administrator can install applications`);
     const scope = typeof options.scope === 'string' ? options.scope.split(',').map((s) => s.trim()).filter(Boolean) : options.scope ?? [...ALL_SCOPES];
-    let app = options.clientId ? p.app(options.clientId) : undefined;
-    if (options.clientId && !app) throw new Error(`no application with client_id ${options.clientId} was ever installed here`);
+    const registry = p.shared.applications;
+    let registered = options.clientId ? registry.find((a) => a.clientId === options.clientId) : undefined;
+    if (options.clientId && !registered) throw new Error(`no application with client_id ${options.clientId} is registered in this emulator`);
+    if (!registered) {
+      const clientId = `local.${randomHex(7)}.${String(10_000_000 + Math.floor(Math.random() * 89_999_999))}`;
+      registered = { clientId, clientSecret: randomToken(50), code: options.code ?? clientId, handlerUrl: options.handlerUrl ?? '' };
+      registry.push(registered);
+    } else if (options.handlerUrl !== undefined) {
+      registered.handlerUrl = options.handlerUrl;
+    }
+    let app = p.app(registered.clientId);
     if (app) {
       Object.assign(app, { installed: true, applicationToken: randomHex(16), handlerUrl: options.handlerUrl ?? app.handlerUrl, scope, installedBy: userId });
     } else {
-      const id = p.nextId('app');
-      const clientId = `local.${randomHex(7)}.${String(10_000_000 + Math.floor(Math.random() * 89_999_999))}`;
+      // This portal's own row (b_rest_app.ID of its own) of the registered application.
       app = {
-        id,
-        clientId,
-        clientSecret: randomToken(50),
-        code: options.code ?? clientId,
-        handlerUrl: options.handlerUrl ?? '',
+        id: p.nextId('app'),
+        clientId: registered.clientId,
+        clientSecret: registered.clientSecret,
+        code: registered.code,
+        handlerUrl: registered.handlerUrl,
         scope,
         applicationToken: randomHex(16),
         installedBy: userId,
@@ -187,7 +209,7 @@ export class EmulatorControl {
     if (!app || !app.installed) throw new Error(`no installed application with client_id ${clientId}`);
     const handlers = p.state.eventBindings.filter((b) => b.clientId === clientId && b.event === 'ONAPPUNINSTALL' && !b.offline);
     app.installed = false;
-    p.state.tokens = p.state.tokens.filter((t) => t.clientId !== clientId);
+    for (const t of p.state.tokens) if (t.clientId === clientId) t.revoked = true;
     p.state.eventBindings = p.state.eventBindings.filter((b) => b.clientId !== clientId);
     p.state.robots = p.state.robots.filter((r) => r.clientId !== clientId);
     p.state.triggers = p.state.triggers.filter((t) => t.clientId !== clientId);
@@ -231,12 +253,39 @@ export class EmulatorControl {
     return count;
   }
 
+  /** Replaces the event fault switches only (the REST ones stay as they are). */
   setEventFaults(faults: EventFaults): void {
+    this.checkFaults(faults);
     this.portal.events.setFaults(faults);
   }
 
   eventFaults(): EventFaults {
     return this.portal.events.getFaults();
+  }
+
+  /** Replaces every fault switch of this portal, event and REST (what PUT /_control/faults does); absent ones are off. */
+  setFaults(faults: Faults): void {
+    this.checkFaults(faults);
+    this.portal.events.setFaults(eventPart(faults));
+    this.portal.restFaults.set(restPart(faults));
+  }
+
+  faults(): Faults {
+    return { ...this.portal.events.getFaults(), ...this.portal.restFaults.get() };
+  }
+
+  private checkFaults(faults: Faults): void {
+    const problem = faultsProblem(faults as Record<string, unknown>);
+    if (problem) throw new ControlInputError(problem);
+  }
+
+  /** Sets a user's own time zone, as the user does in the profile ("" clears it: the portal's zone applies). */
+  setUserTimeZone(userId: number, timeZone: string): void {
+    const user = this.portal.user(userId);
+    if (!user) throw new ControlInputError(`no user ${userId}`);
+    if (timeZone !== '' && !isTimeZone(timeZone)) throw new ControlInputError(`timeZone ${TIME_ZONE_HINT} (got "${timeZone}")`);
+    user.TIME_ZONE = timeZone;
+    this.portal.persist();
   }
 
   /** Deliveries made (events, robot calls, install/uninstall), oldest first. */

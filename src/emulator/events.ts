@@ -1,22 +1,10 @@
 // The queue server: delivers events and robot calls to application handlers after the REST answer, form-encoded,
 // at most once, without retries (docs: api-reference/events/index.md). Fault switches drop or duplicate a share of
 // event deliveries, for tests of handlers that must survive Bitrix24's "no retries" rule.
+import { seededRandom, type EventFaults } from './faults.js';
 import { toFormBody } from './params.js';
 import type { Portal } from './portal.js';
 import type { AppRow, TokenRow } from './state.js';
-
-export interface EventFaults {
-  /** Share (0..1) of event deliveries silently dropped. */
-  dropRate?: number;
-  /** Share (0..1) of event deliveries sent twice. */
-  duplicateRate?: number;
-  /** Seed of the random choice, so a fault test is repeatable. */
-  seed?: number;
-  /** Drop exactly the next N event deliveries. */
-  dropNext?: number;
-  /** Send the next N event deliveries twice. */
-  duplicateNext?: number;
-}
 
 export interface DeliveryRecord {
   id: number;
@@ -40,18 +28,6 @@ interface Job {
   onDone?: (record: DeliveryRecord) => void;
 }
 
-/** mulberry32: a tiny seeded generator (repeatable fault patterns). */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const LOG_LIMIT = 5000;
 
 export class EventDispatcher {
@@ -60,6 +36,7 @@ export class EventDispatcher {
   private running = false;
   private idleWaiters: (() => void)[] = [];
   private faults: Required<Omit<EventFaults, 'seed'>> = { dropRate: 0, duplicateRate: 0, dropNext: 0, duplicateNext: 0 };
+  private seed: number | undefined;
   private random: () => number = seededRandom(1);
   private seq = 0;
   private closed = false;
@@ -75,11 +52,12 @@ export class EventDispatcher {
       dropNext: faults.dropNext ?? 0,
       duplicateNext: faults.duplicateNext ?? 0,
     };
+    this.seed = faults.seed;
     this.random = seededRandom(faults.seed ?? 1);
   }
 
   getFaults(): EventFaults {
-    return { ...this.faults };
+    return { ...this.faults, ...(this.seed === undefined ? {} : { seed: this.seed }) };
   }
 
   /**

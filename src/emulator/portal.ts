@@ -1,12 +1,24 @@
-// The emulated portal: its state, clock, limits, statistics, event queue and the helpers the methods share.
+// One emulated portal: its state, clock, limits, statistics, fault switches, event queue and the helpers the methods
+// share. Several portals live in one emulator; what they share (the application registry, the REST methods, the state
+// file) comes in through PortalShared.
 import { EventDispatcher } from './events.js';
+import { RestFaultInjector } from './faults.js';
 import { LeakyBucket, OperatingLimiter, planRateLimit, type OperatingLimit, type RateLimit } from './limits.js';
 import type { MethodDef } from './registry.js';
-import { nextId, randomToken, writeStateFile, type AppRow, type CrmEntity, type CrmOperation, type PortalState, type TokenRow, type UserRow } from './state.js';
+import { nextId, randomToken, type AppRow, type CrmEntity, type CrmOperation, type PortalState, type RegisteredApp, type TokenRow, type UserRow } from './state.js';
 import { formatDateTime, type Clock } from './time.js';
 
+/** What the portals of one emulator share. */
+export interface PortalShared {
+  /** Applications registered in the emulator: one client_id and secret, whichever portal installs them. */
+  applications: RegisteredApp[];
+  /** The REST methods (the same on every portal; some need a plan feature). */
+  methods: Map<string, MethodDef>;
+  /** Writes the emulator's state file (every portal), when it has one. */
+  save(): void;
+}
+
 export interface PortalConfig {
-  stateFile?: string;
   latencyMs: number;
   limits: boolean;
   rateLimit?: RateLimit;
@@ -25,9 +37,17 @@ export interface PortalConfig {
 export interface PortalStats {
   httpRequests: number;
   calls: Record<string, number>;
+  /** Refusals of the real limits. */
   rejected503: number;
   rejected429: number;
+  /** Injected faults (PUT /_control/faults), counted apart from the real refusals. */
+  injected503: number;
+  injected429: number;
+  lostAnswers: number;
+  latencySpikes: number;
 }
+
+const emptyStats = (): PortalStats => ({ httpRequests: 0, calls: {}, rejected503: 0, rejected429: 0, injected503: 0, injected429: 0, lostAnswers: 0, latencySpikes: 0 });
 
 const REFRESH_TOKEN_TTL_MS = 180 * 24 * 3600 * 1000;
 
@@ -56,21 +76,24 @@ function planFeature(plan: string, code: string): boolean {
 }
 
 export class Portal {
-  readonly stats: PortalStats = { httpRequests: 0, calls: {}, rejected503: 0, rejected429: 0 };
+  readonly stats: PortalStats = emptyStats();
   readonly bucket: LeakyBucket;
   readonly operating: OperatingLimiter;
   readonly events: EventDispatcher;
-  /** https://127.0.0.1:PORT, set once the server listens. */
+  readonly restFaults = new RestFaultInjector();
+  /** https://127.0.0.1:PORT, set once the portal's server listens. */
   origin = '';
-  /** Base of the OAuth server (token endpoint `${oauthUrl}/oauth/token/`). */
+  /** Base of the emulator's one OAuth server (token endpoint `${oauthUrl}/oauth/token/`). */
   oauthUrl = '';
-  registry = new Map<string, MethodDef>();
+  readonly registry: Map<string, MethodDef>;
 
   constructor(
     public state: PortalState,
     readonly config: PortalConfig,
     readonly clock: Clock,
+    readonly shared: PortalShared,
   ) {
+    this.registry = shared.methods;
     this.bucket = new LeakyBucket(config.rateLimit ?? planRateLimit(state.plan), clock);
     this.operating = new OperatingLimiter(config.operatingLimit, clock);
     this.events = new EventDispatcher(this);
@@ -140,7 +163,7 @@ export class Portal {
   deliveryToken(app: AppRow, userId: number): TokenRow {
     const now = this.now();
     const reusable = this.state.tokens.find(
-      (t) => t.forDelivery && t.clientId === app.clientId && t.userId === userId && !t.refreshUsed && t.expires - now > 10 * 60_000,
+      (t) => t.forDelivery && !t.revoked && t.clientId === app.clientId && t.userId === userId && !t.refreshUsed && t.expires - now > 10 * 60_000,
     );
     if (reusable) return reusable;
     const token = this.issueToken(app, userId);
@@ -183,17 +206,12 @@ export class Portal {
     return nextId(this.state, table, start);
   }
 
-  /** Writes the state file (atomically) when the portal has one. */
+  /** Writes the emulator's state file (atomically) when it has one. */
   persist(): void {
-    if (!this.config.stateFile) return;
-    this.state.clockOffsetMs = this.clock.offset;
-    writeStateFile(this.config.stateFile, this.state);
+    this.shared.save();
   }
 
   resetStats(): void {
-    this.stats.httpRequests = 0;
-    this.stats.calls = {};
-    this.stats.rejected503 = 0;
-    this.stats.rejected429 = 0;
+    Object.assign(this.stats, emptyStats());
   }
 }

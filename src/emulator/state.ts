@@ -1,4 +1,5 @@
-// The portal's data: one JSON-serialisable object, kept in memory and (with a state file) on disk.
+// The portals' data: one JSON-serialisable object per portal, kept in memory and (with a state file) on disk together
+// with the emulator's application registry.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -45,6 +46,8 @@ export interface UserRow {
   PERSONAL_GENDER: string;
   UF_DEPARTMENT: number[];
   DATE_REGISTER: number;
+  /** The user's own time zone (profile, user.get); "" or absent: not set, the portal's zone applies. */
+  TIME_ZONE?: string;
 }
 
 export interface DepartmentRow { ID: number; NAME: string; SORT: number; PARENT: number | null; UF_HEAD: number | null }
@@ -92,6 +95,18 @@ export interface AppRow {
   version: number;
 }
 
+/**
+ * An application as the emulator registers it, once for all portals (a Market application has one client_id and
+ * secret everywhere; each portal that installs it gets its own AppRow, tokens and application token).
+ */
+export interface RegisteredApp {
+  clientId: string;
+  clientSecret: string;
+  code: string;
+  /** The install handler of the application's latest install; another portal's install defaults to it. */
+  handlerUrl: string;
+}
+
 export interface TokenRow {
   accessToken: string;
   refreshToken: string;
@@ -105,6 +120,11 @@ export interface TokenRow {
   refreshUsed: boolean;
   /** Issued for the auth block of a delivery (reused for later deliveries while it has time left). */
   forDelivery?: boolean;
+  /**
+   * The application was deleted from the portal: the pair opens nothing any more, and the OAuth server still knows
+   * which portal its refresh token came from (invalid_client, not invalid_grant).
+   */
+  revoked?: boolean;
 }
 
 export interface EventBindingRow { id: number; clientId: string; event: string; handler: string; authType: number; offline: boolean }
@@ -276,11 +296,11 @@ export class EmulatorStateError extends Error {
 
 // The shape check is shallow on purpose: it catches a truncated, hand-broken or foreign file with a clear message,
 // while the rows themselves are the emulator's own output. zod is loaded only when there is a file to check (it is
-// slow to load, and most emulators, the tests' among them, keep their portal in memory).
-async function stateShape() {
+// slow to load, and most emulators, the tests' among them, keep their portals in memory).
+async function stateShapes() {
   const { z } = await import('zod');
   const array = z.array(z.unknown());
-  return z.object({
+  const portal = z.object({
     format: z.literal(STATE_FORMAT),
     version: z.literal(1),
     memberId: z.string().min(1),
@@ -311,10 +331,37 @@ async function stateShape() {
     activities: array,
     timelineComments: array,
   });
+  const emulator = z.object({
+    format: z.literal(STATE_FORMAT),
+    version: z.literal(2),
+    apps: z.array(z.object({ clientId: z.string().min(1), clientSecret: z.string().min(1), code: z.string(), handlerUrl: z.string() })),
+    portals: z.array(portal).min(1),
+  });
+  return { portal, emulator };
 }
 
-/** Reads a state file; undefined when it does not exist; EmulatorStateError (with what to do) when it is broken. */
-export async function readStateFile(path: string): Promise<PortalState | undefined> {
+/** Everything the emulator keeps: its portals (portal 1 first) and the applications registered for all of them. */
+export interface StoredEmulator {
+  apps: RegisteredApp[];
+  portals: PortalState[];
+}
+
+/**
+ * The file of a multi-portal emulator (version 2). A one-portal emulator writes the portal itself (version 1, the
+ * format of earlier releases), whose apps carry everything the registry needs.
+ */
+interface EmulatorFileV2 extends StoredEmulator {
+  format: typeof STATE_FORMAT;
+  version: 2;
+}
+
+/** The registry of a version-1 file: the applications its only portal knows. */
+function registryOf(state: PortalState): RegisteredApp[] {
+  return state.apps.map((a) => ({ clientId: a.clientId, clientSecret: a.clientSecret, code: a.code, handlerUrl: a.handlerUrl }));
+}
+
+/** Reads a state file (version 1 or 2); undefined when it does not exist; EmulatorStateError (with what to do) when it is broken. */
+export async function readStateFile(path: string): Promise<StoredEmulator | undefined> {
   if (!existsSync(path)) return undefined;
   let text: string;
   try {
@@ -329,19 +376,27 @@ export async function readStateFile(path: string): Promise<PortalState | undefin
   } catch (error) {
     throw new EmulatorStateError(`the emulator state file ${path} is not valid JSON (${(error as Error).message}): ${advice}`);
   }
-  const parsed = (await stateShape()).safeParse(data);
+  const shapes = await stateShapes();
+  const multi = typeof data === 'object' && data !== null && (data as { version?: unknown }).version === 2;
+  const parsed = (multi ? shapes.emulator : shapes.portal).safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue.path.length ? issue.path.join('.') : '(top level)';
     throw new EmulatorStateError(`the emulator state file ${path} is not an emulator portal (${where}: ${issue.message}): ${advice}`);
   }
-  return data as PortalState;
+  if (multi) {
+    const file = data as EmulatorFileV2;
+    return { apps: file.apps, portals: file.portals };
+  }
+  const state = data as PortalState;
+  return { apps: registryOf(state), portals: [state] };
 }
 
 /** Writes atomically (temp file + rename), so a crash never leaves half a file. */
-export function writeStateFile(path: string, state: PortalState): void {
+export function writeStateFile(path: string, stored: StoredEmulator): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(state));
+  const file: PortalState | EmulatorFileV2 = stored.portals.length === 1 ? stored.portals[0] : { format: STATE_FORMAT, version: 2, ...stored };
+  writeFileSync(tmp, JSON.stringify(file));
   renameSync(tmp, path);
 }

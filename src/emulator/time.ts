@@ -100,3 +100,16 @@ export function localDateText(epochMs: number, timeZone: string): string {
 
 /** Unix seconds with microseconds, like PHP microtime(true). */
 export const unixSeconds = (epochMs: number) => Math.round(epochMs * 1000) / 1_000_000;
+
+/** Whether a time zone name can be used: the emulator takes IANA names, as Bitrix24 does. */
+export function isTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What to say of a time zone that is not one (after the option's name). */
+export const TIME_ZONE_HINT = 'takes an IANA time zone name such as Europe/Moscow or Asia/Vladivostok';

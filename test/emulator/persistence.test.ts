@@ -120,6 +120,23 @@ describe('autosalon emulator (CLI)', () => {
     expect(saved.crm.lead).toHaveLength(1);
   });
 
+  test('--portals 2: the first line keeps portal 1\'s fields and lists every portal; the control API selects them', async () => {
+    const stateFile = join(dir, 'cli-two.json');
+    const { line, stop } = await startCli(['--portals', '2', '--state', stateFile, '--limits', 'off', '--time-zone', 'Asia/Vladivostok']);
+    const portals = line.portals as unknown as Record<string, string>[];
+    expect(portals).toHaveLength(2);
+    expect(portals[0]).toEqual({ webhookUrl: line.webhookUrl, origin: line.origin, domain: new URL(line.origin).host, memberId: line.memberId, plan: 'pro', timeZone: 'Asia/Vladivostok' });
+    expect(portals[1].memberId).not.toBe(line.memberId);
+    const ca = readFileSync(line.caCertPath, 'utf8');
+    expect(await httpsJson(`${portals[1].webhookUrl}crm.lead.add`, ca, 'POST', { fields: { TITLE: 'on portal 2' } })).toMatchObject({ result: 1 });
+    expect(await httpsJson(`${line.controlUrl}/stats?portal=${portals[1].memberId}`, ca)).toMatchObject({ httpRequests: 1 });
+    expect(await httpsJson(`${line.controlUrl}/stats`, ca)).toMatchObject({ httpRequests: 0 });
+    expect(await stop()).toBe(0);
+    const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as { version: number; portals: { memberId: string; crm: { lead: unknown[] } }[] };
+    expect(saved.version).toBe(2);
+    expect(saved.portals.map((p) => [p.memberId, p.crm.lead.length])).toEqual([[line.memberId, 0], [portals[1].memberId, 1]]);
+  });
+
   test('a corrupt state file stops the command with the reason and exit code 1', () => {
     const broken = join(dir, 'cli-broken.json');
     writeFileSync(broken, 'not json');
@@ -134,5 +151,17 @@ describe('autosalon emulator (CLI)', () => {
     const r = runCli(['emulator', '--limits', 'maybe']);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('--limits takes on or off');
+  });
+
+  test('a bad --portals or --time-zone is refused with what to use', () => {
+    const portals = runCli(['emulator', '--portals', '0']);
+    expect(portals.status).toBe(1);
+    expect(portals.stderr).toContain('--portals must be a whole number from 1 to 100 (got "0")');
+    const zone = runCli(['emulator', '--time-zone', 'Moscow']);
+    expect(zone.status).toBe(1);
+    expect(zone.stderr).toContain('--time-zone takes an IANA time zone name such as Europe/Moscow or Asia/Vladivostok (got "Moscow")');
+    const plan = runCli(['emulator', '--plan', 'Pro']);
+    expect(plan.stderr).toContain('--plan takes a plan code such as pro, ent250 or basic (got "Pro")');
+    expect(zone.stdout).toBe('');
   });
 });

@@ -1,7 +1,8 @@
-// System and user methods: app.info, feature.get, server.time, scope, method.get, profile, user.current, user.get,
-// department.get (docs: api-reference/common/system/*, common/users/profile.md, user/*, departments/*).
+// System and user methods: app.info, feature.get, server.time, scope, method.get, profile, user.admin, user.current,
+// user.get, department.get (docs: api-reference/common/system/*, common/users/profile.md, common/users/user-admin.md,
+// user/*, departments/*).
 import { RestError } from '../errors.js';
-import { parseFilter, matches, sortRecords, type FieldResolver, type ValueType } from '../filter.js';
+import { parseFilter, matches, sortRecords, splitKey, type FieldResolver, type ValueType } from '../filter.js';
 import { isObject, phpTruthy, upperKeys } from '../params.js';
 import type { Portal } from '../portal.js';
 import { legacyPage, page, type MethodTable } from '../registry.js';
@@ -31,7 +32,7 @@ function userOut(portal: Portal, u: UserRow): Record<string, unknown> {
     EMAIL: u.EMAIL,
     LAST_LOGIN: portal.datetime(u.DATE_REGISTER),
     DATE_REGISTER: portal.datetime(u.DATE_REGISTER),
-    TIME_ZONE: '',
+    TIME_ZONE: u.TIME_ZONE ?? '',
     IS_ONLINE: 'N',
     PERSONAL_GENDER: u.PERSONAL_GENDER,
     PERSONAL_BIRTHDAY: '',
@@ -53,9 +54,31 @@ const USER_FIELDS: Record<string, { type: ValueType; get: (u: UserRow) => unknow
   UF_DEPARTMENT: { type: 'int', get: (u) => u.UF_DEPARTMENT },
   USER_TYPE: { type: 'string', get: () => 'employee' },
   IS_ONLINE: { type: 'string', get: () => 'N' },
-  NAME_SEARCH: { type: 'string', get: (u) => `${u.NAME} ${u.LAST_NAME} ${u.EMAIL}` },
 };
 const resolveUserField: FieldResolver<UserRow> = (field) => USER_FIELDS[field];
+
+/** The database's shortest full-text token (Filter\Helper::FT_MIN_TOKEN_SIZE). */
+const MIN_TOKEN_SIZE = 3;
+/** Words as the full-text parser splits them: runs of letters, digits and "_" (Filter\Helper::splitWords). */
+const words = (text: string) => text.toLocaleLowerCase().split(/[^\p{L}\d_]+/u).filter(Boolean);
+
+/**
+ * FILTER.NAME_SEARCH, the quick search (Bitrix\Rest\Api\User::userGet → UserUtils::getUserSearchFilter, main/lib/userutils.php):
+ * a number finds the user with that ID; other text is a full-text match on the user index, whose content is the
+ * name, last name and position (UserTable::generateSearchUserContent, main/lib/UserTable.php): every word of three
+ * letters or more must begin a word there (MATCH … AGAINST '+word*'; shorter words are left out). Text too short for
+ * the index filters nothing. Undefined: no condition.
+ */
+function nameSearch(value: unknown): ((u: UserRow) => boolean) | undefined {
+  const find = String(value ?? '').trim();
+  if (/^\d+$/.test(find)) return (u) => u.ID === Number(find);
+  const wanted = words(find).filter((w) => [...w].length >= MIN_TOKEN_SIZE);
+  if ([...find].length < MIN_TOKEN_SIZE || wanted.length === 0) return undefined;
+  return (u) => {
+    const content = words(`${u.NAME} ${u.LAST_NAME} ${u.WORK_POSITION}`);
+    return wanted.every((w) => content.some((c) => c.startsWith(w)));
+  };
+}
 
 const DEPARTMENT_FIELDS: Record<string, { type: ValueType; get: (d: DepartmentRow) => unknown }> = {
   ID: { type: 'int', get: (d) => d.ID },
@@ -136,9 +159,18 @@ export const commonMethods: MethodTable = [
     scope: null,
     read: true,
     handler: (_params, { portal, auth }) => {
+      // CRestProvider::getProfile: TIME_ZONE is the user's own zone (b_user.TIME_ZONE), "" when the user set none.
       const u = portal.user(auth.userId)!;
-      return { ID: String(u.ID), ADMIN: u.ADMIN, NAME: u.NAME, LAST_NAME: u.LAST_NAME, PERSONAL_GENDER: u.PERSONAL_GENDER, TIME_ZONE: '' };
+      return { ID: String(u.ID), ADMIN: u.ADMIN, NAME: u.NAME, LAST_NAME: u.LAST_NAME, PERSONAL_GENDER: u.PERSONAL_GENDER, TIME_ZONE: u.TIME_ZONE ?? '' };
     },
+  },
+  {
+    // CRestUtil::isAdmin (rest/classes/general/rest_util.php): on the cloud, the right to configure Bitrix24 — the
+    // portal's administrators; the same value as profile's ADMIN.
+    name: 'user.admin',
+    scope: null,
+    read: true,
+    handler: (_params, { portal, auth }) => portal.isAdmin(auth.userId),
   },
   {
     name: 'user.current',
@@ -156,8 +188,11 @@ export const commonMethods: MethodTable = [
     handler: (params, { portal, start }) => {
       const query = upperKeys(params);
       const filter = isObject(query.FILTER) ? query.FILTER : query;
+      // NAME_SEARCH takes no operator prefix (prepareUserFilter clears it).
+      const searchKey = Object.keys(filter).find((key) => splitKey(key).field.toUpperCase() === 'NAME_SEARCH');
+      const search = searchKey === undefined ? undefined : nameSearch(filter[searchKey]);
       const conditions = parseFilter(filter, resolveUserField);
-      let users = portal.state.users.filter((u) => matches(u, conditions, portal.timeZone));
+      let users = portal.state.users.filter((u) => matches(u, conditions, portal.timeZone) && (!search || search(u)));
       if (typeof query.SORT === 'string' && query.SORT !== '' && typeof query.ORDER === 'string' && query.ORDER !== '') {
         users = sortRecords(users, { [query.SORT]: query.ORDER }, resolveUserField, portal.timeZone);
       }

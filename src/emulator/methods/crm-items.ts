@@ -194,8 +194,12 @@ function checkMandatory(portal: Portal, entity: CrmEntity, record: CrmRecord, fi
 
 // ---- values out ----
 
+// Empty dates and datetimes come back as "" (CRestUtil::ConvertDate / ConvertDateTime, called by
+// CCrmRestProxyBase::externalizeFields for every field of those types; crm-lead-get.md shows "DATE_CLOSED": "").
+const isDateType = (type: string) => type === 'date' || type === 'datetime';
+
 function externalScalar(portal: Portal, meta: FieldMeta, value: unknown): unknown {
-  if (value === undefined || value === null) return meta.type === 'date' ? '' : null;
+  if (value === undefined || value === null) return isDateType(meta.type) ? '' : null;
   if (meta.type === 'datetime') return typeof value === 'number' ? portal.datetime(value) : '';
   if (meta.type === 'date') return value === '' ? '' : formatDateField(String(value), portal.timeZone);
   return value;
@@ -203,8 +207,8 @@ function externalScalar(portal: Portal, meta: FieldMeta, value: unknown): unknow
 
 function externalUserField(portal: Portal, uf: UserFieldRow, value: unknown): unknown {
   const one = (v: unknown): unknown => {
-    if (v === null || v === undefined) return null;
-    if (uf.USER_TYPE_ID === 'datetime') return typeof v === 'number' ? portal.datetime(v) : null;
+    if (v === null || v === undefined) return isDateType(uf.USER_TYPE_ID) ? '' : null;
+    if (uf.USER_TYPE_ID === 'datetime') return typeof v === 'number' ? portal.datetime(v) : '';
     if (uf.USER_TYPE_ID === 'date') return formatDateField(String(v), portal.timeZone);
     if (uf.USER_TYPE_ID === 'boolean') return String(v);
     return v;
@@ -252,6 +256,22 @@ export function recordOut(portal: Portal, entity: CrmEntity, record: CrmRecord, 
 /** The portal's base currency (a Russian portal keeps roubles). */
 export const baseCurrency = (portal: Portal) => (portal.lang === 'ru' ? 'RUB' : 'USD');
 
+/**
+ * The currencies of a new portal, base first (Currency\CurrencyManager::getInstalledCurrencies,
+ * currency/lib/currencymanager.php: the list installed for the portal's language).
+ */
+export const portalCurrencies = (portal: Portal): readonly string[] => (portal.lang === 'ru' ? ['RUB', 'USD', 'EUR', 'UAH', 'BYN'] : ['USD', 'EUR', 'CNY', 'BRL', 'INR']);
+
+/** A currency code given that the portal does not have (Field\CurrencyId, crm/lib/Field/CurrencyId.php); empty ones are left alone. */
+export function unknownCurrency(portal: Portal, value: unknown): boolean {
+  return value !== null && value !== undefined && value !== '' && !portalCurrencies(portal).includes(String(value));
+}
+
+/** crm.lead|deal.add|update (crm-deal-add.md, crm-deal-update.md: empty code). */
+function checkCurrency(portal: Portal, entity: CrmEntity, record: CrmRecord): void {
+  if ((entity === 'lead' || entity === 'deal') && unknownCurrency(portal, record.CURRENCY_ID)) throw crmError('Invalid value for the "Currency" field');
+}
+
 export interface Actor {
   /** The user on whose behalf the change is made; null for automation, workflows and agents. */
   userId: number | null;
@@ -284,6 +304,7 @@ function syncStage(portal: Portal, entity: CrmEntity, record: CrmRecord, now: nu
 export function createRecord(portal: Portal, entity: CrmEntity, fields: Record<string, unknown>, actor: Actor): CrmRecord {
   const record: CrmRecord = { ID: 0 };
   applyFields(portal, entity, record, fields, 'add');
+  checkCurrency(portal, entity, record);
   checkMandatory(portal, entity, record, null);
   return insertRecord(portal, entity, record, actor);
 }
@@ -351,6 +372,7 @@ export function updateRecord(portal: Portal, entity: CrmEntity, record: CrmRecor
   const ctx = stageContext(entity, record);
   const draft: CrmRecord = { ...record };
   applyFields(portal, entity, draft, fields, 'update');
+  checkCurrency(portal, entity, draft);
   checkMandatory(portal, entity, draft, fields);
   // A stage that does not exist in the record's pipeline is ignored (CCrmDeal::Update).
   if (ctx && !statusesOf(portal, ctx.dictionary).some((s) => s.STATUS_ID === draft[ctx.field])) draft[ctx.field] = record[ctx.field];

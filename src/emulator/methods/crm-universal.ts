@@ -14,7 +14,7 @@ import { CRM_ENTITIES, ENTITY_TYPE_ID, type CrmEntity, type CrmOperation, type C
 import { formatDateField, localDateText, parseDateTime } from '../time.js';
 import { STANDARD_FIELDS } from './crm-fields.js';
 import { ALWAYS_NULL, HAS_MULTIFIELDS, ITEM_FIELDS, MULTIFIELD_ALIASES, MULTIFIELD_TITLES, type ItemFieldMeta } from './crm-item-fields.js';
-import { MULTIFIELD_TYPES, baseCurrency, commitUpdate, deleteRecord, findRecord, insertRecord, internalScalar, internalUserField, type Actor } from './crm-items.js';
+import { MULTIFIELD_TYPES, baseCurrency, commitUpdate, deleteRecord, findRecord, insertRecord, internalScalar, internalUserField, unknownCurrency, type Actor } from './crm-items.js';
 import { dealStageEntity, statusesOf } from './crm-status.js';
 import { userFieldsOf } from './crm-userfield.js';
 
@@ -320,6 +320,14 @@ function processCategoryAndStage(portal: Portal, entity: CrmEntity, draft: CrmRe
   if (!draft[field]) throw d7Error('0', 'Stage in new category is not found');
 }
 
+// ---- currency (Field\CurrencyId: a code the portal has; crm-item-add.md, CRM_FIELD_ERROR_VALUE_NOT_VALID) ----
+
+function checkCurrency(portal: Portal, entity: CrmEntity, draft: CrmRecord): void {
+  if (!unknownCurrency(portal, draft.CURRENCY_ID)) return;
+  const title = ITEM_FIELDS[entity].find((f) => f.name === 'CURRENCY_ID')?.title ?? 'Currency';
+  throw d7Error('CRM_FIELD_ERROR_VALUE_NOT_VALID', `Invalid value for field "${title}"`);
+}
+
 // ---- required user fields ----
 
 function checkRequired(portal: Portal, entity: CrmEntity, draft: CrmRecord, only: Set<string> | null): void {
@@ -511,6 +519,7 @@ function addItem(ctx: CallContext, entity: CrmEntity, given: Record<string, unkn
   if (fm !== undefined && HAS_MULTIFIELDS[entity]) applyFm(portal, draft, fm);
   const applied = applyItemFields(portal, entity, draft, keysToUpper(rest, n), true);
   processCategoryAndStage(portal, entity, draft, null, applied);
+  checkCurrency(portal, entity, draft);
   if (HAS_MULTIFIELDS[entity]) validateMultifields(draft);
   checkRequired(portal, entity, draft, null);
   applyDefaults(portal, entity, draft);
@@ -525,6 +534,7 @@ function updateItem(ctx: CallContext, entity: CrmEntity, record: CrmRecord, give
   if (fm !== undefined && HAS_MULTIFIELDS[entity]) applyFm(portal, draft, fm);
   const applied = applyItemFields(portal, entity, draft, keysToUpper(rest, n), false);
   processCategoryAndStage(portal, entity, draft, record, applied);
+  checkCurrency(portal, entity, draft);
   if (HAS_MULTIFIELDS[entity]) validateMultifields(draft);
   const field = stageField(entity);
   // Operation\Update::isCheckRequiredOnlyChanged: everything is checked only when the stage moves inside its pipeline.
