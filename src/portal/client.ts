@@ -112,6 +112,18 @@ export interface OAuthTokens {
 
 export interface OAuthApp { clientId: string; clientSecret: string }
 
+/** The client-side request budget (see PortalClient.budget). */
+export interface RequestBudget {
+  /** Requests that may go now (fractions refill continuously). */
+  available: number;
+  /** The most that can be saved up. */
+  burst: number;
+  /** ms until the next request may go, 0 when one may now. */
+  nextInMs: number;
+  /** ms per request refilled. */
+  intervalMs: number;
+}
+
 export interface RetryPolicy {
   /** Attempts for a rate-limited request (503 / 429) before giving up. */
   limitAttempts: number;
@@ -330,6 +342,20 @@ export class PortalClient {
   /** Every item of a paged list method (see listAll). */
   listAll<T = Record<string, unknown>>(method: string, params: RestParams = {}, itemsKey?: string): Promise<T[]> {
     return listAll<T>(this, method, params, itemsKey);
+  }
+
+  /**
+   * The client-side request budget now (the SDK's leaky bucket): whole requests that may go at once, and in how many
+   * ms the next one may when none can. A batching caller composes its batch only when a request can go, so commands
+   * that arrive while it waits ride along instead of waiting for the one after.
+   */
+  budget(): RequestBudget {
+    const stats = this.sdk.getHttpClient(ApiVersion.v2).getStats() as unknown as { tokens?: number; lastRefill?: number; drainRate?: number; burstLimit?: number };
+    const { tokens, lastRefill, drainRate, burstLimit } = stats;
+    if (tokens === undefined || lastRefill === undefined || !drainRate || !burstLimit) return { available: Infinity, burst: Infinity, nextInMs: 0, intervalMs: 0 };
+    const available = Math.min(burstLimit, tokens + ((Date.now() - lastRefill) * drainRate) / 1000);
+    const intervalMs = 1000 / drainRate;
+    return { available, burst: burstLimit, nextInMs: available >= 1 ? 0 : Math.ceil((1 - available) * intervalMs), intervalMs };
   }
 
   /** How rate-limited and lost requests are retried (the batching pipeline follows the same policy per command). */

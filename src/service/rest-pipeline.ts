@@ -1,8 +1,10 @@
 // One portal's REST work, shared by the jobs the worker runs side by side: every call and batch a job makes waits
-// here briefly and goes out with the other jobs' calls in one `batch` request of up to 50 commands. The queue is sent
-// as soon as the jobs have had their turn to add what they need next (one event-loop turn passes with nothing new),
-// so a lone call leaves at once and batches appear under load. One request is in flight at a time unless a full
-// batch is waiting: what arrives meanwhile rides on the next one. The rate limit is the client's (PortalClient).
+// here briefly and goes out with the other jobs' calls in one `batch` request of up to 50 commands (a call alone goes
+// as the plain call). When the queue goes follows the portal's request budget (PortalClient.budget): with the budget
+// full, as soon as the jobs answered a moment ago have had their turn to add their next call — a lone event on a quiet
+// portal is not held up; as the budget is spent, a batch that is not full waits a little longer for more (at most one
+// refill interval), and when no request may go it is composed only once one may, so what arrives meanwhile rides
+// along. One request is in flight at a time unless a full batch is waiting.
 //
 // Exactly once: a job records an action as started before its command is queued (ActionRunner), and the command is
 // named after that action's idempotency key. A batch whose answer was lost is never sent again as a whole: reads in
@@ -38,20 +40,13 @@ interface Pending {
   action?: string;
   lostAttempts: number;
   limitAttempts: number;
+  /** ms (Date.now): when it was queued. */
+  queuedAt: number;
   /** Identical reads queued meanwhile share this one's answer. */
   sameRead?: string;
   followers: Pending[];
   resolve: (value: BatchResult) => void;
   reject: (error: unknown) => void;
-}
-
-export interface PipelineStats {
-  /** HTTP requests the pipeline made (batches and lone calls). */
-  requests: number;
-  /** Commands sent in those requests. */
-  commands: number;
-  /** Batches whose answer was lost. */
-  lostBatches: number;
 }
 
 export interface PipelineLog { warn(message: string): void }
@@ -64,7 +59,7 @@ export class RestPipeline implements RestCaller {
   private arrived = 0;
   private waitedTurns = 0;
   private seq = 0;
-  readonly stats: PipelineStats = { requests: 0, commands: 0, lostBatches: 0 };
+  private timer?: NodeJS.Timeout;
 
   constructor(
     private readonly client: PortalClient,
@@ -95,7 +90,7 @@ export class RestPipeline implements RestCaller {
     return new Promise((resolve, reject) => {
       const read = Object.values(commands).every((c) => isReadMethod(c.method));
       const pending: Pending = {
-        commands, single, halt, read, action: actionScope.getStore(), lostAttempts: 0, limitAttempts: 0, followers: [], resolve, reject,
+        commands, single, halt, read, action: actionScope.getStore(), lostAttempts: 0, limitAttempts: 0, queuedAt: Date.now(), followers: [], resolve, reject,
       };
       if (single && read) {
         const { method, params } = Object.values(commands)[0];
@@ -120,9 +115,16 @@ export class RestPipeline implements RestCaller {
 
   private turn(): void {
     this.scheduled = false;
+    if (this.queue.length === 0) return;
     const fresh = this.arrived;
     this.arrived = 0;
-    while (this.queuedCommands() >= MAX_COMMANDS && this.inFlight < MAX_IN_FLIGHT) this.send(this.take());
+    const budget = this.client.budget();
+    // No request may go now: wait for the budget before composing, so what arrives meanwhile rides along.
+    if (budget.nextInMs > 0) {
+      this.later(budget.nextInMs);
+      return;
+    }
+    while (this.queuedCommands() >= MAX_COMMANDS && this.inFlight < MAX_IN_FLIGHT && this.client.budget().available >= 1) this.send(this.take());
     if (this.queue.length === 0 || this.inFlight > 0) return;
     // Jobs answered a moment ago are still on their way to their next call: give them a turn, boundedly.
     if (fresh > 0 && this.waitedTurns < MAX_WAIT_TURNS) {
@@ -131,7 +133,24 @@ export class RestPipeline implements RestCaller {
       return;
     }
     this.waitedTurns = 0;
+    // A batch that is not full waits a little for more (events arriving, jobs on their way), the longer the less
+    // budget is left: not at all on a quiet portal, so a lone event goes at once; up to one refill interval when the
+    // budget is spent. Under a burst the budget goes on fuller batches instead of being spent early on small ones.
+    const linger = budget.intervalMs * (1 - budget.available / budget.burst);
+    const waited = Date.now() - this.queue[0].queuedAt;
+    if (waited < linger) {
+      this.later(linger - waited);
+      return;
+    }
     this.send(this.take());
+  }
+
+  private later(ms: number): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.turn();
+    }, Math.ceil(ms));
   }
 
   private queuedCommands(): number {
@@ -169,12 +188,10 @@ export class RestPipeline implements RestCaller {
   }
 
   private async request(groups: Pending[]): Promise<void> {
-    this.stats.requests++;
     if (groups.length === 1 && groups[0].single) {
       // Alone: the plain call, exactly as without the pipeline.
       const p = groups[0];
       const { method, params } = p.commands.c;
-      this.stats.commands++;
       try {
         const r = await this.client.call(method, params);
         this.settle(p, { result: { c: r.result }, errors: {}, total: r.total !== undefined ? { c: r.total } : {}, next: r.next !== undefined ? { c: r.next } : {} });
@@ -192,13 +209,11 @@ export class RestPipeline implements RestCaller {
       names.set(p, own);
       for (const [key, name] of own) combined[name] = { method: p.commands[key].method, params: rewrite(p.commands[key].params ?? {}, own) };
     }
-    this.stats.commands += Object.keys(combined).length;
     let answer: BatchResult;
     try {
       answer = await this.client.batch(combined, { halt: groups[0].halt });
     } catch (error) {
       if (error instanceof LostResponseError && !(error instanceof UnreachableError)) {
-        this.stats.lostBatches++;
         const unknown = groups.filter((p) => !p.read && p.action).map((p) => p.action);
         if (unknown.length) this.log?.warn(`the answer to a batch of ${Object.keys(combined).length} commands was lost; ${unknown.length} action(s) will be looked up before anything is done again`);
       }

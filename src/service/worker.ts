@@ -38,6 +38,11 @@ export class Worker {
   private loop?: Promise<void>;
   /** The batch each portal is running now (one at most). */
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** How each running portal runner takes more of its portal's due jobs. */
+  private readonly refills = new Map<string, () => void>();
+  /** Jobs started so far (drain() reports the difference). */
+  private started = 0;
+  private stopping = false;
   /** Serialises claiming between the background loop and explicit drain() calls. */
   private claiming: Promise<unknown> = Promise.resolve();
   private readonly o: Required<Omit<WorkerOptions, 'onError' | 'isPermanent' | 'serialKey'>> & Pick<WorkerOptions, 'onError' | 'isPermanent' | 'serialKey'>;
@@ -89,13 +94,16 @@ export class Worker {
     });
   }
 
-  /** A job was queued: look now instead of at the next poll (not during the start delay). */
+  /** A job was queued: look now instead of at the next poll (not during the start delay); runners with room take it. */
   wake(): void {
-    if (this.delayOver) this.wakeUp?.();
+    if (!this.delayOver) return;
+    this.wakeUp?.();
+    for (const refill of this.refills.values()) refill();
   }
 
   async stop(): Promise<void> {
     this.running = false;
+    this.stopping = true;
     this.wakeUp?.();
     await this.loop;
     await Promise.all(this.inFlight.values());
@@ -104,16 +112,15 @@ export class Worker {
   /** Starts due jobs of free portals until every slot is taken or nothing more is due; returns how many started. */
   private fill(): Promise<number> {
     const next = this.claiming.then(async () => {
-      let started = 0;
+      const before = this.started;
       while (this.inFlight.size < this.o.concurrency) {
-        const jobs = await this.store.claimDueBatch(this.o.clock(), this.o.leaseMs, this.o.batchSize, new Set(this.inFlight.keys()));
+        const jobs = await this.store.claimDueBatch(this.o.clock(), this.o.leaseMs, this.o.batchSize, { busy: new Set(this.inFlight.keys()) });
         if (jobs.length === 0) break;
         const { memberId } = jobs[0];
-        const run = this.runBatch(jobs).finally(() => this.inFlight.delete(memberId));
+        const run = this.runPortal(memberId, jobs).finally(() => this.inFlight.delete(memberId));
         this.inFlight.set(memberId, run);
-        started += jobs.length;
       }
-      return started;
+      return this.started - before;
     });
     this.claiming = next.catch(() => undefined);
     return next;
@@ -121,28 +128,71 @@ export class Worker {
 
   /** Processes due jobs until none is due (bounded), returning how many ran. For tests and for shutdown. */
   async drain(limit = 10_000): Promise<number> {
-    let n = 0;
-    while (n < limit) {
+    const before = this.started;
+    while (this.started - before < limit) {
       const started = await this.fill();
       if (started === 0 && this.inFlight.size === 0) break;
-      n += started;
       // Jobs may have ended already; racing an empty set would never settle.
       if (this.inFlight.size) await Promise.race(this.inFlight.values());
     }
     await Promise.all(this.inFlight.values());
-    return n;
+    return this.started - before;
   }
 
-  /** One portal's batch: different items side by side, the jobs of one item in order. */
-  private async runBatch(jobs: Job[]): Promise<void> {
-    const chains = new Map<string, Job[]>();
-    for (const job of jobs) {
-      const key = this.o.serialKey?.(job) ?? `job:${job.id}`;
-      chains.set(key, [...(chains.get(key) ?? []), job]);
-    }
-    await Promise.all([...chains.values()].map(async (chain) => {
-      for (const job of chain) await this.run(job);
-    }));
+  /**
+   * One portal's runner: its jobs side by side, up to batchSize at a time, the jobs of one item in order. As jobs end,
+   * more due jobs of the portal join the ones still running — their calls then share requests with those further
+   * along — unless another portal waits for a runner: then this one finishes what it has and the portals take turns.
+   */
+  private runPortal(memberId: string, first: Job[]): Promise<void> {
+    return new Promise((resolve) => {
+      const tails = new Map<string, Promise<void>>();
+      let active = 0;
+      let refilling = false;
+      const start = (job: Job) => {
+        this.started++;
+        active++;
+        const key = this.o.serialKey?.(job) ?? `job:${job.id}`;
+        const tail = (tails.get(key) ?? Promise.resolve()).then(() => this.run(job));
+        tails.set(key, tail);
+        void tail.then(() => {
+          if (tails.get(key) === tail) tails.delete(key);
+          active--;
+          refill();
+        });
+      };
+      const refill = () => {
+        if (refilling) return;
+        refilling = true;
+        // After the jobs that ended together have all counted themselves out.
+        setImmediate(() => void (async () => {
+          try {
+            const room = this.o.batchSize - active;
+            if (room > 0 && !this.stopping && !(await this.othersWaiting())) {
+              const more = await this.store.claimDueBatch(this.o.clock(), this.o.leaseMs, room, { memberId });
+              more.forEach(start);
+            }
+          } catch (error) {
+            this.o.onError?.({ id: 0, memberId } as Job, error, true);
+          } finally {
+            refilling = false;
+            if (active === 0) {
+              this.refills.delete(memberId);
+              resolve();
+            }
+          }
+        })());
+      };
+      this.refills.set(memberId, refill);
+      first.forEach(start);
+    });
+  }
+
+  /** Another portal has work due and no runner is free for it. */
+  private async othersWaiting(): Promise<boolean> {
+    if (this.inFlight.size < this.o.concurrency) return false;
+    const next = await this.store.nextRunAt(new Set(this.inFlight.keys()));
+    return next !== undefined && next <= this.o.clock();
   }
 
   private async run(job: Job): Promise<void> {

@@ -99,9 +99,13 @@ describe('SqliteStore', () => {
       ['A', { n: 0 }, 'running', 1], ['A', { n: 1 }, 'running', 1], ['A', { n: 2 }, 'running', 1],
     ]);
     // A was just served, and A is busy: B's turn.
-    expect((await store.claimDueBatch(100, 1000, 3, new Set(['A']))).map((j) => j.payload)).toEqual([{ n: 'b' }]);
+    expect((await store.claimDueBatch(100, 1000, 3, { busy: new Set(['A']) })).map((j) => j.payload)).toEqual([{ n: 'b' }]);
     expect((await store.claimDueBatch(100, 1000, 50)).map((j) => j.payload)).toEqual([{ n: 3 }, { n: 4 }]);
     expect(await store.claimDueBatch(100, 1000, 50)).toEqual([]);
+    // A runner taking more of its own portal's due work.
+    await store.enqueue({ memberId: 'B', kind: 'event', payload: { n: 'b2' }, runAt: 90 });
+    expect(await store.claimDueBatch(100, 1000, 50, { memberId: 'A' })).toEqual([]);
+    expect((await store.claimDueBatch(100, 1000, 50, { memberId: 'B', busy: new Set(['B']) })).map((j) => j.payload)).toEqual([{ n: 'b2' }]);
   });
 
   it('work on one item waits as one job: a second event queued before the first is taken adds nothing', async () => {

@@ -10,7 +10,7 @@ import { pickLane, nextDueAt } from '../schedule.js';
 import { defaultSettings, type PortalSettings } from '../settings.js';
 import { setUpCipher, type SecretKeys, type TokenCipher } from './secrets.js';
 import type {
-  ActionState, Job, JobStatus, NewEpisode, NewJob, NewRequirement, Observation, PortalInfo, PortalRecord, QueueLane, QueueStats, RecallEpisode,
+  ActionState, ClaimScope, Job, JobStatus, NewEpisode, NewJob, NewRequirement, Observation, PortalInfo, PortalRecord, QueueLane, QueueStats, RecallEpisode,
   RecallQuery, Requirement, ServiceStore, TokenUpdate,
 } from './types.js';
 
@@ -474,30 +474,48 @@ export class SqliteStore implements ServiceStore {
     })();
   }
 
-  /**
-   * Inserts are committed in groups: jobs queued while the event loop is busy share one transaction (one fsync),
-   * and each promise resolves only after its group is on disk.
-   */
   enqueue(job: NewJob): Promise<{ id: number; created: boolean }> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ job, resolve, reject });
+    return this.grouped(() => this.insertJob(job));
+  }
+
+  private pending: { write: () => unknown; resolve: (value: never) => void; reject: (error: unknown) => void }[] = [];
+
+  /**
+   * Writes are committed in groups: those made while the event loop is busy — events arriving, the jobs of a batch
+   * recording their actions as started and done — share one transaction, so one disk sync, and each promise resolves
+   * only once its group is on disk (an action is recorded as started durably before its effect is sent). Each write
+   * is a savepoint of its own: one that fails is refused alone.
+   */
+  private grouped<T>(write: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ write, resolve: resolve as (value: never) => void, reject });
       if (this.pending.length === 1) setImmediate(() => this.flush());
     });
   }
 
-  private pending: { job: NewJob; resolve: (r: { id: number; created: boolean }) => void; reject: (e: unknown) => void }[] = [];
-
   private flush(): void {
     const group = this.pending;
     this.pending = [];
-    let results: { id: number; created: boolean }[];
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
     try {
-      results = this.db.transaction(() => group.map(({ job }) => this.insertJob(job)))();
+      this.db.transaction(() => {
+        for (const p of group) {
+          try {
+            outcomes.push({ ok: true, value: this.db.transaction(p.write)() });
+          } catch (error) {
+            outcomes.push({ ok: false, error });
+          }
+        }
+      }).immediate();
     } catch (error) {
       for (const p of group) p.reject(error);
       return;
     }
-    group.forEach((p, i) => p.resolve(results[i]));
+    group.forEach((p, i) => {
+      const outcome = outcomes[i];
+      if (outcome.ok) p.resolve(outcome.value as never);
+      else p.reject(outcome.error);
+    });
   }
 
   private insertJob(job: NewJob): { id: number; created: boolean } {
@@ -534,16 +552,17 @@ export class SqliteStore implements ServiceStore {
   }
 
   async claimDue(now: number, leaseMs: number, busy: ReadonlySet<string> = new Set()): Promise<Job | undefined> {
-    return (await this.claimDueBatch(now, leaseMs, 1, busy))[0];
+    return (await this.claimDueBatch(now, leaseMs, 1, { busy }))[0];
   }
 
-  async claimDueBatch(now: number, leaseMs: number, limit: number, busy: ReadonlySet<string> = new Set()): Promise<Job[]> {
+  async claimDueBatch(now: number, leaseMs: number, limit: number, scope: ClaimScope = {}): Promise<Job[]> {
     return this.db.transaction(() => {
       // Jobs whose lease ran out (their process died) are queued again first.
       for (const expired of this.stmt.leaseExpired.all(now)) this.requeue(expired.id, expired.run_at, null);
-      const memberId = pickLane(this.lanes(), now, busy);
+      const memberId = scope.memberId ?? pickLane(this.lanes(), now, scope.busy ?? new Set());
       if (memberId === undefined) return [];
       const rows = this.stmt.portalDue.all(memberId, now, Math.max(1, limit));
+      if (rows.length === 0) return [];
       for (const row of rows) this.stmt.lease.run(now + leaseMs, row.id);
       this.stmt.laneRecompute.run({ memberId });
       this.stmt.laneServed.run(memberId);
@@ -552,15 +571,15 @@ export class SqliteStore implements ServiceStore {
   }
 
   async complete(jobId: number, now: number): Promise<void> {
-    this.stmt.complete.run(now, jobId);
+    await this.grouped(() => this.stmt.complete.run(now, jobId));
   }
 
   async retry(jobId: number, runAt: number, error: string): Promise<void> {
-    this.db.transaction(() => this.requeue(jobId, runAt, error))();
+    await this.grouped(() => this.requeue(jobId, runAt, error));
   }
 
   async fail(jobId: number, error: string, now: number): Promise<void> {
-    this.stmt.fail.run(error, now, jobId);
+    await this.grouped(() => this.stmt.fail.run(error, now, jobId));
   }
 
   async requeueRunning(): Promise<number> {
@@ -611,7 +630,7 @@ export class SqliteStore implements ServiceStore {
   }
 
   async saveObservation(o: Observation): Promise<void> {
-    this.stmt.saveObservation.run({ ...o, watched: JSON.stringify(o.watched), modifiedAt: o.modifiedAt ?? null });
+    await this.grouped(() => this.stmt.saveObservation.run({ ...o, watched: JSON.stringify(o.watched), modifiedAt: o.modifiedAt ?? null }));
   }
 
   async observedModifications(memberId: string, entity: 'lead' | 'deal', itemIds: string[]): Promise<Map<string, { modifiedAt?: string; updatedAt: number }>> {
@@ -624,11 +643,11 @@ export class SqliteStore implements ServiceStore {
   }
 
   async beginAction(key: string, memberId: string, now: number): Promise<ActionState> {
-    return this.db.transaction((): ActionState => {
+    return this.grouped((): ActionState => {
       const before = this.readAction(key);
       if (before.state === 'new') this.stmt.insertAction.run(key, memberId, now);
       return before;
-    }).immediate();
+    });
   }
 
   private readAction(key: string): ActionState {
@@ -643,7 +662,7 @@ export class SqliteStore implements ServiceStore {
   }
 
   async finishAction(key: string, result: unknown, now: number): Promise<void> {
-    this.stmt.finishAction.run(JSON.stringify(result ?? null), now, key);
+    await this.grouped(() => this.stmt.finishAction.run(JSON.stringify(result ?? null), now, key));
   }
 
   async openEpisode(e: NewEpisode): Promise<{ episode: RecallEpisode; created: boolean }> {

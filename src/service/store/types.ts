@@ -159,6 +159,14 @@ export interface RecallQuery {
   memberId?: string;
 }
 
+/** Which portal a claim may take from. */
+export interface ClaimScope {
+  /** Portals whose jobs run now: not chosen. */
+  busy?: ReadonlySet<string>;
+  /** This portal's due jobs only (a runner taking more of its own portal's work). */
+  memberId?: string;
+}
+
 export interface ServiceStore {
   // ---- portals
   savePortal(portal: PortalRecord): Promise<void>;
@@ -184,7 +192,7 @@ export interface ServiceStore {
    * Like claimDue, but up to `limit` due jobs of the chosen portal at once (earliest first), all leased: the worker
    * runs them side by side and their REST calls share batches. One portal per claim, so portals still take turns.
    */
-  claimDueBatch(now: number, leaseMs: number, limit: number, busy?: ReadonlySet<string>): Promise<Job[]>;
+  claimDueBatch(now: number, leaseMs: number, limit: number, scope?: ClaimScope): Promise<Job[]>;
   complete(jobId: number, now: number): Promise<void>;
   /** Puts a job back for another attempt at runAt. */
   retry(jobId: number, runAt: number, error: string): Promise<void>;
