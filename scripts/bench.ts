@@ -5,6 +5,7 @@ import { defaultStateDir } from '../src/install/state.js';
 import { benchEvents, nothingLost, renderEventsBench } from './bench/events.js';
 import { benchFairness, fairnessTargets, renderFairnessBench } from './bench/fairness.js';
 import { benchInstall, installTargets, renderInstallBench } from './bench/install.js';
+import { benchService, renderServiceBench, serviceTargets, type ServiceBenchResult } from './bench/service.js';
 
 // The emulator's CA must be trusted from process start: the first run makes it and relaunches itself.
 const certDir = join(defaultStateDir(), 'bench-ca');
@@ -20,5 +21,20 @@ console.log('');
 // The default worker (several portals at once), and one portal at a time: round-robin alone.
 const fairness = [await benchFairness({ certDir }), await benchFairness({ certDir, concurrency: 1 })];
 console.log(renderFairnessBench(fairness));
+console.log('');
+// The service at the portals' REST budgets: batched runs one after another (they are measured in seconds, so they get
+// the machine to themselves); the unbatched ones, which wait minutes on the budgets and not on the machine, together.
+// BENCH_UNBATCHED=0 skips those (about 13 minutes).
+const service: ServiceBenchResult[] = [];
+for (const [scenario, portals, sweepSeconds] of [['deals', 1, 0], ['deals', 1, 60], ['leads+stages', 1, 0], ['deals', 3, 0], ['leads+stages', 3, 0]] as const) {
+  service.push(await benchService({ certDir, scenario, portals, batching: true, sweepSeconds }));
+}
+if (process.env.BENCH_UNBATCHED !== '0') {
+  console.log('(the service with batching off: four runs at once, about 13 minutes)');
+  const unbatched = [['deals', 1], ['leads+stages', 1], ['deals', 3], ['leads+stages', 3]] as const;
+  service.push(...await Promise.all(unbatched.map(([scenario, portals]) => benchService({ certDir, scenario, portals, batching: false }))));
+}
+console.log(renderServiceBench(service));
 // A missed target fails the run, so a script or CI step sees it.
-if (installTargets(install).some((t) => !t.ok) || !nothingLost(events) || fairness.flatMap(fairnessTargets).some((t) => !t.ok)) process.exitCode = 1;
+if (installTargets(install).some((t) => !t.ok) || !nothingLost(events) || fairness.flatMap(fairnessTargets).some((t) => !t.ok)
+  || serviceTargets(service).some((t) => !t.ok)) process.exitCode = 1;

@@ -45,8 +45,8 @@ export interface ServiceBenchResult {
   rejected503: number;
   /** Effects missing or present more than once (must be 0). */
   notExactlyOnce: number;
-  /** Sweeps that ran during the measurement. */
-  sweeps: number;
+  /** Of the requests, those of the sweep that ran after the burst's work was done. */
+  sweepRequests: number;
   /** ms from a lone change on a quiet portal to its effects (batching on, one portal, deal scenario only). */
   loneMs?: number;
 }
@@ -172,25 +172,30 @@ export async function benchService(options: ServiceBenchOptions): Promise<Servic
     }
 
     for (const p of portals) p.control.resetStats();
-    const sweptBefore = await Promise.all(portals.map(async (p) => (await running.store.getPortal(p.memberId))?.lastSweepAt));
     const started = Date.now();
     const expectations = portals.map((p, i) => (options.scenario === 'deals' ? importDeals(p, count, `П${i + 1}`) : leadsAndStages(p, prepared[i], `П${i + 1}`)));
     const timeout = options.batching ? 300_000 : 1_800_000;
     await until(`service bench: every effect of ${options.scenario} on ${portals.length} portal(s)`, () => (expectations.every((e) => allOnce(e())) ? true : undefined), timeout, 50);
     const ms = Date.now() - started;
-    let sweeps = 0;
+    let sweepRequests = 0;
+    const requestsNow = () => portals.reduce((sum, p) => sum + p.control.stats().httpRequests, 0);
     if (sweepSeconds > 0) {
-      // The sweep's cost counts: wait for one that began after the burst did, and for the work it queued.
+      await until('service bench: an idle queue before the sweep', async () => {
+        const stats = await running.store.queueStats(Date.now());
+        return stats.due + stats.running === 0 ? true : undefined;
+      }, timeout);
+      const beforeSweep = requestsNow();
+      const sweptAtIdle = await Promise.all(portals.map(async (p) => (await running.store.getPortal(p.memberId))?.lastSweepAt ?? 0));
+      // The sweep's cost counts: wait for one after the burst's work, and for the work it queued.
       await until('service bench: a sweep after the burst', async () => {
         const swept = await Promise.all(portals.map(async (p) => (await running.store.getPortal(p.memberId))?.lastSweepAt ?? 0));
-        return swept.every((at) => at >= started) ? true : undefined;
+        return swept.every((at, i) => at > sweptAtIdle[i]) ? true : undefined;
       }, (sweepSeconds + 120) * 1000, 200);
       await until('service bench: the queue after the sweep', async () => {
         const stats = await running.store.queueStats(Date.now());
         return stats.due + stats.running === 0 ? true : undefined;
       }, 120_000);
-      const swept = await Promise.all(portals.map(async (p) => (await running.store.getPortal(p.memberId))?.lastSweepAt));
-      sweeps = swept.filter((at, i) => at !== sweptBefore[i]).length;
+      sweepRequests = requestsNow() - beforeSweep;
     } else {
       // Work still running (follow-up events of the service's own updates) is counted too.
       await until('service bench: an idle queue', async () => {
@@ -214,7 +219,7 @@ export async function benchService(options: ServiceBenchOptions): Promise<Servic
     const batchedCommands = calls - (requests - batches - rejected503);
     return {
       scenario: options.scenario, portals: portals.length, batching: options.batching, sweepSeconds,
-      events: options.scenario === 'deals' ? count : 2 * count, requests, batches, batchedCommands, ms, rejected503, notExactlyOnce, sweeps, loneMs,
+      events: options.scenario === 'deals' ? count : 2 * count, requests, batches, batchedCommands, ms, rejected503, notExactlyOnce, sweepRequests, loneMs,
     };
   } finally {
     await service?.close();
@@ -237,11 +242,13 @@ export function serviceTargets(results: ServiceBenchResult[]): { ok: boolean; te
     targets.push({ ok: commandsPerBatch(deals) >= 25, text: `≥ 25 commands per batch under the 300-deal burst (${commandsPerBatch(deals).toFixed(1)})` });
     targets.push({ ok: deals.ms <= 30_000, text: `every effect of 300 deal adds within 30 s (${(deals.ms / 1000).toFixed(1)} s)` });
     if (deals.loneMs !== undefined) targets.push({ ok: deals.loneMs <= 1000, text: `a lone event's effects within 1 s on a quiet portal (${deals.loneMs} ms)` });
-    const swept = find('deals', 1, true, 60);
-    if (swept) {
-      const extra = swept.requests / deals.requests - 1;
-      targets.push({ ok: extra <= 0.1, text: `the sweep at 60 s costs ≤ 10 % more requests (${swept.requests} vs ${deals.requests}: ${(extra * 100).toFixed(0)} %)` });
-    }
+
+  }
+  const swept = find('deals', 1, true, 60);
+  if (swept) {
+    const without = swept.requests - swept.sweepRequests;
+    const extra = swept.sweepRequests / without;
+    targets.push({ ok: extra <= 0.1, text: `the sweep at 60 s costs ≤ 10 % more requests after the 300-deal burst (${swept.requests} with it, ${without} without: +${(extra * 100).toFixed(0)} %)` });
   }
   const mixed = find('leads+stages', 1, true);
   if (mixed) targets.push({ ok: mixed.ms <= 60_000, text: `every effect of 300 lead adds + 300 stage changes within 60 s (${(mixed.ms / 1000).toFixed(1)} s)` });
@@ -262,7 +269,9 @@ export function renderServiceBench(results: ServiceBenchResult[]): string {
       + `  ${`${(r.ms / 1000).toFixed(1)} s`.padStart(18)}  ${String(r.rejected503).padStart(4)}  ${String(r.notExactlyOnce).padStart(8)}`);
   }
   for (const r of results) if (r.loneMs !== undefined) lines.push(`  a lone deal add on a quiet portal: its task and notification after ${r.loneMs} ms`);
-  for (const r of results) if (r.sweepSeconds) lines.push(`  with the sweep every ${r.sweepSeconds} s: ${r.sweeps} sweep(s) of each portal counted in the requests above`);
+  for (const r of results) {
+    if (r.sweepSeconds) lines.push(`  with the sweep every ${r.sweepSeconds} s: its first run after the burst made ${r.sweepRequests} of the ${r.requests} requests`);
+  }
   for (const t of serviceTargets(results)) lines.push(`  [${t.ok ? 'ok' : 'FAIL'}] ${t.text}`);
   return lines.join('\n');
 }

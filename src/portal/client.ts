@@ -155,7 +155,7 @@ type SdkClient = B24Hook | B24OAuth;
 export interface RestCaller {
   call<T = unknown>(method: string, params?: RestParams): Promise<CallResult<T>>;
   batch(commands: Record<string, BatchCommand>, options?: { halt?: boolean }): Promise<BatchResult>;
-  listAll<T = Record<string, unknown>>(method: string, params?: RestParams, itemsKey?: string): Promise<T[]>;
+  listAll<T = Record<string, unknown>>(method: string, params?: RestParams, itemsKey?: string, firstPages?: number): Promise<T[]>;
 }
 
 const PAGE_SIZE = 50;
@@ -164,12 +164,24 @@ const MAX_PAGES = 2000;
 
 /**
  * Every item of a paged list method (50 per page). The first page says how many there are; the other pages are then
- * read together, up to 50 of them in one batch, instead of one request each.
+ * read together, up to 50 of them in one batch, instead of one request each. `firstPages` reads that many pages in the
+ * first request already (a caller that usually lists a few pages, such as the sweep, then needs one request); pages
+ * past the total are dropped, since a CRM list answers a page past its last with its first page again.
  */
-export async function listAll<T = Record<string, unknown>>(rest: RestCaller, method: string, params: RestParams = {}, itemsKey?: string): Promise<T[]> {
+export async function listAll<T = Record<string, unknown>>(
+  rest: RestCaller, method: string, params: RestParams = {}, itemsKey?: string, firstPages = 1,
+): Promise<T[]> {
   const page = (result: unknown) => ((itemsKey ? (result as Record<string, T[]> | undefined)?.[itemsKey] : result) ?? []) as T[];
-  const first = await rest.call(method, { ...params, start: 0 });
-  const items = [...page(first.result)];
+  const speculative = Math.min(Math.max(1, firstPages), 50);
+  let first: { items: T[][]; total?: number; next?: number };
+  if (speculative === 1) {
+    const r = await rest.call(method, { ...params, start: 0 });
+    first = { items: [page(r.result)], total: r.total, next: r.next };
+  } else {
+    const r = await readPages(rest, method, params, Array.from({ length: speculative }, (_, i) => i * PAGE_SIZE));
+    first = { items: r.pages.map(page), total: r.total.p0, next: r.next.p0 };
+  }
+  const items = [...first.items[0]];
   if (first.next === undefined) return items;
   if (first.total === undefined) {
     // Without a total, the pages can only be followed one by one.
@@ -180,18 +192,25 @@ export async function listAll<T = Record<string, unknown>>(rest: RestCaller, met
     }
     return items;
   }
+  const total = first.total;
+  first.items.slice(1).forEach((pageItems, i) => {
+    if ((i + 1) * PAGE_SIZE < total) items.push(...pageItems);
+  });
   const starts: number[] = [];
-  for (let start = first.next; start < first.total && starts.length < MAX_PAGES; start += PAGE_SIZE) starts.push(start);
-  for (let i = 0; i < starts.length; i += 50) {
-    const chunk = starts.slice(i, i + 50);
-    const r = await rest.batch(Object.fromEntries(chunk.map((start) => [`p${start}`, { method, params: { ...params, start } }])));
-    for (const start of chunk) {
-      const error = r.errors[`p${start}`];
-      if (error) throw error;
-      items.push(...page(r.result[`p${start}`]));
-    }
-  }
+  for (let start = speculative * PAGE_SIZE; start < total && starts.length < MAX_PAGES; start += PAGE_SIZE) starts.push(start);
+  for (let i = 0; i < starts.length; i += 50) items.push(...(await readPages(rest, method, params, starts.slice(i, i + 50))).pages.flatMap(page));
   return items;
+}
+
+/** The pages at these offsets, in one batch. */
+async function readPages(rest: RestCaller, method: string, params: RestParams, starts: number[]): Promise<{ pages: unknown[]; total: Record<string, number>; next: Record<string, number> }> {
+  const r = await rest.batch(Object.fromEntries(starts.map((start) => [`p${start}`, { method, params: { ...params, start } }])));
+  const pages = starts.map((start) => {
+    const error = r.errors[`p${start}`];
+    if (error) throw error;
+    return r.result[`p${start}`];
+  });
+  return { pages, total: r.total, next: r.next };
 }
 
 export class PortalClient {
@@ -340,8 +359,8 @@ export class PortalClient {
   }
 
   /** Every item of a paged list method (see listAll). */
-  listAll<T = Record<string, unknown>>(method: string, params: RestParams = {}, itemsKey?: string): Promise<T[]> {
-    return listAll<T>(this, method, params, itemsKey);
+  listAll<T = Record<string, unknown>>(method: string, params: RestParams = {}, itemsKey?: string, firstPages?: number): Promise<T[]> {
+    return listAll<T>(this, method, params, itemsKey, firstPages);
   }
 
   /**

@@ -82,8 +82,8 @@ export class RestPipeline implements RestCaller {
     return this.enqueue(commands, false, options.halt ?? false);
   }
 
-  listAll<T = Record<string, unknown>>(method: string, params: RestParams = {}, itemsKey?: string): Promise<T[]> {
-    return listAll<T>(this, method, params, itemsKey);
+  listAll<T = Record<string, unknown>>(method: string, params: RestParams = {}, itemsKey?: string, firstPages?: number): Promise<T[]> {
+    return listAll<T>(this, method, params, itemsKey, firstPages);
   }
 
   private enqueue(commands: Record<string, BatchCommand>, single: boolean, halt: boolean): Promise<BatchResult> {

@@ -134,6 +134,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     // Without batching, one job per portal at a time: each REST call is its own request, as before the pipeline.
     batchSize: config.restBatching ? WORKER_BATCH_JOBS : 1,
     serialKey: itemOfJob,
+    // The template install changes what the rules read (pipelines, fields): no other job of the portal runs meanwhile.
+    exclusive: (job) => job.kind === 'install',
     isPermanent: (error) => error instanceof PermanentActionError || lastingProblem(error) !== undefined,
     onError: (job, error, willRetry) => {
       const problem = lastingProblem(error);

@@ -19,6 +19,8 @@ export interface WorkerOptions {
   batchSize?: number;
   /** Jobs with the same key (the same CRM item) never run at the same time; in a batch they run in queue order. */
   serialKey?: (job: Job) => string | undefined;
+  /** A job that runs alone: after the portal's earlier jobs end, and before any later one starts (an install). */
+  exclusive?: (job: Job) => boolean;
   /** A job taken longer ago than this is considered abandoned. */
   leaseMs?: number;
   maxAttempts?: number;
@@ -45,7 +47,8 @@ export class Worker {
   private stopping = false;
   /** Serialises claiming between the background loop and explicit drain() calls. */
   private claiming: Promise<unknown> = Promise.resolve();
-  private readonly o: Required<Omit<WorkerOptions, 'onError' | 'isPermanent' | 'serialKey'>> & Pick<WorkerOptions, 'onError' | 'isPermanent' | 'serialKey'>;
+  private readonly o: Required<Omit<WorkerOptions, 'onError' | 'isPermanent' | 'serialKey' | 'exclusive'>>
+    & Pick<WorkerOptions, 'onError' | 'isPermanent' | 'serialKey' | 'exclusive'>;
 
   constructor(
     private readonly store: ServiceStore,
@@ -147,13 +150,18 @@ export class Worker {
   private runPortal(memberId: string, first: Job[]): Promise<void> {
     return new Promise((resolve) => {
       const tails = new Map<string, Promise<void>>();
+      /** An exclusive job: what starts after it waits for it. */
+      let barrier: Promise<void> = Promise.resolve();
       let active = 0;
       let refilling = false;
       const start = (job: Job) => {
         this.started++;
         active++;
         const key = this.o.serialKey?.(job) ?? `job:${job.id}`;
-        const tail = (tails.get(key) ?? Promise.resolve()).then(() => this.run(job));
+        const after = this.o.exclusive?.(job) ? Promise.all(tails.values()) : Promise.all([tails.get(key), barrier]);
+        // The store failing to record the outcome leaves the job leased: it is taken again once the lease runs out.
+        const tail = after.then(() => this.run(job)).catch((error: unknown) => this.o.onError?.(job, error, true));
+        if (this.o.exclusive?.(job)) barrier = tail;
         tails.set(key, tail);
         void tail.then(() => {
           if (tails.get(key) === tail) tails.delete(key);

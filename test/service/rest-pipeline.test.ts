@@ -117,5 +117,10 @@ describe('RestPipeline', () => {
     expect(companies.length).toBeGreaterThanOrEqual(130);
     expect(new Set(companies.map((c) => c.ID)).size).toBe(companies.length);
     expect(requests()).toMatchObject({ httpRequests: 2, calls: { batch: 1 } });
+    // Asked to, it reads the first pages in the first request already.
+    emulator.control.resetStats();
+    const again = await pipeline.listAll<{ ID: string }>('crm.company.list', { select: ['ID'], order: { ID: 'ASC' } }, undefined, 5);
+    expect(again.map((c) => c.ID)).toEqual(companies.map((c) => c.ID));
+    expect(requests()).toMatchObject({ httpRequests: 1, calls: { batch: 1, 'crm.company.list': 5 } });
   });
 });

@@ -132,14 +132,16 @@ describe('SqliteStore', () => {
     expect((await store.listJobs()).find((j) => j.id === d.id)?.status).toBe('done');
   });
 
-  it('remembers the DATE_MODIFY at which each item was observed', async () => {
-    const base = { memberId: 'm1', entity: 'deal' as const, stageId: 'C1:NEW', stageEnteredAt: 1, watched: {} };
+  it('remembers the DATE_MODIFY at which each item was observed, and gives many observations at once', async () => {
+    const base = { memberId: 'm1', entity: 'deal' as const, stageId: 'C1:NEW', stageEnteredAt: 1, watched: { UF_CRM_AS_VIN: 'X' } };
     await store.saveObservation({ ...base, itemId: '5', updatedAt: 100, modifiedAt: '2027-01-15T09:00:00+03:00' });
     await store.saveObservation({ ...base, itemId: '6', updatedAt: 200 });
-    const seen = await store.observedModifications('m1', 'deal', ['5', '6', '7']);
-    expect(Object.fromEntries(seen)).toEqual({ 5: { modifiedAt: '2027-01-15T09:00:00+03:00', updatedAt: 100 }, 6: { updatedAt: 200 } });
-    expect((await store.getObservation('m1', 'deal', '5'))?.modifiedAt).toBe('2027-01-15T09:00:00+03:00');
-    expect((await store.observedModifications('m1', 'lead', ['5'])).size).toBe(0);
+    const seen = await store.getObservations('m1', 'deal', ['5', '6', '7']);
+    expect([...seen.keys()].sort()).toEqual(['5', '6']);
+    expect(seen.get('5')).toEqual({ ...base, itemId: '5', updatedAt: 100, modifiedAt: '2027-01-15T09:00:00+03:00' });
+    expect(seen.get('6')).toEqual({ ...base, itemId: '6', updatedAt: 200 });
+    expect(await store.getObservation('m1', 'deal', '5')).toEqual(seen.get('5'));
+    expect((await store.getObservations('m1', 'lead', ['5'])).size).toBe(0);
   });
 
   it('a job whose lease ran out is taken again, and a restart requeues running jobs', async () => {

@@ -140,4 +140,21 @@ describe('Worker across portals', () => {
     expect(await store.listJobs({ status: 'queued' })).toMatchObject([{ payload: { n: 3 }, runAt: now + 1000, lastError: 'this one failed' }]);
     expect(await store.listJobs({ status: 'done' })).toHaveLength(5);
   });
+
+  it('an exclusive job runs alone: after the portal\'s earlier jobs, before its later ones', async () => {
+    const log: string[] = [];
+    const worker = new Worker(store, async (job) => {
+      const { name } = job.payload as { name: string };
+      log.push(`start ${name}`);
+      await new Promise((r) => setTimeout(r, name === 'install' ? 20 : 5));
+      log.push(`end ${name}`);
+    }, { clock, startDelayMs: 0, pollMs: 10, batchSize: 50, exclusive: (job) => job.kind === 'install' });
+    for (const name of ['a', 'b']) await store.enqueue({ memberId: 'A', kind: 'event', payload: { name }, runAt: now });
+    await store.enqueue({ memberId: 'A', kind: 'install', payload: { name: 'install' }, runAt: now });
+    for (const name of ['c', 'd']) await store.enqueue({ memberId: 'A', kind: 'event', payload: { name }, runAt: now });
+    expect(await worker.drain()).toBe(5);
+    const at = (entry: string) => log.indexOf(entry);
+    expect(at('start install')).toBeGreaterThan(Math.max(at('end a'), at('end b')));
+    expect(Math.min(at('start c'), at('start d'))).toBeGreaterThan(at('end install'));
+  });
 });

@@ -186,6 +186,17 @@ const toPortalInfo = (r: PortalRow, settingsDefaults: PortalSettings): PortalInf
   lastErrorAt: r.last_error_at ?? undefined,
 });
 
+interface ObservationRow { stage_id: string; stage_entered_at: number; watched: string; updated_at: number; modified_at: string | null }
+
+const toObservation = (memberId: string, entity: 'lead' | 'deal', itemId: string, row: ObservationRow): Observation => ({
+  memberId, entity, itemId,
+  stageId: row.stage_id,
+  stageEnteredAt: row.stage_entered_at,
+  watched: JSON.parse(row.watched) as Record<string, string>,
+  updatedAt: row.updated_at,
+  ...(row.modified_at !== null ? { modifiedAt: row.modified_at } : {}),
+});
+
 const toJob = (r: JobRow): Job => ({
   id: r.id,
   memberId: r.member_id,
@@ -392,15 +403,17 @@ export class SqliteStore implements ServiceStore {
         sum(CASE WHEN run_at <= ? THEN 1 ELSE 0 END) AS due FROM jobs GROUP BY status`),
       statsByPortal: db.prepare<[number], { member_id: string; status: string; n: number; due: number }>(`SELECT member_id, status, count(*) AS n,
         sum(CASE WHEN run_at <= ? THEN 1 ELSE 0 END) AS due FROM jobs GROUP BY member_id, status`),
-      getObservation: db.prepare<[string, string, string], { stage_id: string; stage_entered_at: number; watched: string; updated_at: number; modified_at: string | null }>(
+      getObservation: db.prepare<[string, string, string], ObservationRow>(
         'SELECT stage_id, stage_entered_at, watched, updated_at, modified_at FROM observations WHERE member_id = ? AND entity = ? AND item_id = ?'),
       saveObservation: db.prepare(`INSERT INTO observations (member_id, entity, item_id, stage_id, stage_entered_at, watched, updated_at, modified_at)
         VALUES (@memberId, @entity, @itemId, @stageId, @stageEnteredAt, @watched, @updatedAt, @modifiedAt)
         ON CONFLICT (member_id, entity, item_id) DO UPDATE SET stage_id = excluded.stage_id,
           stage_entered_at = excluded.stage_entered_at, watched = excluded.watched, updated_at = excluded.updated_at,
           modified_at = excluded.modified_at`),
-      observedModifications: db.prepare<[string, string, string], { item_id: string; modified_at: string | null; updated_at: number }>(
-        `SELECT item_id, modified_at, updated_at FROM observations WHERE member_id = ? AND entity = ? AND item_id IN (SELECT value FROM json_each(?))`),
+      countObservedSince: db.prepare<[string, string, number], { n: number }>(
+        'SELECT count(*) AS n FROM observations WHERE member_id = ? AND entity = ? AND updated_at >= ?'),
+      getObservations: db.prepare<[string, string, string], ObservationRow & { item_id: string }>(`SELECT item_id, stage_id, stage_entered_at, watched,
+        updated_at, modified_at FROM observations WHERE member_id = ? AND entity = ? AND item_id IN (SELECT value FROM json_each(?))`),
       insertAction: db.prepare(`INSERT INTO actions (key, member_id, status, started_at) VALUES (?, ?, 'started', ?)
         ON CONFLICT (key) DO NOTHING`),
       getAction: db.prepare<[string], { status: string; result: string | null; started_at: number }>(
@@ -618,27 +631,21 @@ export class SqliteStore implements ServiceStore {
 
   async getObservation(memberId: string, entity: 'lead' | 'deal', itemId: string): Promise<Observation | undefined> {
     const row = this.stmt.getObservation.get(memberId, entity, itemId);
-    if (!row) return undefined;
-    return {
-      memberId, entity, itemId,
-      stageId: row.stage_id,
-      stageEnteredAt: row.stage_entered_at,
-      watched: JSON.parse(row.watched) as Record<string, string>,
-      updatedAt: row.updated_at,
-      ...(row.modified_at !== null ? { modifiedAt: row.modified_at } : {}),
-    };
+    return row ? toObservation(memberId, entity, itemId, row) : undefined;
   }
 
   async saveObservation(o: Observation): Promise<void> {
     await this.grouped(() => this.stmt.saveObservation.run({ ...o, watched: JSON.stringify(o.watched), modifiedAt: o.modifiedAt ?? null }));
   }
 
-  async observedModifications(memberId: string, entity: 'lead' | 'deal', itemIds: string[]): Promise<Map<string, { modifiedAt?: string; updatedAt: number }>> {
-    const out = new Map<string, { modifiedAt?: string; updatedAt: number }>();
+  async countObservedSince(memberId: string, entity: 'lead' | 'deal', since: number): Promise<number> {
+    return this.stmt.countObservedSince.get(memberId, entity, since)?.n ?? 0;
+  }
+
+  async getObservations(memberId: string, entity: 'lead' | 'deal', itemIds: string[]): Promise<Map<string, Observation>> {
+    const out = new Map<string, Observation>();
     if (itemIds.length === 0) return out;
-    for (const row of this.stmt.observedModifications.all(memberId, entity, JSON.stringify(itemIds))) {
-      out.set(row.item_id, { ...(row.modified_at !== null ? { modifiedAt: row.modified_at } : {}), updatedAt: row.updated_at });
-    }
+    for (const row of this.stmt.getObservations.all(memberId, entity, JSON.stringify(itemIds))) out.set(row.item_id, toObservation(memberId, entity, row.item_id, row));
     return out;
   }
 

@@ -211,8 +211,10 @@ export interface ServiceStore {
   // ---- what was last seen of each CRM item
   getObservation(memberId: string, entity: 'lead' | 'deal', itemId: string): Promise<Observation | undefined>;
   saveObservation(observation: Observation): Promise<void>;
-  /** What was observed of these items: their DATE_MODIFY then, and when (items never observed are absent). */
-  observedModifications(memberId: string, entity: 'lead' | 'deal', itemIds: string[]): Promise<Map<string, { modifiedAt?: string; updatedAt: number }>>;
+  /** How many items were observed since then (ms, service clock). */
+  countObservedSince(memberId: string, entity: 'lead' | 'deal', since: number): Promise<number>;
+  /** What was last observed of these items, by item id (items never observed are absent). */
+  getObservations(memberId: string, entity: 'lead' | 'deal', itemIds: string[]): Promise<Map<string, Observation>>;
 
   // ---- idempotency of side effects
   /** Records the key as started unless it exists; returns what was there before. */
