@@ -98,10 +98,11 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   async function portalWorks(memberId: string): Promise<void> {
     const ctx = contexts.get(memberId);
     if (!ctx?.portal.lastError) return;
-    await store.updatePortal(memberId, { lastError: undefined, lastErrorAt: undefined });
+    // Cleared first: the portal's other jobs running alongside do not clear and report it again.
     ctx.portal.lastError = undefined;
     ctx.portal.lastErrorAt = undefined;
     log.info(`portal ${ctx.portal.domain} (${memberId}) works again`);
+    await store.updatePortal(memberId, { lastError: undefined, lastErrorAt: undefined });
   }
 
   /**

@@ -123,4 +123,26 @@ describe('RestPipeline', () => {
     expect(again.map((c) => c.ID)).toEqual(companies.map((c) => c.ID));
     expect(requests()).toMatchObject({ httpRequests: 1, calls: { batch: 1, 'crm.company.list': 5 } });
   });
+
+  it('under a tight budget it sends no request the portal would refuse, and jobs arriving one by one still share requests', async () => {
+    // A portal that admits a burst of 3 and then 20 requests/s, and a client that knows it.
+    const limited = await startTestEmulator({ rateLimit: { burst: 3, drainPerSecond: 20 } });
+    try {
+      const tight = PortalClient.fromWebhook(limited.webhookUrl, { rateLimit: { burstLimit: 3, drainRate: 20 } });
+      const pipeline = new RestPipeline(tight);
+      // 40 jobs of five steps each, arriving one by one over 200 ms.
+      const job = async (n: number) => {
+        await new Promise((resolve) => setTimeout(resolve, n * 5));
+        for (let step = 0; step < 5; step++) await pipeline.call('crm.lead.list', { filter: { ID: n * 10 + step }, select: ['ID'] });
+      };
+      await Promise.all(Array.from({ length: 40 }, (_, n) => job(n)));
+      const stats = limited.control.stats();
+      expect(stats.rejected503).toBe(0);
+      expect(stats.calls['crm.lead.list']).toBe(200);
+      // While the budget makes them wait, the jobs' calls gather: 200 commands in a dozen requests, not 200.
+      expect(stats.httpRequests).toBeLessThanOrEqual(15);
+    } finally {
+      await limited.close();
+    }
+  });
 });
