@@ -96,7 +96,7 @@ function importDeals(p: EmulatedPortal, count: number, tag: string): Expectation
  * once 300 new web leads and those deals moved to inspection: each lead notifies its manager and the lead managers and
  * executes the inbound trigger; each deal tells its master to inspect the car.
  */
-function prepareDeals(p: EmulatedPortal, count: number, tag: string): { id: number; title: string }[] {
+async function prepareDeals(p: EmulatedPortal, count: number, tag: string): Promise<{ id: number; title: string }[]> {
   const category = repairCategory(p);
   p.control.setEventFaults({ dropRate: 1 });
   const deals: { id: number; title: string }[] = [];
@@ -105,6 +105,8 @@ function prepareDeals(p: EmulatedPortal, count: number, tag: string): { id: numb
     const fields = { TITLE: title, CATEGORY_ID: category, ASSIGNED_BY_ID: MANAGER, UF_CRM_AS_MASTER: MASTER, UF_CRM_AS_CAR_MAKE: 'Lada', UF_CRM_AS_CAR_MODEL: 'Vesta' };
     deals.push({ id: p.control.addRecord('deal', fields), title });
   }
+  // The drop is decided as each delivery goes out: the faults stay on until the last one has.
+  await p.control.waitForDeliveries();
   p.control.setEventFaults({});
   return deals;
 }
@@ -156,7 +158,7 @@ export async function benchService(options: ServiceBenchOptions): Promise<Servic
       const states = await Promise.all(portals.map(async (p) => (await running.store.getPortal(p.memberId))?.installState));
       return states.every((s) => s === 'installed') ? true : undefined;
     }, 300_000);
-    const prepared = options.scenario === 'leads+stages' ? portals.map((p, i) => prepareDeals(p, count, `П${i + 1}`)) : [];
+    const prepared = options.scenario === 'leads+stages' ? await Promise.all(portals.map((p, i) => prepareDeals(p, count, `П${i + 1}`))) : [];
     // The installs spent part of each budget: wait for a quiet moment, when each portal's bucket has drained (the
     // service's own count of it refills at the same rate).
     await until('service bench: drained buckets', () => (portals.every((p) => p.portal.bucket.counter === 0) ? true : undefined), 120_000, 200);
