@@ -15,6 +15,7 @@ import { crmAutomationMethods } from './methods/crm-automation.js';
 import { crmCategoryMethods } from './methods/crm-category.js';
 import { crmDetailsMethods } from './methods/crm-details.js';
 import { crmItemMethods } from './methods/crm-items.js';
+import { crmStageHistoryMethods } from './methods/crm-stagehistory.js';
 import { crmStatusMethods } from './methods/crm-status.js';
 import { crmUniversalMethods } from './methods/crm-universal.js';
 import { crmUserFieldMethods } from './methods/crm-userfield.js';
@@ -182,6 +183,7 @@ function restMethods() {
     batchMethods,
     commonMethods,
     crmStatusMethods,
+    crmStageHistoryMethods,
     crmCategoryMethods,
     crmUserFieldMethods,
     crmItemMethods,

@@ -231,6 +231,23 @@ export interface ActivityRow {
   PARENT_ID: number;
 }
 
+/** One entry of the stage history (b_crm_deal_stage_history, b_crm_lead_status_history): see crm-stagehistory.ts. */
+export interface StageHistoryRow {
+  id: number;
+  /** HistoryEntryType: 1 creation, 2 intermediate stage, 3 final stage, 5 pipeline change. */
+  typeId: number;
+  /** 1 lead, 2 deal. */
+  ownerTypeId: number;
+  ownerId: number;
+  /** Epoch ms. */
+  createdTime: number;
+  /** Deals only (0 for leads). */
+  categoryId: number;
+  /** P, S or F. */
+  semanticId: string;
+  stageId: string;
+}
+
 export interface TimelineCommentRow { ID: number; ENTITY_TYPE: string; ENTITY_ID: number; COMMENT: string; AUTHOR_ID: number; CREATED: number; FILES: unknown[] }
 
 export interface PortalState {
@@ -264,6 +281,8 @@ export interface PortalState {
   tasks: TaskRow[];
   activities: ActivityRow[];
   timelineComments: TimelineCommentRow[];
+  /** Stage movements of leads and deals (absent in state files of earlier releases). */
+  stageHistory?: StageHistoryRow[];
   /** Operations refused to a user (by user id), per CRM type; absent: every user may do everything (admin-like roles). */
   crmDenied?: Record<string, Partial<Record<CrmEntity, CrmOperation[]>>>;
 }
