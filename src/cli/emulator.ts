@@ -43,13 +43,14 @@ export function register(program: Command): void {
         if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UserError(`port ${flags.port} is taken: choose another with --port, or --port 0 for a free one`);
         throw error;
       }
-      const { webhookUrl, caCertPath, controlUrl, oauthUrl, origin, memberId } = emulator;
-      const portals: PortalSummary[] = emulator.portals.map(({ webhookUrl, origin, domain, memberId, plan, timeZone }) => ({ webhookUrl, origin, domain, memberId, plan, timeZone }));
+      const { webhookUrl, caCertPath, controlUrl, oauthUrl, origin, portalUrl, memberId } = emulator;
+      const portals: PortalSummary[] = emulator.portals.map(({ webhookUrl, origin, portalUrl, domain, memberId, plan, timeZone }) => ({ webhookUrl, origin, portalUrl, domain, memberId, plan, timeZone }));
       // The first stdout line is the machine-readable contract; people read stderr.
-      process.stdout.write(`${JSON.stringify({ webhookUrl, caCertPath, controlUrl, oauthUrl, origin, memberId, stateFile: flags.state ?? null, portals })}\n`);
+      process.stdout.write(`${JSON.stringify({ webhookUrl, caCertPath, controlUrl, oauthUrl, origin, portalUrl, memberId, stateFile: flags.state ?? null, portals })}\n`);
       const where = portals.length === 1 ? `on ${origin} (plan ${portals[0].plan}` : `with ${portals.length} portals (${portals.map((p) => `${p.origin} ${p.plan}`).join(', ')}`;
       console.error(`Bitrix24 emulator ${where}, limits ${flags.limits}${flags.state ? `, state ${flags.state}` : ', in memory'})`);
       if (portals.length > 1) console.error(`One control API for all of them: ${controlUrl}?portal=<member_id or number>.`);
+      console.error(`The portal's web shell: ${portalUrl} (?user=N acts as user N; the browser must accept the emulator's certificate or trust ${caCertPath}).`);
       console.error(`Trust its CA with NODE_EXTRA_CA_CERTS=${caCertPath}. Ctrl-C stops it.`);
       await untilStopped();
       await emulator.close();

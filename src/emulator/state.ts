@@ -93,6 +93,17 @@ export interface AppRow {
   installedBy: number;
   installed: boolean;
   version: number;
+  /** The application page ("handler path") the portal opens in its frame; absent: an application without an interface. */
+  pageUrl?: string;
+  /** The installer page ("initial installation path" of an application with an interface). */
+  installPageUrl?: string;
+  /** The menu item's title. */
+  name?: string;
+  /**
+   * Added with an installer page and not finished yet: until the installer calls installFinish the application counts
+   * as not installed (app.info INSTALLED false, no events) — docs settings/app-installation/installation-finish.md.
+   */
+  setupPending?: boolean;
 }
 
 /**
@@ -105,6 +116,10 @@ export interface RegisteredApp {
   code: string;
   /** The install handler of the application's latest install; another portal's install defaults to it. */
   handlerUrl: string;
+  /** Its pages and menu title, as its latest install gave them (the same defaulting). */
+  pageUrl?: string;
+  installPageUrl?: string;
+  name?: string;
 }
 
 export interface TokenRow {
@@ -376,7 +391,7 @@ interface EmulatorFileV2 extends StoredEmulator {
 
 /** The registry of a version-1 file: the applications its only portal knows. */
 function registryOf(state: PortalState): RegisteredApp[] {
-  return state.apps.map((a) => ({ clientId: a.clientId, clientSecret: a.clientSecret, code: a.code, handlerUrl: a.handlerUrl }));
+  return state.apps.map((a) => ({ clientId: a.clientId, clientSecret: a.clientSecret, code: a.code, handlerUrl: a.handlerUrl, pageUrl: a.pageUrl, installPageUrl: a.installPageUrl, name: a.name }));
 }
 
 /** Reads a state file (version 1 or 2); undefined when it does not exist; EmulatorStateError (with what to do) when it is broken. */
