@@ -12,10 +12,9 @@
 //  #pagetitle, not the browser tab (bx24-set-title.md); openPath → the CRM card in the slider, answered
 //  {result:'close'} when it closes, {result:'error', errorCode:'PATH_NOT_AVAILABLE'} for a path it cannot open
 //  (bx24-open-path.md); setScroll, reloadWindow, setAppOption / setUserOption.
-/* exported startFrameHost */
 
-// eslint-disable-next-line no-unused-vars
-function startFrameHost(config) {
+// Called by the shell page with its frame's settings (shell.ts).
+window.startFrameHost = function startFrameHost(config) {
   const iframe = document.getElementById('app-frame');
   const form = document.getElementById('app-form');
   const slider = document.getElementById('slider');
@@ -134,4 +133,4 @@ function startFrameHost(config) {
   });
 
   form.submit();
-}
+};
