@@ -85,6 +85,9 @@ function median(values: number[]): number | undefined {
 
 const round1 = (n: number) => Math.round(n * 10) / 10;
 
+/** Most first; equal counts in alphabetical order, so the charts do not reshuffle. */
+const byCountThenName = (lang: Lang) => (a: { name: string; count: number }, b: { name: string; count: number }) => b.count - a.count || a.name.localeCompare(b.name, lang);
+
 function countBy<T>(items: T[], key: (item: T) => string): Map<string, number> {
   const out = new Map<string, number>();
   for (const item of items) out.set(key(item), (out.get(key(item)) ?? 0) + 1);
@@ -219,7 +222,7 @@ export async function analyticsFor({ ctx, store, template, from, to, now }: Anal
     from, to, timeZone,
     leads: {
       total: leads.items.length,
-      bySource: [...countBy(leads.items, (l) => String(l.SOURCE_ID ?? ''))].map(([id, count]) => ({ name: id ? sourceNames.get(id) ?? id : '', count })).sort((a, b) => b.count - a.count),
+      bySource: [...countBy(leads.items, (l) => String(l.SOURCE_ID ?? ''))].map(([id, count]) => ({ name: id ? sourceNames.get(id) ?? id : '', count })).sort(byCountThenName(lang)),
       byStatus: [...leadStatuses.filter((s) => byStatus.has(String(s.STATUS_ID))).map((s) => String(s.STATUS_ID)), ...[...byStatus.keys()].filter((id) => !statusOf.has(id))]
         .map((id) => ({ name: String(statusOf.get(id)?.NAME ?? id), semantics: semanticsOf(statusOf.get(id)?.SEMANTICS), count: byStatus.get(id)! })),
       qualified: leads.items.filter((l) => semanticsOf(statusOf.get(String(l.STATUS_ID))?.SEMANTICS) === 'success').length,
@@ -229,7 +232,7 @@ export async function analyticsFor({ ctx, store, template, from, to, now }: Anal
       },
     },
     pipelines,
-    refusals: [...countBy(refused, (e) => e.reason.trim())].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count),
+    refusals: [...countBy(refused, (e) => e.reason.trim())].map(([reason, count]) => ({ name: reason, count })).sort(byCountThenName(lang)).map(({ name, count }) => ({ reason: name, count })),
     recalls: { scheduled: scheduled.length, done, wonBack },
     truncated: leads.truncated || deals.truncated || leadHistory.truncated || dealHistory.truncated,
   };
