@@ -203,7 +203,7 @@ dl{display:grid;grid-template-columns:180px 1fr;gap:8px 16px;margin:0}dt{color:#
       [t.amount, `${String(record.OPPORTUNITY ?? '0')} ${String(record.CURRENCY_ID ?? '')}`],
       [t.responsible, responsible ? userName(responsible) : '—'],
       [t.contact, contact ? [contact.NAME, contact.LAST_NAME].filter(Boolean).join(' ') : '—'],
-      [t.created, typeof record.DATE_CREATE === 'number' ? portal.datetime(record.DATE_CREATE) : '—'],
+      [t.created, typeof record.DATE_CREATE === 'number' ? portal.datetime(record.DATE_CREATE).slice(0, 16).replace('T', ' ') : '—'],
     ];
     return html(reply, 200, shell(`<div class="notice" data-testid="crm-card"><h1 id="pagetitle">${entity === 'deal' ? t.deal : t.lead} #${record.ID}: ${escapeHtml(String(record.TITLE ?? ''))}</h1>
 <dl>${rows.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl></div>`));

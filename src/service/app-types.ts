@@ -9,7 +9,8 @@ export interface Bootstrap {
   lang: UiLang;
   /** The signed session the page sends to /api/ (Authorization: Bearer …). */
   session: string;
-  /** ms */
+  /** ms, by the service's clock: the page counts the session's life from issuedAt, not from its own clock. */
+  issuedAt: number;
   sessionExpiresAt: number;
   admin: boolean;
   /** The portal's address, for the page's header. */

@@ -198,9 +198,10 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   /** The application's page: the front end with the page's bootstrap and a signed session (never a token). */
   async function sendPage(reply: FastifyReply, page: Bootstrap['page'], portal: PortalRecord, user: { userId: number; admin: boolean }, lang: UiLang, date?: string) {
-    const expiresAt = clock() + SESSION_TTL_MS;
+    const issuedAt = clock();
+    const expiresAt = issuedAt + SESSION_TTL_MS;
     const session = signSession(store.derivedKey(SESSION_KEY_PURPOSE), { memberId: portal.memberId, userId: user.userId, admin: user.admin, lang, expiresAt });
-    const bootstrap: Bootstrap = { page, lang, session, sessionExpiresAt: expiresAt, admin: user.admin, portal: portal.domain, ...(date ? { date } : {}) };
+    const bootstrap: Bootstrap = { page, lang, session, issuedAt, sessionExpiresAt: expiresAt, admin: user.admin, portal: portal.domain, ...(date ? { date } : {}) };
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(web.page(bootstrap));
   }
 

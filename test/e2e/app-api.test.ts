@@ -51,7 +51,7 @@ describe('the application API on a working portal', () => {
   it('the re-call list of a day: the deal, its pipeline and stage, the refusal date, reason and responsible, and whether the call was made; CSV too', async () => {
     const { body } = await api<RecallsView>('/recalls?date=2027-02-01');
     expect(body.rows).toEqual(expect.arrayContaining([
-      { dealId: String(seeded.deals.d4), deal: 'Замена ремня ГРМ', client: '', pipeline: 'Ремонт авто', stage: 'Клиент передумал', refusedOn: '2027-01-15', reason: 'Нашёл дешевле', responsible: 'Алексей Кузнецов', status: 'pending' },
+      { dealId: String(seeded.deals.d4), deal: 'Замена ремня ГРМ', client: 'Пётр Иванов', pipeline: 'Ремонт авто', stage: 'Клиент передумал', refusedOn: '2027-01-15', reason: 'Нашёл дешевле', responsible: 'Алексей Кузнецов', status: 'pending' },
       expect.objectContaining({ dealId: String(seeded.deals.s2), pipeline: 'Магазин', reason: 'Дорого', status: 'pending' }),
     ]));
     // The manager calls back and closes the to-do: done.
@@ -64,7 +64,7 @@ describe('the application API on a working portal', () => {
     // A byte-order mark first (fetch's text() drops it when decoding).
     expect(csv.bytes.subarray(0, 3)).toEqual(new Uint8Array([0xef, 0xbb, 0xbf]));
     expect(csv.text.startsWith('Сделка;Название;Клиент;Воронка;Стадия;Дата отказа;Причина;Ответственный;Статус\r\n')).toBe(true);
-    expect(csv.text).toContain(`${seeded.deals.d4};Замена ремня ГРМ;;Ремонт авто;Клиент передумал;2027-01-15;Нашёл дешевле;Алексей Кузнецов;выполнен`);
+    expect(csv.text).toContain(`${seeded.deals.d4};Замена ремня ГРМ;Пётр Иванов;Ремонт авто;Клиент передумал;2027-01-15;Нашёл дешевле;Алексей Кузнецов;выполнен`);
 
     const impossible = await api<{ error: string; message: string }>('/recalls?date=2027-02-30');
     expect(impossible).toMatchObject({ status: 400, body: { error: 'bad_request', message: 'date "2027-02-30" is not a date of the calendar (YYYY-MM-DD)' } });

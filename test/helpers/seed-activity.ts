@@ -58,8 +58,12 @@ export async function seedActivity(t: SeedTarget): Promise<Seeded> {
 
   // Deals: Repair — one through every stage to won, two refused (at different stages), one still in repair; Shop —
   // one won, one refused.
+  const contact = async (name: string, lastName: string) =>
+    Number(await t.call('crm.contact.add', { fields: { NAME: name, LAST_NAME: lastName, ASSIGNED_BY_ID: MANAGER } }));
+  const clients = [await contact('Пётр', 'Иванов'), await contact('Анна', 'Смирнова'), await contact('Олег', 'Сидоров')];
+  let next = 0;
   const deal = async (pipeline: string, title: string) => {
-    const id = Number(await t.call('crm.deal.add', { fields: { TITLE: title, CATEGORY_ID: categories[pipeline], ASSIGNED_BY_ID: MANAGER } }));
+    const id = Number(await t.call('crm.deal.add', { fields: { TITLE: title, CATEGORY_ID: categories[pipeline], ASSIGNED_BY_ID: MANAGER, CONTACT_ID: clients[next++ % clients.length] } }));
     await t.settle();
     return id;
   };

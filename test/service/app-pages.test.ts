@@ -212,7 +212,7 @@ describe('the application page', () => {
 
   it('every way a browser can meet an error answers an HTML page in Russian saying what to do', async () => {
     const s = server();
-    const cases: [string, () => ReturnType<typeof s.inject>, number, string][] = [
+    const cases: [string, () => Promise<{ statusCode: number; headers: Record<string, unknown>; body: string }>, number, string][] = [
       ['GET /app', () => s.inject({ method: 'GET', url: '/app' }), 405, 'Эта страница открывается только внутри Битрикс24'],
       ['GET /install', () => s.inject({ method: 'GET', url: '/install' }), 405, 'Эта страница открывается только внутри Битрикс24'],
       ['a wrong application token', () => s.inject(open({ APPLICATION_TOKEN: 'guess' })), 401, 'Откройте приложение заново из Битрикс24'],
