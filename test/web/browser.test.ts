@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type FrameLocator, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Frame, type FrameLocator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmulatedPortal, InstalledApp, RunningEmulator } from '../../src/emulator/index.js';
 import { PortalClient } from '../../src/portal/client.js';
@@ -49,6 +49,17 @@ const gate = { armed: false, release: () => undefined as void, waiting: Promise.
 const portal = (n: number): EmulatedPortal => emulator.portals[n];
 const unthrottled = { rateLimit: { burstLimit: 100_000, drainRate: 10_000 }, retry: { minDelayMs: 10, maxDelayMs: 100 } };
 const webhook = (n: number) => PortalClient.fromWebhook(portal(n).webhookUrl, unthrottled);
+
+/** An expression evaluated in the page (a string: this program is type-checked without the browser's globals). */
+const inBrowser = <T = unknown>(target: Page | Frame, expression: string) => target.evaluate(expression) as Promise<T>;
+/** The commands the portal shell received from the application frame (frame-host.js keeps them). */
+const shellLog = async (page: Page) => (await inBrowser<{ command: string }[]>(page, 'window.__portal.log')).map((e) => e.command);
+
+/** app.info's INSTALLED for the application on portal n (with the token of its install). */
+async function appInstalled(n: number): Promise<boolean> {
+  const answer = (await (await fetch(`${portal(n).origin}/rest/app.info?auth=${installs[n].accessToken}`)).json()) as { result: { INSTALLED: boolean } };
+  return answer.result.INSTALLED;
+}
 
 async function shot(page: Page, name: string): Promise<void> {
   const path = join(SHOTS, `${name}.png`);
@@ -173,10 +184,10 @@ describe('the Market application in the portal', { timeout: 60_000 }, () => {
     await frame.getByTestId('install-start').waitFor();
     const shown = Date.now() - started;
     const app = page.frames().find((f) => f.url().startsWith(service.url))!;
-    const perf = await app.evaluate(() => ({
+    const perf = await inBrowser<{ fcp: number; ready: number }>(app, `({
       fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? -1,
       ready: performance.getEntriesByName('autosalon-frame-ready')[0]?.startTime ?? -1,
-    }));
+    })`);
     timings.push(`Time to first render (install page in the shell): portal page → install button ${shown} ms; in the frame: first contentful paint ${Math.round(perf.fcp)} ms, SDK handshake done ${Math.round(perf.ready)} ms`);
 
     await expect.poll(() => frame.getByTestId('offer').textContent(), POLL).toContain('Ремонт авто');
@@ -196,22 +207,23 @@ describe('the Market application in the portal', { timeout: 60_000 }, () => {
     await expect.poll(() => frame.getByTestId('result-counts').textContent(), POLL).toContain('создано');
     expect(Number((await frame.getByTestId('result-counts').locator('.text-2xl').first().textContent())?.trim())).toBeGreaterThan(10);
     await shot(page, '03-install-result');
-    expect((await webhook(0).call<{ INSTALLED?: boolean }>('app.info')).result).toBeDefined();
+    // The portal counts the application as installed only after installFinish.
+    expect(await appInstalled(0)).toBe(false);
 
     await frame.getByTestId('install-finish').click();
     // The portal reloads into the application page.
     await frame.getByTestId('app-page').waitFor({ timeout: 20_000 });
-    const log = await page.evaluate(() => (window as unknown as { __portal: { log: { command: string }[] } }).__portal.log.map((e) => e.command));
+    const log = await shellLog(page);
     expect(log).toContain('setInstallFinish');
     expect(log.filter((c) => c === 'getInitData')).toHaveLength(2);
-    expect((await (await fetch(`${portal(0).origin}/rest/app.info?auth=${installs[0].accessToken}`)).json()).result).toMatchObject({ INSTALLED: true });
+    expect(await appInstalled(0)).toBe(true);
     await frame.getByTestId('install-summary').waitFor();
     await expect.poll(async () => (await frame.getByTestId('install-state').textContent())?.trim(), POLL).toBe('установлен');
     await expect.poll(() => page.textContent('#pagetitle'), POLL).toBe('Автосалон — Обзор');
     // The frame follows its content's height.
-    const heights = await page.evaluate(() => ({ frame: document.getElementById('app-frame')!.getBoundingClientRect().height }));
-    const content = await app.page().frames().find((f) => f.url().startsWith(service.url))!.evaluate(() => document.getElementById('app')!.getBoundingClientRect().height);
-    expect(Math.abs(heights.frame - (Math.ceil(content) + 8))).toBeLessThan(2);
+    const frameHeight = await inBrowser<number>(page, `document.getElementById('app-frame').getBoundingClientRect().height`);
+    const content = await inBrowser<number>(page.frames().find((f) => f.url().startsWith(service.url))!, `document.getElementById('app').getBoundingClientRect().height`);
+    expect(Math.abs(frameHeight - (Math.ceil(content) + 8))).toBeLessThan(2);
     await shot(page, '04-overview');
     await page.close();
   });
@@ -286,8 +298,7 @@ describe('the Market application in the portal', { timeout: 60_000 }, () => {
     await expect.poll(() => page.frameLocator('#slider-frame').getByTestId('crm-card').textContent(), POLL).toContain('Замена ремня ГРМ');
     await shot(page, '10-slider');
     await slider.getByRole('button').click();
-    const log = await page.evaluate(() => (window as unknown as { __portal: { log: { command: string }[] } }).__portal.log.map((e) => e.command));
-    expect(log).toContain('openPath');
+    expect(await shellLog(page)).toContain('openPath');
 
     const download = page.waitForEvent('download');
     await frame.getByTestId('export-csv').click();
@@ -322,7 +333,7 @@ describe('the Market application in the portal', { timeout: 60_000 }, () => {
     const page = await context.newPage();
     const post = async (path: string, fields: Record<string, string>) => {
       await page.setContent(`<form method="post" action="${service.url}${path}">${Object.entries(fields).map(([k, v]) => `<input name="${k}" value="${v}">`).join('')}</form>`);
-      await Promise.all([page.waitForNavigation(), page.evaluate(() => document.forms[0].submit())]);
+      await Promise.all([page.waitForNavigation(), inBrowser(page, 'document.forms[0].submit()')]);
     };
     const cases: [string, () => Promise<unknown>, string][] = [
       ['14-error-get-app', () => page.goto(`${service.url}/app`), 'Откройте приложение из Битрикс24'],
@@ -335,9 +346,9 @@ describe('the Market application in the portal', { timeout: 60_000 }, () => {
     ];
     for (const [name, open, text] of cases) {
       await open();
-      expect(await page.evaluate(() => document.documentElement.lang), name).toBe('ru');
+      expect(await inBrowser(page, 'document.documentElement.lang'), name).toBe('ru');
       expect(await page.textContent('body'), name).toContain(text);
-      expect(await page.evaluate(() => document.contentType), name).toBe('text/html');
+      expect(await inBrowser(page, 'document.contentType'), name).toBe('text/html');
       await shot(page, name);
     }
     await page.close();
@@ -365,13 +376,13 @@ describe('the Market application in the portal', { timeout: 60_000 }, () => {
     await sdk('await b24.parent.setTitle("Сделка: детали"); return true;');
     expect(await page.textContent('#pagetitle')).toBe('Сделка: детали');
     await sdk('await b24.parent.resizeWindow(800, 500); return true;');
-    expect(await page.evaluate(() => { const r = document.getElementById('app-frame')!.getBoundingClientRect(); return [r.width, r.height]; })).toEqual([800, 500]);
+    expect(await inBrowser(page, `(() => { const r = document.getElementById('app-frame').getBoundingClientRect(); return [r.width, r.height]; })()`)).toEqual([800, 500]);
     const fresh = await sdk<{ access_token: string }>('await b24.auth.refreshAuth(); return b24.auth.getAuthData();');
     const me = await (await fetch(`${portal(2).origin}/rest/profile?auth=${fresh.access_token}`)).json() as { result: { ID: string } };
     expect(me.result.ID).toBe('1');
     await expect(sdk('return await b24.slider.openPath(b24.slider.getUrl("/marketplace/"));')).rejects.toThrow(/PATH_NOT_AVAILABLE|error/);
     await sdk('await b24.options.appSet("theme", "light"); return true;');
-    const log = await page.evaluate(() => (window as unknown as { __portal: { log: { command: string; params: unknown }[] } }).__portal.log);
+    const log = await inBrowser<{ command: string; params: unknown }[]>(page, 'window.__portal.log');
     expect(log.map((e) => e.command)).toEqual(['getInitData', 'setTitle', 'resizeWindow', 'refreshAuth', 'openPath', 'setAppOption']);
     expect(log[2].params).toEqual({ width: 800, height: 500 });
     await page.close();
