@@ -284,7 +284,10 @@ export function registerAppApi(app: FastifyInstance, deps: AppApiDeps): void {
       const refusal = template.rules.flatMap((r) => r.do).find((a) => 'refusal' in a);
       return {
         settings: ctx.portal.settings,
-        rules: tierTemplate.rules.map((r) => ({ id: r.id, entity: r.entity, description: r.description[session.lang] })),
+        rules: tierTemplate.rules.map((r) => ({
+          id: r.id, entity: r.entity, description: r.description[session.lang],
+          pipelines: (r.pipelines ?? []).map((code) => template.pipelines.find((p) => p.code === code)?.name[session.lang] ?? code),
+        })),
         users,
         timeZones: Intl.supportedValuesOf('timeZone'),
         defaultHint: refusal && 'refusal' in refusal ? refusal.refusal.hint[session.lang] : '',

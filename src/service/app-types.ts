@@ -133,7 +133,8 @@ export interface SettingsView {
     recallHint?: string;
     disabledRules: string[];
   };
-  rules: { id: string; entity: string; description: string }[];
+  /** pipelines: the names of the pipelines a deal rule is limited to. */
+  rules: { id: string; entity: string; description: string; pipelines: string[] }[];
   users: { id: number; name: string; position: string }[];
   timeZones: string[];
   /** The template's hint, used while the portal sets none. */

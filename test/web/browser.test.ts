@@ -61,9 +61,19 @@ async function appInstalled(n: number): Promise<boolean> {
   return answer.result.INSTALLED;
 }
 
+/**
+ * A screenshot of the whole page. The application's frame is another process (another origin), whose content Chromium
+ * paints only inside the window: the window is made as tall as the page for the shot.
+ */
 async function shot(page: Page, name: string): Promise<void> {
   const path = join(SHOTS, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
+  const height = Math.min(6000, await inBrowser<number>(page, 'document.documentElement.scrollHeight'));
+  if (height > VIEWPORT.height) {
+    await page.setViewportSize({ width: VIEWPORT.width, height });
+    await page.waitForTimeout(200);
+  }
+  await page.screenshot({ path });
+  if (height > VIEWPORT.height) await page.setViewportSize(VIEWPORT);
   shots.push(path);
 }
 
@@ -278,6 +288,7 @@ describe('the Market application in the portal', { timeout: 60_000 }, () => {
     expect(await texts('funnel-repair')).toContain('Анализ авто: 3');
     expect(await texts('chart-refusals')).toContain('Дорого');
     await expect.poll(async () => (await frame.getByTestId('kpi-within-hour').textContent())?.trim(), POLL).toBe('75%');
+    await frame.getByTestId('chart-recalls').locator('svg text').first().waitFor();
     await shot(page, '08-analytics');
     await page.close();
   });
