@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { EmulatorStateError, startEmulator } from '../emulator/index.js';
+import { tr } from '../i18n/index.js';
 import { UserError } from './errors.js';
 import { parseInteger, parseLang, parsePort } from './options.js';
 import { untilStopped } from './signals.js';
@@ -7,19 +7,21 @@ import { untilStopped } from './signals.js';
 interface EmulatorFlags { port: string; state?: string; plan: string; latencyMs: string; limits: string; lang: string; timeZone: string }
 
 export function register(program: Command): void {
+  const t = tr().cli;
   program
     .command('emulator')
-    .description('run the local Bitrix24 portal emulator (HTTPS on 127.0.0.1); prints one JSON line with its URLs')
-    .option('--port <n>', 'port (0 picks a free one)', '0')
-    .option('--state <file>', 'keep the portal in this JSON file so it survives restarts (default: in memory)')
-    .option('--plan <code>', 'tariff plan (LICENSE_TYPE), e.g. pro, ent250, basic, project', 'pro')
-    .option('--latency-ms <n>', 'delay added to every REST response', '0')
-    .option('--limits <on|off>', 'request-rate and operating-time limits', 'on')
-    .option('--lang <ru|en>', 'portal language (names of default stages)', 'ru')
-    .option('--time-zone <zone>', 'portal time zone (IANA)', 'Europe/Moscow')
+    .description(t.cmd.emulator)
+    .option('--port <n>', t.option.emulatorPort, '0')
+    .option('--state <file>', t.option.emulatorState)
+    .option('--plan <code>', t.option.emulatorPlan, 'pro')
+    .option('--latency-ms <n>', t.option.latency, '0')
+    .option('--limits <on|off>', t.option.limits, 'on')
+    .option('--lang <ru|en>', t.option.emulatorLang, 'ru')
+    .option('--time-zone <zone>', t.option.timeZone, 'Europe/Moscow')
     .action(async (flags: EmulatorFlags) => {
-      if (flags.limits !== 'on' && flags.limits !== 'off') throw new UserError(`--limits takes on or off (got "${flags.limits}")`);
-      if (!/^[a-z][a-z0-9_]*$/.test(flags.plan)) throw new UserError(`--plan takes a plan code such as pro, ent250 or basic (got "${flags.plan}")`);
+      if (flags.limits !== 'on' && flags.limits !== 'off') throw new UserError(t.emulator.badLimits(flags.limits));
+      if (!/^[a-z][a-z0-9_]*$/.test(flags.plan)) throw new UserError(t.emulator.badPlan(flags.plan));
+      const { EmulatorStateError, startEmulator } = await import('../emulator/index.js');
       let emulator;
       try {
         emulator = await startEmulator({
@@ -33,14 +35,14 @@ export function register(program: Command): void {
         });
       } catch (error) {
         if (error instanceof EmulatorStateError) throw new UserError(error.message);
-        if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UserError(`port ${flags.port} is taken: choose another with --port, or --port 0 for a free one`);
+        if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UserError(t.emulator.portTaken(flags.port));
         throw error;
       }
       const { webhookUrl, caCertPath, controlUrl, oauthUrl, origin, memberId } = emulator;
       // The first stdout line is the machine-readable contract; people read stderr.
       process.stdout.write(`${JSON.stringify({ webhookUrl, caCertPath, controlUrl, oauthUrl, origin, memberId, stateFile: flags.state ?? null })}\n`);
-      console.error(`Bitrix24 emulator on ${origin} (plan ${flags.plan}, limits ${flags.limits}${flags.state ? `, state ${flags.state}` : ', in memory'})`);
-      console.error(`Trust its CA with NODE_EXTRA_CA_CERTS=${caCertPath}. Ctrl-C stops it.`);
+      console.error(t.emulator.started(origin, flags.plan, flags.limits, flags.state));
+      console.error(t.emulator.trust(caCertPath));
       await untilStopped();
       await emulator.close();
     });

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, w
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { tr } from '../i18n/index.js';
 import { LANGUAGES } from '../template/schema.js';
 import { InstallError, type Ledger, type LedgerObject, type StepAction, type StepKind } from './model.js';
 
@@ -86,12 +87,12 @@ function writeAtomic(path: string, data: unknown): void {
   renameSync(tmp, path);
 }
 
-function readJson(path: string, what: string): unknown {
+function readJson(path: string, what: 'ledger' | 'journal' | 'backup'): unknown {
   const text = readFileSync(path, 'utf8');
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new InstallError(`the ${what} ${path} is not valid JSON (${(error as Error).message}); restore it from a copy or move it away`);
+    throw new InstallError(tr().state.notJson(what, path, (error as Error).message));
   }
 }
 
@@ -147,16 +148,15 @@ export class PortalState {
           // Unreadable: written by a process killed mid-write; treat as stale.
         }
         if (holder.pid && holder.host === hostname() && isRunning(holder.pid)) {
-          throw new InstallError(`another ${holder.what ?? 'run'} is working on this portal (pid ${holder.pid}, since ${holder.since}); wait for it to finish `
-            + `(if no such run is going on — the process id was reused — delete ${this.lockFile})`);
+          throw new InstallError(tr().state.locked(holder.what ?? 'run', holder.pid, holder.since ?? '?', this.lockFile));
         }
         if (holder.pid && holder.host && holder.host !== hostname()) {
-          throw new InstallError(`another ${holder.what ?? 'run'} on ${holder.host} holds ${this.lockFile}; if it is not running any more, delete that file`);
+          throw new InstallError(tr().state.lockedElsewhere(holder.what ?? 'run', holder.host, this.lockFile));
         }
         rmSync(this.lockFile, { force: true });
       }
     }
-    throw new InstallError(`could not take the lock ${this.lockFile}`);
+    throw new InstallError(tr().state.lockFailed(this.lockFile));
   }
 
   /** Runs `work` holding the portal's lock (see lock()). */
@@ -174,10 +174,7 @@ export class PortalState {
     const parsed = ledgerSchema.safeParse(readJson(this.ledgerFile, 'ledger'));
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new InstallError(
-        `the ledger ${this.ledgerFile} is damaged (${issue.path.join('.') || 'top level'}: ${issue.message}); `
-        + 'restore it from a copy, or move it away to let the installer match objects by name again',
-      );
+      throw new InstallError(tr().state.ledgerDamaged(this.ledgerFile, `${issue.path.join('.') || '—'}: ${issue.message}`));
     }
     return { ...parsed.data, portal } as Ledger;
   }
@@ -191,7 +188,7 @@ export class PortalState {
     if (!existsSync(this.journalFile)) return undefined;
     const parsed = journalSchema.safeParse(readJson(this.journalFile, 'journal'));
     if (!parsed.success) {
-      throw new InstallError(`the journal ${this.journalFile} is damaged; move it away and run again (objects are matched by name)`);
+      throw new InstallError(tr().state.journalDamaged(this.journalFile));
     }
     return parsed.data as Journal;
   }

@@ -1,8 +1,7 @@
 // The shape of each template file. Cross-file rules (references, duplicates, tiers) live in validate.ts.
 import { z } from 'zod';
 
-export const LANGUAGES = ['ru', 'en'] as const;
-export type Lang = (typeof LANGUAGES)[number];
+export { LANGUAGES, type Lang } from '../i18n/lang.js';
 
 export const label = z.strictObject({
   ru: z.string().trim().min(1, 'the Russian label is empty'),
@@ -102,7 +101,8 @@ export const fieldDef = z.strictObject({
 });
 export type FieldDef = z.infer<typeof fieldDef>;
 
-export const fieldsFile = z.strictObject({ fields: z.array(fieldDef).min(1) });
+// An export of a portal without custom fields has none.
+export const fieldsFile = z.strictObject({ fields: z.array(fieldDef) });
 
 // ---- cards.yaml -----------------------------------------------------------------------------
 export const cardSection = z.strictObject({
@@ -124,7 +124,8 @@ export const cardsFile = z.strictObject({
   // Used only when the portal has never saved a common card: set() replaces the whole card,
   // so the standard fields must be sent along with the template's sections.
   baseSections: z.record(crmEntity, z.array(cardSection)),
-  cards: z.array(cardDef).min(1),
+  // A template may leave every card as the portal has it (an export of a portal whose cards were never set up).
+  cards: z.array(cardDef),
 });
 
 // ---- automation.yaml ------------------------------------------------------------------------
@@ -220,7 +221,8 @@ export const appFile = z.strictObject({
       name: label,
     }),
   ),
-  events: z.array(z.string().regex(/^ON[A-Z]+$/, 'an event name is upper case, starting with ON')).min(1),
+  // None when the template has no automation (an export of a portal): nothing then needs the service's events.
+  events: z.array(z.string().regex(/^ON[A-Z]+$/, 'an event name is upper case, starting with ON')),
   businessProcesses: z.array(
     z.strictObject({
       code: z.string().regex(/^[a-z][a-z0-9_]*$/),
