@@ -32,7 +32,9 @@ export function fixCommand(flags: VerifyFlags, tier: string, lang: string): stri
 }
 
 async function verifyAction(flags: VerifyFlags): Promise<void> {
-  const [{ renderVerify, verifyPortal }, { asUserError, finish, openForCli, templateFor }] = await Promise.all([import('../install/verify.js'), import('./session.js')]);
+  const [{ renderVerify, verifyPortal }, { asUserError, finish, openForCli, templateFor }, { styleFor }] = await Promise.all([
+    import('../install/verify.js'), import('./session.js'), import('./style.js'),
+  ]);
   const template = templateFor(flags);
   const session = await openForCli(flags);
   try {
@@ -42,7 +44,7 @@ async function verifyAction(flags: VerifyFlags): Promise<void> {
     if (flags.json) {
       const { plan: _plan, ...rest } = report;
       console.log(JSON.stringify({ ...rest, fix: report.ok ? undefined : fixCommand(flags, report.tier, report.lang) }));
-    } else console.log(renderVerify(report, fixCommand(flags, report.tier, report.lang)));
+    } else console.log(renderVerify(report, fixCommand(flags, report.tier, report.lang), styleFor(process.stdout)));
     // 0 matches; drift is 1, or 2 with --detailed-exitcode (so 1 means only an error).
     process.exitCode = report.ok ? 0 : flags.detailedExitcode ? 2 : 1;
   } catch (error) {

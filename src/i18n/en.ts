@@ -118,6 +118,7 @@ export const en = {
     appInfo: (code: string) => `the portal's plan ${code}, from app.info`,
     license: (license: string) => `the portal's plan ${license}, from app.info`,
     lastInstall: 'as installed last time',
+    lastInstallOther: (code: string, tier: string) => `as installed last time; the portal's plan ${code} now means ${tier}: --tier ${tier} installs that`,
   },
 
   progress: {
@@ -183,8 +184,9 @@ export const en = {
     notJson: (file: string, reason: string) => `${file} is not a saved plan: it is not valid JSON (${reason})`,
     notAPlan: (file: string, issue: string) => `${file} is not a plan made by autosalon install --out (${issue})`,
     stepGone: (title: string) => `no longer needed: ${title}`,
-    stepChanged: (title: string, was: Action, now: Action, detail: string) => `${title}: planned ${was}, now ${now}${detail ? ` — ${detail}` : ''}`,
-    stepNew: (action: Action, title: string, detail: string) => `new: ${action} ${title}${detail ? ` — ${detail}` : ''}`,
+    stepChanged: (title: string, was: Action, now: Action, detail: string) =>
+      `${title}: planned "${en.plan.actionWord[was]}", now "${en.plan.actionWord[now]}"${detail ? ` — ${detail}` : ''}`,
+    stepNew: (action: Action, title: string, detail: string) => `new: ${en.plan.actionWord[action]} ${title}${detail ? ` — ${detail}` : ''}`,
     templateChanged: (dir: string) => `the template at ${dir} is not the one the plan was made with: make a new plan with autosalon install --out FILE (or give the plan's template with --template)`,
     otherPortal: (planFor: string, target: string) => `this plan was made for ${planFor}, not for ${target}: nothing was changed`,
     applying: (createdAt: string, origin: string, counts: string) => `Applying the plan of ${createdAt} to ${origin}: ${counts}.`,
@@ -220,7 +222,7 @@ export const en = {
     noServiceDb: (file: string) => `--member-id alone takes the tokens the automation service stored, but there is no service database at ${file} (AUTOSALON_DB): give the tokens instead (--tokens-stdin, or B24_ACCESS_TOKEN and --domain)`,
     serviceDbUnreadable: (file: string, reason: string) => `cannot open the automation service's database ${file} (${reason}): give the tokens instead (--tokens-stdin, or B24_ACCESS_TOKEN and --domain)`,
     noStoredTokens: (file: string, memberId: string) => `the automation service (${file}) has no tokens for member_id ${memberId}: install the application on that portal first, or give the tokens`,
-    tokensRenewed: 'The access token had expired and was renewed: the refresh token you gave is no longer valid. '
+    tokensRenewed: 'The access token had expired and was renewed: the refresh token you passed is no longer valid. '
       + 'Take new tokens from the application (or run with --member-id and the automation service\'s database, which keeps them current).',
   },
 
@@ -270,7 +272,7 @@ export const en = {
     exported: (values: number, file: string) => `Saved ${n(values, 'value', 'values')} of the fields to delete to ${file}.`,
     batch: (i: number, steps: number) => `batch ${i}: ${n(steps, 'change', 'changes')}…`,
     answerLost: 'the portal\'s answer was lost: run uninstall again to finish (it only removes what is still there)',
-    valuesIn: (count: number, entity: Entity) => n(count, entity, entity === 'company' ? 'companies' : `${entity}s`),
+    valuesIn: (count: number, entity: Entity) => `${count} in ${entity === 'company' ? 'companies' : `${entity}s`}`,
     done: (requests: number, removed: number, restored: number, blocked: number, failed: number) =>
       `Done in ${n(requests, 'request', 'requests')}: ${removed} removed, ${restored} put back${blocked ? `, ${blocked} kept because ${blocked === 1 ? 'it holds' : 'they hold'} leads or deals` : ''}${failed ? `, ${failed} failed` : ''}.`,
     notFinished: 'Uninstall is not finished: see above; once the leads or deals are moved, run it again.',
@@ -311,6 +313,7 @@ export const en = {
     baseDiffers: (entity: Entity, pipeline: string) => `the standard sections of the ${entity} card${pipeline ? ` of ${pipeline}` : ''} differ from the first card's; the first card's are exported`,
     ruleLeftOut: (id: string, why: string) => `automation rule ${id} left out: ${why}`,
     appLeftOut: (why: string) => `the application objects left out: ${why}`,
+    pipelinesMissing: (codes: string) => `its pipelines (${codes}) are not on the portal`,
   },
 
   fleet: {
@@ -376,7 +379,7 @@ export const en = {
       question: (counts: string) => `Apply the plan (${counts})?`,
       yesOrKeepEdits: '--yes (or --keep-edits, to leave the person\'s edits as they are)',
       fields: (count: number, records: number, where: string, exporting: boolean) =>
-        `Uninstalling deletes ${n(count, 'field', 'fields')} with ${count === 1 ? 'its' : 'their'} values: ${records ? `values are held in ${where}` : 'no record holds a value'}.`
+        `Uninstalling deletes ${n(count, 'field', 'fields')} with ${count === 1 ? 'its' : 'their'} values: ${records ? `${n(records, 'value is', 'values are')} filled in (${where})` : 'no record holds a value'}.`
         + `${records && !exporting ? ' To keep a copy first, run again with --export-values FILE (a CSV file).' : ''}`,
       deleteFields: (count: number) => `Delete ${n(count, 'field', 'fields')} with ${count === 1 ? 'its' : 'their'} values?`,
     },

@@ -127,6 +127,7 @@ export const ru: Messages = {
     appInfo: (code) => `тариф портала ${code}, по app.info`,
     license: (license) => `тариф портала ${license}, по app.info`,
     lastInstall: 'как при прошлой установке',
+    lastInstallOther: (code, tier) => `как при прошлой установке; тариф портала ${code} теперь означает ${tier}: --tier ${tier} установит его`,
   },
 
   progress: {
@@ -279,9 +280,7 @@ export const ru: Messages = {
     exported: (values, file) => `Значения удаляемых полей (${values}) сохранены в ${file}.`,
     batch: (i, steps) => `пакет ${i}: ${n(steps, 'изменение', 'изменения', 'изменений')}…`,
     answerLost: 'ответ портала потерян: запустите удаление снова, чтобы закончить (оно убирает только то, что ещё осталось)',
-    valuesIn: (count, entity) => ({
-      lead: n(count, 'лид', 'лида', 'лидов'), deal: n(count, 'сделка', 'сделки', 'сделок'), contact: n(count, 'контакт', 'контакта', 'контактов'), company: n(count, 'компания', 'компании', 'компаний'),
-    } as Record<Entity, string>)[entity],
+    valuesIn: (count, entity) => `${count} в ${({ lead: 'лидах', deal: 'сделках', contact: 'контактах', company: 'компаниях' } as Record<Entity, string>)[entity]}`,
     done: (requests, removed, restored, blocked, failed) =>
       `Готово за ${n(requests, 'запрос', 'запроса', 'запросов')}: удалено ${removed}, возвращено ${restored}${blocked ? `, оставлено из-за лидов или сделок ${blocked}` : ''}${failed ? `, с ошибкой ${failed}` : ''}.`,
     notFinished: 'Удаление не закончено: см. выше; когда лиды или сделки будут перенесены, запустите его снова.',
@@ -322,6 +321,7 @@ export const ru: Messages = {
     baseDiffers: (entity, pipeline) => `стандартные разделы карточки ${entityGen[entity]}${pipeline ? ` в воронке ${pipeline}` : ''} отличаются от первой карточки; выгружены разделы первой`,
     ruleLeftOut: (id, why) => `правило автоматизации ${id} пропущено: ${why}`,
     appLeftOut: (why) => `объекты приложения пропущены: ${why}`,
+    pipelinesMissing: (codes) => `его воронок (${codes}) на портале нет`,
   },
 
   fleet: {
@@ -387,7 +387,7 @@ export const ru: Messages = {
       question: (counts) => `Применить план (${counts})?`,
       yesOrKeepEdits: '--yes (или --keep-edits, чтобы оставить правки человека как есть)',
       fields: (count, records, where, exporting) =>
-        `Удаление стирает ${n(count, 'поле', 'поля', 'полей')} вместе со значениями: ${records ? `значения заполнены: ${where}` : 'ни в одной записи они не заполнены'}.`
+        `Удаление стирает ${n(count, 'поле', 'поля', 'полей')} вместе со значениями: ${records ? `заполнено значений: ${records} (${where})` : 'ни в одной записи они не заполнены'}.`
         + `${records && !exporting ? ' Чтобы сначала сохранить копию, запустите снова с --export-values ФАЙЛ (CSV).' : ''}`,
       deleteFields: (count) => `Удалить ${n(count, 'поле', 'поля', 'полей')} вместе со значениями?`,
     },

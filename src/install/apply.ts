@@ -93,6 +93,13 @@ export function tierFromAppInfo(template: Template, info: AppInfo): TierChoice {
   return { tier: tierForAppInfo(template, info).tier, source: code ? tr().tierSource.appInfo(code) : tr().tierSource.license(info.license) };
 }
 
+/** The last install's tier; the source says so when the portal's plan now means another tier (and how to install that). */
+export function lastInstallTier(template: Template, tier: string, info: AppInfo | undefined): TierChoice {
+  const now = info && (info.licenseType || info.licenseFamily || info.license) ? tierFromAppInfo(template, info).tier : undefined;
+  const code = info?.licenseType || info?.license || '';
+  return { tier, source: now && now !== tier ? tr().tierSource.lastInstallOther(code, now) : tr().tierSource.lastInstall };
+}
+
 /** The portal did not say its plan and none was given: --tier or --plan is needed. */
 export class NoTierError extends InstallError {
   constructor(tiers: string[]) {
@@ -296,7 +303,8 @@ async function install(client: PortalClient, options: InstallOptions, fullTempla
         state.clearJournal();
       }
     }
-    tierChoice ??= tierFromPortal(fullTemplate, snapshot.info);
+    // No --tier or --plan: the tier of the last install, so a re-run does what the first did; else the portal's plan.
+    tierChoice ??= ledger.tier && isTier(fullTemplate, ledger.tier) ? lastInstallTier(fullTemplate, ledger.tier, snapshot.info) : tierFromPortal(fullTemplate, snapshot.info);
     report.tier = tierChoice.tier;
     report.tierSource = tierChoice.source;
     const template = filterByTier(fullTemplate, tierChoice.tier);

@@ -11,7 +11,7 @@ import type { PortalClient } from '../portal/client.js';
 import { cardKey, readMore, readSnapshot, type CardSection, type PortalSnapshot, type StatusRow, type UserFieldRow } from '../portal/snapshot.js';
 import { TemplateError, type TemplateIssue } from '../template/issues.js';
 import { loadTemplate } from '../template/loader.js';
-import type { CardDef, CardSectionDef, CrmEntity, FieldDef, Lang, PipelineDef, StageDef, Template } from '../template/model.js';
+import type { CardDef, CardSectionDef, CrmEntity, FieldDef, Lang, PipelineDef, RuleDef, StageDef, Template } from '../template/model.js';
 import { CRM_ENTITIES, FIELD_TYPES, type Label } from '../template/schema.js';
 import { MAX_FIELD_NAME } from '../template/validate.js';
 import { stageCodeFromName } from './add-stage.js';
@@ -210,6 +210,12 @@ function exportCards(snapshot: PortalSnapshot, options: ExportOptions, fields: F
       cards.push({ entity, ...(pipeline ? { pipeline: pipeline.code } : {}), tier: refCard?.tier ?? pipeline?.tier ?? ref.tiers[0], sections: managed });
     }
   }
+  // In the reference's order where it has the card (the order carries no meaning, but a round trip keeps it).
+  const rank = (c: CardDef) => {
+    const i = ref.cards.findIndex((r) => r.entity === c.entity && r.pipeline === c.pipeline);
+    return i < 0 ? ref.cards.length : i;
+  };
+  cards.sort((a, b) => rank(a) - rank(b));
   // shownIn (which pipelines' cards show a deal field) must agree with the deal cards: recomputed from them.
   const dealCards = cards.filter((c) => c.entity === 'deal');
   for (const f of fields) {
@@ -219,6 +225,25 @@ function exportCards(snapshot: PortalSnapshot, options: ExportOptions, fields: F
     if (shown.length) f.shownIn = shown.length === pipelines.length && refField.shownIn.includes('all') ? ['all'] : shown;
   }
   return { baseSections, cards };
+}
+
+/**
+ * The reference's rules for the pipelines the portal has: a deal rule keeps the pipelines that are there (and is left
+ * out when none is), a conversion maps only to pipelines that are there. What else a rule refers to is checked when
+ * the template is loaded (writeExport).
+ */
+function rulesFor(ref: Template, pipelines: Set<string>, warnings: string[]): RuleDef[] {
+  return ref.rules.flatMap((rule): RuleDef[] => {
+    const kept = rule.pipelines?.filter((p) => pipelines.has(p));
+    if (kept && !kept.length) {
+      warnings.push(tr().export.ruleLeftOut(rule.id, tr().export.pipelinesMissing(rule.pipelines!.join(', '))));
+      return [];
+    }
+    const actions = rule.do.map((a) => ('convert' in a
+      ? { convert: { ...a.convert, pipelines: Object.fromEntries(Object.entries(a.convert.pipelines).filter(([, p]) => pipelines.has(p))) } }
+      : a));
+    return [{ ...rule, ...(kept ? { pipelines: kept } : {}), do: actions }];
+  });
 }
 
 /** Reads the portal (one request) and makes the template's files, before the reference's rules are checked. */
@@ -246,7 +271,7 @@ export async function exportPortal(client: PortalClient, options: ExportOptions)
     'leads.yaml': yaml(header, leads),
     'fields.yaml': yaml(header, { fields }),
     'cards.yaml': yaml(header, { baseSections, cards }),
-    'automation.yaml': yaml(header, { rules: ref.rules }),
+    'automation.yaml': yaml(header, { rules: rulesFor(ref, new Set(pipelines.map((p) => p.code)), warnings) }),
     'app.yaml': yaml(header, ref.app),
   };
   for (const { id: _id, ...p } of pipelines) files[`pipelines/${p.code}.yaml`] = yaml(header, p);

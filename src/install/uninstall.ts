@@ -448,17 +448,21 @@ async function uninstallLocked(client: PortalClient, options: UninstallOptions, 
         delete ledger.objects[s.key];
         if (s.kind === 'category') {
           const code = s.key.slice('category:'.length);
-          for (const k of Object.keys(ledger.objects)) if (k.startsWith(`stage:${code}:`)) delete ledger.objects[k];
+          for (const k of Object.keys(ledger.objects)) if (k.startsWith(`stage:${code}:`) || k === keys.card('deal', code)) delete ledger.objects[k];
           ledger.localAdditions = ledger.localAdditions.filter((a) => a.pipeline !== code);
         }
-      } else report.restored++;
+      } else {
+        report.restored++;
+        // Put back as it was: what the ledger kept of Autosalon's write to it no longer applies.
+        if (s.action === 'update' && !ledger.objects[s.key]?.created) delete ledger.objects[s.key];
+      }
     }
     state.saveLedger(ledger);
   }
   return finish();
 }
 
-/** Records holding values in the fields to delete, as one phrase: "12 deals, 3 leads" (empty when none). */
+/** The values the fields to delete hold, by entity, as one phrase: "3 in leads, 12 in deals" (empty when none). */
 export function valuesHeld(plan: UninstallPlan): { records: number; text: string } {
   const byEntity = new Map<CrmEntity, number>();
   for (const f of fieldRefs(plan.losesData)) byEntity.set(f.entity, (byEntity.get(f.entity) ?? 0) + (plan.valueCounts[f.key] ?? 0));

@@ -6,9 +6,10 @@ import type { PortalClient } from '../portal/client.js';
 import { loadTemplate } from '../template/loader.js';
 import type { Lang, Template } from '../template/model.js';
 import { filterByTier } from '../template/tiers.js';
-import { explicitTier, tierFromAppInfo } from './apply.js';
+import { explicitTier, lastInstallTier, tierFromAppInfo } from './apply.js';
 import { InstallError, type ObjectNote, type Plan, type StepAction } from './model.js';
 import { keptElements, noteOf, skipMeaning } from './plan.js';
+import { PLAIN, type Style } from './render.js';
 import { planWithReads, readPortal } from './read.js';
 import { defaultStateDir, PortalState } from './state.js';
 
@@ -49,7 +50,7 @@ export async function verifyPortal(client: PortalClient, options: VerifyOptions 
   const snapshot = await readPortal(client, fullTemplate, ledger);
 
   const choice = explicitTier(fullTemplate, options)
-    ?? (ledger.tier ? { tier: ledger.tier, source: tr().tierSource.lastInstall } : undefined)
+    ?? (ledger.tier ? lastInstallTier(fullTemplate, ledger.tier, snapshot.info) : undefined)
     ?? (snapshot.info && (snapshot.info.licenseType || snapshot.info.license) ? tierFromAppInfo(fullTemplate, snapshot.info) : undefined);
   if (!choice) throw new InstallError(tr().errors.verifyNoTier(fullTemplate.tiers.join('|')));
   const { tier, source: tierSource } = choice;
@@ -80,16 +81,16 @@ export async function verifyPortal(client: PortalClient, options: VerifyOptions 
 }
 
 /** The verify report for people; `advice` is the command that fixes the drift (the CLI builds it from its own flags). */
-export function renderVerify(report: VerifyReport, advice: string): string {
+export function renderVerify(report: VerifyReport, advice: string, style: Style = PLAIN): string {
   const t = tr();
   const out: string[] = [];
   out.push(t.verify.header(report.portal, report.tier, report.tierSource, t.languageName[report.lang], report.publicUrl));
-  if (report.ok) out.push(t.verify.ok);
+  if (report.ok) out.push(style.good(t.verify.ok));
   else {
-    out.push(t.verify.drift(report.drift.length));
+    out.push(style.bad(t.verify.drift(report.drift.length)));
     const verb: Record<StepAction, string> = { create: t.verify.missing, update: t.verify.differs, delete: t.verify.extra, skip: t.verify.cannotFix, keep: '' };
     const width = Math.max(...Object.values(verb).map((v) => v.length));
-    for (const d of report.drift) out.push(`  ${verb[d.action].padEnd(width)} ${d.title}${d.detail ? ` — ${d.detail}` : ''}`);
+    for (const d of report.drift) out.push(`  ${style[d.action === 'skip' ? 'skip' : d.action](verb[d.action].padEnd(width))} ${d.title}${d.detail ? style.dim(` — ${d.detail}`) : ''}`);
     out.push(t.verify.advice(advice));
   }
   for (const n of report.notes) out.push(`  ${t.verify.note}: ${n.object} — ${n.reason}`);

@@ -16,7 +16,7 @@ describe('choosing the portal', () => {
   });
 
   it('with nothing configured, names every way to give a portal', () => {
-    expect(() => resolveTarget({}, {})).toThrow(/--webhook .* B24_WEBHOOK_URL .* --access-token/);
+    expect(() => resolveTarget({}, {})).toThrow(/--webhook .* B24_WEBHOOK_URL .* --tokens-stdin, B24_ACCESS_TOKEN \/ B24_REFRESH_TOKEN and --domain, or --member-id/);
   });
 
   it('app mode needs the domain, and takes the app credentials and OAuth server from the environment', () => {
