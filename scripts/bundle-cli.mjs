@@ -1,10 +1,12 @@
 // The second half of `npm run build:cli` (after tsc): the CLI as a few bundled ES modules in dist/bundle/, so a command
 // starts without resolving and reading hundreds of files, and the shipped template validated once into
 // dist/templates/autosalon.json. bin/autosalon.js runs the bundle while it is newer than every source file.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const root = new URL('..', import.meta.url);
+// Chunk names change with their content: the last build's would pile up.
+rmSync(new URL('dist/bundle', root), { recursive: true, force: true });
 
 await build({
   entryPoints: [new URL('dist/cli/main.js', root).pathname],
@@ -18,6 +20,7 @@ await build({
   banner: { js: "import { createRequire as autosalonCreateRequire } from 'node:module'; const require = autosalonCreateRequire(import.meta.url);" },
   // The service's and the emulator's libraries (a native module among them) load from node_modules, only when used.
   external: ['better-sqlite3', 'fastify', 'selfsigned', 'php-serialize', 'tsx'],
+  // Whitespace and syntax only: names stay readable in a stack trace (AUTOSALON_DEBUG=1).
   minifySyntax: true,
   minifyWhitespace: true,
   sourcemap: 'linked',

@@ -15,12 +15,13 @@ export function register(program: Command): void {
     .option('--color <#RRGGBB>', t.option.color)
     .option('--dry-run', t.option.dryRunStage)
     .option('--json', t.option.json)
+    .option('--lang <lang>', t.option.langMessages)
     .action(async (flags: AddStageFlags) => {
       if (flags.semantics !== undefined && flags.semantics !== 'process' && flags.semantics !== 'failure') {
         throw new UserError(t.badSemantics(flags.semantics));
       }
       const [{ addStage }, { asUserError, finish, openForCli, templateFor }] = await Promise.all([import('../install/add-stage.js'), import('./session.js')]);
-      const template = templateFor(flags);
+      const template = await templateFor(flags);
       const session = await openForCli(flags);
       try {
         const report = await addStage(session.client, {

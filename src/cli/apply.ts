@@ -10,6 +10,7 @@ export function register(program: Command): void {
   addTargetOptions(program.command('apply').description(t.cmd.apply))
     .argument('<plan>', t.option.planFile)
     .option('--json', t.option.json)
+    .option('--lang <lang>', t.option.langMessages)
     .addHelpText('after', t.help.applyAfter)
     .action(applyAction);
 }
@@ -23,7 +24,7 @@ async function applyAction(file: string, flags: ApplyFlags): Promise<void> {
   ]);
   let plan;
   try {
-    plan = saved.readSavedPlan(file);
+    plan = await saved.readSavedPlan(file);
   } catch (error) {
     throw asUserError(error);
   }

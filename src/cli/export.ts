@@ -26,7 +26,7 @@ async function exportAction(flags: ExportFlags): Promise<void> {
   const [{ exportPortal, writeExport }, { PortalState }, { templateSummary }, { asUserError, finish, openForCli, templateFor }] = await Promise.all([
     import('../install/export.js'), import('../install/state.js'), import('../template/show.js'), import('./session.js'),
   ]);
-  const reference = templateFor(flags);
+  const reference = await templateFor(flags);
   const session = await openForCli(flags);
   try {
     const state = new PortalState(session.stateDir, session.client.portalKey);

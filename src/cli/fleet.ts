@@ -10,7 +10,7 @@ export async function fleetAction(flags: InstallFlags): Promise<void> {
   const single = [flags.webhook, flags.accessToken, flags.refreshToken, flags.memberId, flags.tokensStdin, flags.out, flags.detailedExitcode].some(Boolean);
   if (single) throw new UserError(t.fleetFlags);
   const { concurrency, timeoutMs } = fleetSettings(flags);
-  const template = templateFor(flags);
+  const template = await templateFor(flags);
   let entries;
   try {
     entries = readFleetFile(flags.portals!);

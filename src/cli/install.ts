@@ -60,11 +60,11 @@ export async function installAction(flags: InstallFlags): Promise<void> {
     return;
   }
   if (flags.detailedExitcode && !flags.dryRun && !flags.out) throw new UserError(t.detailedNeedsDryRun);
-  const [{ runInstall }, { consentSteps, executableSteps }, render, saved, { asUserError, confirmOnTerminal, finish, openForCli, templateFor }, { Progress }, { styleFor }] = await Promise.all([
-    import('../install/apply.js'), import('../install/plan.js'), import('../install/render.js'), import('../install/saved-plan.js'),
+  const [{ runInstall }, { consentSteps, executableSteps }, render, { asUserError, confirmOnTerminal, finish, openForCli, templateFor }, { Progress }, { styleFor }] = await Promise.all([
+    import('../install/apply.js'), import('../install/plan.js'), import('../install/render.js'),
     import('./session.js'), import('./progress.js'), import('./style.js'),
   ]);
-  const template = templateFor(flags);
+  const template = await templateFor(flags);
   const lang = flags.lang === undefined ? undefined : parseLang(flags.lang);
   const progress = new Progress();
   const session = await openForCli(flags, (text) => progress.log(text));
@@ -114,11 +114,12 @@ export async function installAction(flags: InstallFlags): Promise<void> {
     });
     progress.clear();
     if (flags.out) {
+      const saved = await import('../install/saved-plan.js');
       const file = resolve(flags.out);
       saved.writeSavedPlan(file, {
         format: saved.SAVED_PLAN_FORMAT, version: 1, createdAt: new Date().toISOString(),
         portal: { key: session.client.portalKey, origin: session.client.origin, mode: session.client.mode },
-        template: { code: template.code, version: template.version, dir: resolve(flags.template ?? (await import('../template/loader.js')).DEFAULT_TEMPLATE_DIR), fingerprint: saved.templateFingerprint(template) },
+        template: { code: template.code, version: template.version, dir: resolve(flags.template ?? (await import('../template/compiled.js')).DEFAULT_TEMPLATE_DIR), fingerprint: saved.templateFingerprint(template) },
         tier: report.tier, tierSource: report.tierSource, lang: report.lang, keepEdits: !!flags.keepEdits,
         ...(report.plan.publicUrl ? { publicUrl: report.plan.publicUrl } : {}),
         steps: saved.savedSteps(report.plan),

@@ -19,6 +19,7 @@ export function register(program: Command): void {
     .option('--date <YYYY-MM-DD>', t.option.date, isoDate)
     .option('--db <file>', t.option.db)
     .option('--json', t.option.json)
+    .option('--lang <lang>', t.option.langMessages)
     .action(async (opts: { date?: string; db?: string; json?: boolean }) => {
       const [{ loadServiceConfig }, { recallList, renderRecalls }, { SqliteStore }, { localToday }] = await Promise.all([
         import('../service/config.js'), import('../service/recalls.js'), import('../service/store/sqlite.js'), import('../service/time.js'),

@@ -11,9 +11,10 @@ export function register(program: Command): void {
     .requiredOption('--stage <name>', t.option.stageToRemove)
     .option('--dry-run', t.option.dryRunStage)
     .option('--json', t.option.json)
+    .option('--lang <lang>', t.option.langMessages)
     .action(async (flags: RemoveStageFlags) => {
       const [{ removeStage }, { asUserError, finish, openForCli, templateFor }] = await Promise.all([import('../install/add-stage.js'), import('./session.js')]);
-      const template = templateFor(flags);
+      const template = await templateFor(flags);
       const session = await openForCli(flags);
       try {
         const report = await removeStage(session.client, { pipeline: flags.pipeline, stage: flags.stage, stateDir: session.stateDir, template, dryRun: flags.dryRun });

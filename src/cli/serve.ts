@@ -12,6 +12,7 @@ export function register(program: Command): void {
     .option('--port <port>', t.option.servePort, (value: string) => parsePort(value))
     .option('--db <file>', t.option.db)
     .option('--public-url <url>', t.option.servePublicUrl)
+    .option('--lang <lang>', t.option.langMessages)
     .action(async (opts: { port?: number; db?: string; publicUrl?: string }) => {
       const [{ loadServiceConfig }, { handlerUrlProblem }, { startService }] = await Promise.all([
         import('../service/config.js'), import('../install/plan.js'), import('../service/service.js'),

@@ -6,7 +6,8 @@ import { tr } from '../i18n/index.js';
 import { InstallError } from '../install/model.js';
 import { openSession, type Session, type SessionOptions } from '../install/session.js';
 import { LostResponseError, PortalError, TimeoutError, UnreachableError } from '../portal/client.js';
-import { loadTemplate, type Template } from '../template/index.js';
+import { compiledTemplate } from '../template/compiled.js';
+import type { Template } from '../template/model.js';
 import { UserError } from './errors.js';
 import { timeoutOf, type TargetFlags } from './target.js';
 
@@ -27,7 +28,7 @@ export function parseTokens(text: string): { accessToken?: string; refreshToken?
     }
   } else {
     for (const line of trimmed.split(/\r?\n/)) {
-      const m = /^\s*(?:export\s+)?([A-Za-z_]+)\s*=\s*(.*?)\s*$/.exec(line);
+      const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
       if (m) raw[m[1]] = m[2].replace(/^(['"])(.*)\1$/, '$2');
     }
   }
@@ -57,9 +58,18 @@ function sessionOptions(flags: TargetFlags): SessionOptions {
 }
 
 
-/** The template: --template DIR, else the shipped one; loaded once per command. */
-export function templateFor(flags: Pick<TargetFlags, 'template'>): Template {
-  return flags.template ? loadTemplate(flags.template) : loadTemplate();
+/**
+ * The template, loaded once per command: --template DIR, else the shipped one — as the build compiled it while its
+ * files are unchanged, which spares parsing and validating YAML (and loading the libraries that do it) at start-up.
+ */
+export async function templateFor(flags: Pick<TargetFlags, 'template'>): Promise<Template> {
+  const { DEFAULT_TEMPLATE_DIR } = await import('../template/compiled.js');
+  if (!flags.template) {
+    const compiled = compiledTemplate(DEFAULT_TEMPLATE_DIR);
+    if (compiled) return compiled;
+  }
+  const { loadTemplate } = await import('../template/loader.js');
+  return loadTemplate(flags.template ?? DEFAULT_TEMPLATE_DIR);
 }
 
 /** Opens the portal; rate-limit waits are told on stderr (`onWait` replaces that, for a progress display). */

@@ -14,6 +14,7 @@ export function register(program: Command): void {
     .command('validate')
     .description(c.cmd.templateValidate)
     .argument('[dir]', c.option.templateDir, SHIPPED)
+    .option('--lang <lang>', c.option.langMessages)
     .action(async (dir: string) => {
       const [{ loadTemplate }, { templateSummary }] = await Promise.all([import('../template/loader.js'), import('../template/show.js')]);
       console.log(`OK ${templateSummary(loadTemplate(dir))}`);

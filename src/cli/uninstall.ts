@@ -11,6 +11,7 @@ export function register(program: Command): void {
     .option('--dry-run', t.option.dryRunUninstall)
     .option('--yes', t.option.yesUninstall)
     .option('--export-values <file>', t.option.exportValues)
+    .option('--lang <lang>', t.option.langMessages)
     .option('--json', t.option.json)
     .addHelpText('after', t.help.uninstallAfter)
     .action(uninstallAction);
@@ -21,7 +22,7 @@ async function uninstallAction(flags: UninstallFlags): Promise<void> {
   const [{ renderUninstallPlan, renderUninstallSummary, uninstall, valuesHeld }, { asUserError, confirmOnTerminal, finish, openForCli, templateFor }, { styleFor }] = await Promise.all([
     import('../install/uninstall.js'), import('./session.js'), import('./style.js'),
   ]);
-  const template = templateFor(flags);
+  const template = await templateFor(flags);
   const session = await openForCli(flags);
   const out = flags.json ? process.stderr : process.stdout;
   const style = styleFor(out);

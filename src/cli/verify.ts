@@ -35,7 +35,7 @@ async function verifyAction(flags: VerifyFlags): Promise<void> {
   const [{ renderVerify, verifyPortal }, { asUserError, finish, openForCli, templateFor }, { styleFor }] = await Promise.all([
     import('../install/verify.js'), import('./session.js'), import('./style.js'),
   ]);
-  const template = templateFor(flags);
+  const template = await templateFor(flags);
   const session = await openForCli(flags);
   try {
     const report = await verifyPortal(session.client, {

@@ -4,7 +4,6 @@
 import { LostResponseError, type PortalClient } from '../portal/client.js';
 import { readSnapshot, readStatuses, type StatusRow } from '../portal/snapshot.js';
 import { tr } from '../i18n/index.js';
-import { loadTemplate } from '../template/loader.js';
 import { LEADS_PIPELINE, type Template } from '../template/model.js';
 import { sameName, SORT_STEP } from './desired.js';
 import { InstallError, type Ledger, type LocalAddition } from './model.js';
@@ -119,7 +118,7 @@ async function addStageLocked(client: PortalClient, options: AddStageOptions, st
   const problem = stageNameProblem(name);
   if (problem) throw new InstallError(problem);
   if (options.color !== undefined && !/^#[0-9A-Fa-f]{6}$/.test(options.color)) throw new InstallError(t.badColour(options.color));
-  const template = options.template ?? loadTemplate();
+  const template = options.template ?? (await import('../template/loader.js')).loadTemplate();
   const ledger = state.loadLedger({ key: client.portalKey, origin: client.origin, mode: client.mode });
   const start = client.httpRequests;
   const { entityId, prefix, rows } = await dictionaryOf(client, template, ledger, options.pipeline);
@@ -179,7 +178,7 @@ export async function removeStage(client: PortalClient, options: RemoveStageOpti
 
 async function removeStageLocked(client: PortalClient, options: RemoveStageOptions, state: PortalState): Promise<RemoveStageReport> {
   const t = tr().addStage;
-  const template = options.template ?? loadTemplate();
+  const template = options.template ?? (await import('../template/loader.js')).loadTemplate();
   const ledger = state.loadLedger({ key: client.portalKey, origin: client.origin, mode: client.mode });
   const additions = ledger.localAdditions.filter((a) => a.pipeline === options.pipeline);
   const wanted = options.stage.trim();

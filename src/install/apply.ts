@@ -5,7 +5,6 @@
 import { tr } from '../i18n/index.js';
 import { LostResponseError, PortalError, UnreachableError, type BatchCommand, type BatchResult, type PortalClient } from '../portal/client.js';
 import type { AppInfo } from '../portal/snapshot.js';
-import { loadTemplate } from '../template/loader.js';
 import type { Lang, Template } from '../template/model.js';
 import { filterByTier, isTier, knownPlanCodes, knownPlanTier, tierForAppInfo } from '../template/tiers.js';
 import { InstallError, type InstallReport, type Ledger, type Plan, type PlanDifference, type Step } from './model.js';
@@ -262,7 +261,7 @@ function takeAnswer(
 }
 
 export async function runInstall(client: PortalClient, options: InstallOptions = {}): Promise<InstallReport> {
-  const fullTemplate = options.template ?? loadTemplate();
+  const fullTemplate = options.template ?? (await import('../template/loader.js')).loadTemplate();
   const stateDir = options.stateDir ?? defaultStateDir();
   const state = new PortalState(stateDir, client.portalKey);
   const run = () => install(client, options, fullTemplate, state);

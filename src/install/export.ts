@@ -12,7 +12,8 @@ import { cardKey, readMore, readSnapshot, type CardSection, type PortalSnapshot,
 import { TemplateError, type TemplateIssue } from '../template/issues.js';
 import { loadTemplate } from '../template/loader.js';
 import type { CardDef, CardSectionDef, CrmEntity, FieldDef, Lang, PipelineDef, RuleDef, StageDef, Template } from '../template/model.js';
-import { CRM_ENTITIES, FIELD_TYPES, type Label } from '../template/schema.js';
+import { CRM_ENTITIES, FIELD_TYPES } from '../template/constants.js';
+import type { Label } from '../template/schema.js';
 import { MAX_FIELD_NAME } from '../template/validate.js';
 import { stageCodeFromName } from './add-stage.js';
 import { sameName, SECTION_PREFIX } from './desired.js';

@@ -6,7 +6,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { tr } from '../i18n/index.js';
 import type { Template } from '../template/model.js';
-import { LANGUAGES } from '../template/schema.js';
+import { LANGUAGES } from '../template/constants.js';
 import { runInstall, type InstallOptions } from './apply.js';
 import { InstallError, type InstallReport } from './model.js';
 import { openSession, type Session, type SessionOptions } from './session.js';

@@ -4,7 +4,7 @@
 // pipeline is left alone.
 import type { CardSection, CategoryRow, PortalSnapshot, StatusRow, UserFieldRow } from '../portal/snapshot.js';
 import { cardKey, CRM_ENTITY_TYPE_ID } from '../portal/snapshot.js';
-import { CRM_ENTITIES } from '../template/schema.js';
+import { CRM_ENTITIES } from '../template/constants.js';
 import {
   DEFAULT_STAGE_ID_LENGTH, LEADS_PIPELINE, PORTAL_DEFAULT_DEAL_STAGES, type CrmEntity, type Lang, type PipelineDef, type StageDef, type Template,
 } from '../template/model.js';

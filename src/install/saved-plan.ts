@@ -2,10 +2,9 @@
 // tier, language), so `autosalon apply plan.json` applies exactly it — and refuses when planning again on the portal
 // as it is now gives anything else (someone changed the portal, the ledger or the template in between).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { z } from 'zod';
 import { tr } from '../i18n/index.js';
 import type { Template } from '../template/model.js';
-import { LANGUAGES } from '../template/schema.js';
+import { LANGUAGES } from '../template/constants.js';
 import { fingerprint } from './desired.js';
 import { InstallError, type Plan, type Step } from './model.js';
 
@@ -39,7 +38,10 @@ export interface SavedPlan {
   steps: SavedStep[];
 }
 
-const savedPlanSchema = z.object({
+/** The file's shape (zod is loaded only here: applying a plan is the one thing that reads one). */
+async function savedPlanSchema() {
+  const { z } = await import('zod');
+  return z.object({
   format: z.literal(SAVED_PLAN_FORMAT),
   version: z.literal(1),
   createdAt: z.string(),
@@ -57,7 +59,8 @@ const savedPlanSchema = z.object({
     call: z.object({ method: z.string(), params: z.record(z.string(), z.unknown()) }).optional(),
     state: z.string().optional(),
   })),
-});
+  });
+}
 
 /** A template's content as one fingerprint: a saved plan is applied only with the template it was made from. */
 export function templateFingerprint(template: Template): string {
@@ -78,7 +81,7 @@ export function writeSavedPlan(file: string, saved: SavedPlan): void {
   writeFileSync(file, `${JSON.stringify(saved, null, 2)}\n`);
 }
 
-export function readSavedPlan(file: string): SavedPlan {
+export async function readSavedPlan(file: string): Promise<SavedPlan> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -91,7 +94,7 @@ export function readSavedPlan(file: string): SavedPlan {
   } catch (error) {
     throw new InstallError(tr().savedPlan.notJson(file, (error as Error).message));
   }
-  const parsed = savedPlanSchema.safeParse(data);
+  const parsed = (await savedPlanSchema()).safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new InstallError(tr().savedPlan.notAPlan(file, `${issue.path.join('.') || '—'}: ${issue.message}`));

@@ -6,9 +6,10 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
+// zod's small build: every run reads the ledger, and the full one would add to every command's start.
+import * as z from 'zod/mini';
 import { tr } from '../i18n/index.js';
-import { LANGUAGES } from '../template/schema.js';
+import { LANGUAGES } from '../template/constants.js';
 import { InstallError, type Ledger, type LedgerObject, type StepAction, type StepKind } from './model.js';
 
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -21,18 +22,18 @@ export function portalDirName(portalKey: string): string {
 }
 
 const ledgerObjectSchema = z.object({
-  created: z.boolean(), id: z.number().optional(), hash: z.string().optional(), handler: z.string().optional(),
+  created: z.boolean(), id: z.optional(z.number()), hash: z.optional(z.string()), handler: z.optional(z.string()),
 });
 
 const ledgerSchema = z.object({
   version: z.literal(1),
   portal: z.object({ key: z.string(), origin: z.string(), mode: z.enum(['webhook', 'app']) }),
-  template: z.object({ code: z.string(), version: z.string() }).optional(),
-  tier: z.string().optional(),
-  lang: z.enum(LANGUAGES).optional(),
-  publicUrl: z.string().optional(),
-  installedAt: z.string().optional(),
-  updatedAt: z.string().optional(),
+  template: z.optional(z.object({ code: z.string(), version: z.string() })),
+  tier: z.optional(z.string()),
+  lang: z.optional(z.enum(LANGUAGES)),
+  publicUrl: z.optional(z.string()),
+  installedAt: z.optional(z.string()),
+  updatedAt: z.optional(z.string()),
   objects: z.record(z.string(), ledgerObjectSchema),
   localAdditions: z.array(z.object({
     pipeline: z.string(), statusId: z.string(), name: z.string(), after: z.string(),
@@ -65,8 +66,8 @@ const journalSchema = z.object({
   batch: z.number(),
   steps: z.array(z.object({
     id: z.string(), action: z.string(), kind: z.string(), key: z.string(), title: z.string(),
-    natural: z.record(z.string(), z.unknown()).optional(),
-    record: ledgerObjectSchema.optional(),
+    natural: z.optional(z.record(z.string(), z.unknown())),
+    record: z.optional(ledgerObjectSchema),
   })),
 });
 

@@ -8,9 +8,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { tr } from '../i18n/index.js';
 import { LostResponseError, type BatchCommand, type PortalClient, type PortalError } from '../portal/client.js';
 import { cardKey, CRM_ENTITY_TYPE_ID, readMore, readSnapshot, type CardSection, type PortalSnapshot, type StatusRow, type UserFieldRow } from '../portal/snapshot.js';
-import { loadTemplate } from '../template/loader.js';
 import { LEADS_PIPELINE, type CrmEntity, type Lang, type Template } from '../template/model.js';
-import { CRM_ENTITIES } from '../template/schema.js';
+import { CRM_ENTITIES } from '../template/constants.js';
 import { cardSection, fieldLabels, sameColor, SECTION_PREFIX, sameSection, sortAt, userfieldMethod } from './desired.js';
 import { batchCommands, packBatches } from './apply.js';
 import { InstallError, type Ledger, type ObjectNote, type Step, type StepKind } from './model.js';
@@ -190,7 +189,9 @@ function uninstallStatuses({ template, snapshot, ledger, originals, lang, add, c
       restore(before.sort !== row.sort, row.sort === ours.sort, 'SORT', before.sort, t.uninstall.partSort);
       restore(!sameColor(before.color, row.color), sameColor(row.color, ours.color), 'COLOR', before.color, t.uninstall.partColour);
       if (Object.keys(fields).length) {
-        add({ action: 'update', kind, key, group, title, detail: t.uninstall.backTo(Object.entries(fields).map(([k, v]) => `${k.toLowerCase()} ${JSON.stringify(v)}`).join(', ')), call: { method: 'crm.status.update', params: { id: row.id, fields } } }, PHASE.restores);
+        const part = { NAME: t.uninstall.partName, SORT: t.uninstall.partSort, COLOR: t.uninstall.partColour } as Record<string, string>;
+        const what = Object.entries(fields).map(([k, v]) => `${part[k]} ${typeof v === 'string' && k === 'NAME' ? t.quote(v) : String(v)}`).join(', ');
+        add({ action: 'update', kind, key, group, title, detail: t.uninstall.backTo(what), call: { method: 'crm.status.update', params: { id: row.id, fields } } }, PHASE.restores);
       }
       if (kept.length) add({ action: 'skip', kind, key, group, title, detail: t.uninstall.partsChangedSince(kept.join(', ')) }, PHASE.restores);
     });
@@ -381,7 +382,7 @@ export async function uninstall(client: PortalClient, options: UninstallOptions 
 
 async function uninstallLocked(client: PortalClient, options: UninstallOptions, state: PortalState): Promise<UninstallReport> {
   const t = tr();
-  const template = options.template ?? loadTemplate();
+  const template = options.template ?? (await import('../template/loader.js')).loadTemplate();
   const ledger = state.loadLedger({ key: client.portalKey, origin: client.origin, mode: client.mode });
   const originals = state.originalStates();
   const start = client.httpRequests;

@@ -3,7 +3,6 @@
 // not verified, not as drift.
 import { tr } from '../i18n/index.js';
 import type { PortalClient } from '../portal/client.js';
-import { loadTemplate } from '../template/loader.js';
 import type { Lang, Template } from '../template/model.js';
 import { filterByTier } from '../template/tiers.js';
 import { explicitTier, lastInstallTier, tierFromAppInfo } from './apply.js';
@@ -43,7 +42,7 @@ export interface VerifyReport {
 }
 
 export async function verifyPortal(client: PortalClient, options: VerifyOptions = {}): Promise<VerifyReport> {
-  const fullTemplate = options.template ?? loadTemplate();
+  const fullTemplate = options.template ?? (await import('../template/loader.js')).loadTemplate();
   const state = new PortalState(options.stateDir ?? defaultStateDir(), client.portalKey);
   const ledger = state.loadLedger({ key: client.portalKey, origin: client.origin, mode: client.mode });
   const start = client.httpRequests;

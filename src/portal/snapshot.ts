@@ -2,7 +2,7 @@
 // touches: lead statuses and deal stages, deal pipelines, user fields of the four CRM entities with their labels
 // in every template language, card layouts, item counts of stages about to be deleted and, in app mode, the app's
 // robots, triggers, event bindings, business-process templates and app.info.
-import { CRM_ENTITIES, LANGUAGES, type Lang } from '../template/schema.js';
+import { CRM_ENTITIES, LANGUAGES, type Lang } from '../template/constants.js';
 import type { CrmEntity } from '../template/model.js';
 import { PortalError, type BatchCommand, type BatchResult, type PortalClient } from './client.js';
 

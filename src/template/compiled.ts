@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Template } from './model.js';
 
+/** The template shipped with the product (the same path from src/, dist/ and dist/bundle/). */
+export const DEFAULT_TEMPLATE_DIR = fileURLToPath(new URL('../../templates/autosalon', import.meta.url));
+
 /** Where the build writes the compiled shipped template (the same place from src/, dist/ and dist/bundle/). */
 export const COMPILED_TEMPLATE_FILE = fileURLToPath(new URL('../../dist/templates/autosalon.json', import.meta.url));
 

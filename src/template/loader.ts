@@ -1,9 +1,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { compiledTemplate } from './compiled.js';
+import { compiledTemplate, DEFAULT_TEMPLATE_DIR } from './compiled.js';
 import { IssueList, SourceFile, TemplateError } from './issues.js';
 import type { Template } from './model.js';
 import {
@@ -11,8 +10,7 @@ import {
 } from './schema.js';
 import { validateTemplate } from './validate.js';
 
-/** The template shipped with the product. */
-export const DEFAULT_TEMPLATE_DIR = fileURLToPath(new URL('../../templates/autosalon', import.meta.url));
+export { DEFAULT_TEMPLATE_DIR };
 
 function readSource(dir: string, name: string, issues: IssueList): SourceFile | undefined {
   const path = join(dir, name);

@@ -1,7 +1,9 @@
 // The shape of each template file. Cross-file rules (references, duplicates, tiers) live in validate.ts.
 import { z } from 'zod';
 
-export { LANGUAGES, type Lang } from '../i18n/lang.js';
+import { CRM_ENTITIES, FIELD_TYPES } from './constants.js';
+
+export { CRM_ENTITIES, FIELD_TYPES, LANGUAGES, type CrmEntity, type Lang } from './constants.js';
 
 export const label = z.strictObject({
   ru: z.string().trim().min(1, 'the Russian label is empty'),
@@ -73,15 +75,7 @@ export const pipelineFile = z.strictObject({
 export type PipelineFile = z.infer<typeof pipelineFile>;
 
 // ---- fields.yaml ----------------------------------------------------------------------------
-export const CRM_ENTITIES = ['lead', 'deal', 'contact', 'company'] as const;
 export const crmEntity = z.enum(CRM_ENTITIES);
-export type CrmEntity = z.infer<typeof crmEntity>;
-
-// The built-in user field types of crm.userfield.types.
-export const FIELD_TYPES = [
-  'string', 'integer', 'double', 'boolean', 'datetime', 'date', 'money', 'url', 'address',
-  'enumeration', 'file', 'employee', 'crm_status', 'iblock_section', 'iblock_element', 'crm',
-] as const;
 
 export const fieldDef = z.strictObject({
   code: z.string().min(1),
