@@ -107,7 +107,8 @@ export async function installAction(flags: InstallFlags): Promise<void> {
       confirm: (plan) => {
         const summary = consentText(plan, consentSteps, (steps) => render.stepLines(steps, styleFor(process.stderr)));
         if (!flags.yes && process.stdin.isTTY) console.error(summary);
-        return confirmOnTerminal(t.consent.question(render.changeCounts(plan)), !!flags.yes, summary.split('\n')[0] ?? '', {
+        // Without a terminal the refusal says the same, the person's edits listed (old → new).
+        return confirmOnTerminal(t.consent.question(render.changeCounts(plan)), !!flags.yes, summary, {
           flags: consentSteps(plan).edited.length ? t.consent.yesOrKeepEdits : '--yes',
         });
       },
