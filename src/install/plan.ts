@@ -777,7 +777,7 @@ function planApp(b: Builder, input: PlanInput): string | undefined {
       }, PHASE.events);
     }
     if (bindings.some((e) => e.handler === handler)) b.add({ action: 'keep', kind: 'event', key, group: 'app', title }, PHASE.events);
-    else b.add({ action: 'create', kind: 'event', key, group: 'app', title, detail: handler, call: { method: 'event.bind', params: { event, handler } }, record: { created: true, handler } }, PHASE.events);
+    else b.add({ action: 'create', kind: 'event', key, group: 'app', title, detail: t.detail.handler(handler), call: { method: 'event.bind', params: { event, handler } }, record: { created: true, handler } }, PHASE.events);
   }
 
   for (const bp of app.businessProcesses) {

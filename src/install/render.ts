@@ -50,9 +50,13 @@ export function stepLine(s: Step, style: Style = PLAIN, indent = '  '): string {
   return `${indent}${style[s.action](MARK[s.action])} ${s.title}${s.detail ? style.dim(` — ${s.detail}`) : ''}`;
 }
 
+/** A folded line longer than this names its objects one per line under the reason. */
+const FOLDED_WIDTH = 240;
+
 /**
- * Steps as lines; neighbours with the same action and the same reason are folded into one line naming them all
- * (the nine application objects a webhook skips, the default stages of a new pipeline), so a reason is said once.
+ * Steps as lines; neighbours with the same action and the same reason are folded, so a reason is said once: into one
+ * line naming them all (the default stages of a new pipeline), or — when that line would run long (the nine
+ * application objects a webhook skips) — the reason once with the objects one per line under it.
  */
 export function stepLines(steps: Step[], style: Style = PLAIN, indent = '  '): string[] {
   const out: string[] = [];
@@ -60,8 +64,11 @@ export function stepLines(steps: Step[], style: Style = PLAIN, indent = '  '): s
     let j = i + 1;
     while (j < steps.length && steps[j].action === steps[i].action && steps[j].detail && steps[j].detail === steps[i].detail) j++;
     const run = steps.slice(i, j);
+    const mark = style[run[0].action](MARK[run[0].action]);
+    const line = `${indent}${MARK[run[0].action]} ${run.map((s) => s.title).join(', ')} — ${run[0].detail}`;
     if (run.length === 1) out.push(stepLine(run[0], style, indent));
-    else out.push(`${indent}${style[run[0].action](MARK[run[0].action])} ${run.map((s) => s.title).join(', ')}${style.dim(` — ${run[0].detail}`)}`);
+    else if (line.length <= FOLDED_WIDTH) out.push(`${indent}${mark} ${run.map((s) => s.title).join(', ')}${style.dim(` — ${run[0].detail}`)}`);
+    else out.push(`${indent}${mark} ${style.dim(`${run[0].detail}:`)}`, ...run.map((s) => `${indent}    ${s.title}`));
     i = j;
   }
   return out;
