@@ -8,6 +8,7 @@
 import { ApiVersion, B24Hook, B24OAuth, RefreshTokenError, type AjaxResult } from '@bitrix24/b24jssdk';
 import pRetry, { AbortError } from 'p-retry';
 import qs from 'qs';
+import { tr } from '../i18n/index.js';
 
 export type RestParams = Record<string, unknown>;
 
@@ -55,27 +56,31 @@ export class UnreachableError extends LostResponseError {
   constructor(method: string, origin: string, cause: string) {
     super(method, cause);
     Object.defineProperty(this, 'code', { value: 'UNREACHABLE' });
-    this.message = `cannot reach the portal at ${origin}: ${cause}`;
+    this.message = tr().portal.unreachable(origin, cause);
     this.name = 'UnreachableError';
   }
 }
 
+/**
+ * The portal accepted the request but did not answer within the time allowed (--timeout-ms): it may or may not have
+ * executed it, like any lost answer, but asking again would only wait as long once more, so it is not repeated.
+ */
+export class TimeoutError extends LostResponseError {
+  constructor(method: string, origin: string, readonly timeoutMs: number) {
+    super(method, `no answer in ${timeoutMs} ms`);
+    Object.defineProperty(this, 'code', { value: 'TIMEOUT' });
+    this.message = tr().portal.timeout(origin, timeoutMs);
+    this.name = 'TimeoutError';
+  }
+}
+
 const TLS_ERROR = /CERT|SIGNATURE|SELF_SIGNED|ERR_TLS|ERR_SSL/;
-const NOT_CONNECTED: Record<string, string> = {
-  ECONNREFUSED: 'nothing answers at that address and port (connection refused); check the portal address',
-  ENOTFOUND: 'its host name does not resolve (ENOTFOUND); check the portal address',
-  EAI_AGAIN: 'its host name could not be resolved now (EAI_AGAIN); check the network and the portal address',
-  EHOSTUNREACH: 'the network cannot reach that host (EHOSTUNREACH)',
-  ENETUNREACH: 'the network is unreachable (ENETUNREACH)',
-};
+const NOT_CONNECTED = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'] as const;
 
 /** Why a request could not reach the portal at all, or undefined when it may have been sent. */
 function notConnected(code: string, message: string): string | undefined {
-  if (NOT_CONNECTED[code]) return NOT_CONNECTED[code];
-  if (TLS_ERROR.test(code)) {
-    return `its TLS certificate is not trusted (${message || code}); a portal with its own certificate authority, such as the `
-      + 'Autosalon emulator, needs NODE_EXTRA_CA_CERTS=<its ca.pem> in the environment';
-  }
+  if ((NOT_CONNECTED as readonly string[]).includes(code)) return tr().portal.notConnected[code as (typeof NOT_CONNECTED)[number]];
+  if (TLS_ERROR.test(code)) return tr().portal.untrustedTls(message || code);
   return undefined;
 }
 
@@ -124,12 +129,25 @@ export interface RetryPolicy {
 export interface PortalClientOptions {
   /** Client-side leaky bucket of the SDK: burst and drain per second (Enterprise: 250 / 5). */
   rateLimit?: { burstLimit: number; drainRate: number };
+  /**
+   * The portal's own leaky bucket (docs limits.md): a 503 QUERY_LIMIT_EXCEEDED means it is full, and it drains
+   * `drainPerSecond` requests a second, so one request gets through after 1/drain s. Default: the request-rate
+   * limit's, else 2/s (every plan but Enterprise; waiting 0.5 s there too costs little). `burst` bounds the waits:
+   * a full bucket is empty after burst/drain seconds.
+   */
+  portalBucket?: { burst: number; drainPerSecond: number };
   retry?: Partial<RetryPolicy>;
+  /** A request the portal accepted but has not answered in this time is given up (TimeoutError); default 30 s. */
+  timeoutMs?: number;
   /** Called after every retry wait, for progress output. */
-  onWait?: (info: { method: string; code: string; attempt: number }) => void;
+  onWait?: (info: { method: string; code: string; attempt: number; ms?: number }) => void;
 }
 
 const DEFAULT_RETRY: RetryPolicy = { limitAttempts: 12, readAttempts: 4, minDelayMs: 500, maxDelayMs: 60_000 };
+/** The SDK's own request timeout (abstract-http.ts), kept as the default. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const READ_METHOD = /\.(get|list|fields|types|items|current)$|^(scope|profile|server\.time|app\.info|feature\.get|user\.get|department\.get)$|\.get[A-Z]|\.configuration\.get$/;
 
 /** Reads can be repeated after a lost response; everything else must be looked up instead. */
@@ -143,6 +161,8 @@ export class PortalClient {
   /** HTTP requests sent to the portal's REST endpoint (a batch is one). */
   httpRequests = 0;
   private readonly retry: RetryPolicy;
+  private readonly bucket: { burst: number; drainPerSecond: number };
+  private readonly timeoutMs: number;
 
   private constructor(
     private readonly sdk: SdkClient,
@@ -154,7 +174,11 @@ export class PortalClient {
     private readonly options: PortalClientOptions,
   ) {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.bucket = options.portalBucket
+      ?? (options.rateLimit ? { burst: options.rateLimit.burstLimit, drainPerSecond: options.rateLimit.drainRate } : { burst: 50, drainPerSecond: 2 });
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const http = sdk.getHttpClient(ApiVersion.v2);
+    http.ajaxClient.defaults.timeout = this.timeoutMs;
     http.ajaxClient.interceptors.request.use((config) => {
       this.httpRequests++;
       return config;
@@ -222,15 +246,16 @@ export class PortalClient {
     return pRetry(
       async () => {
         try {
-          return await this.callOnce<T>(method, params);
+          return await this.withinBucket<T>(method, params);
         } catch (error) {
-          if (error instanceof UnreachableError) throw new AbortError(error);
+          if (error instanceof UnreachableError || error instanceof TimeoutError) throw new AbortError(error);
           if (error instanceof LostResponseError) {
             lostAttempts++;
             if (!read || lostAttempts >= this.retry.readAttempts) throw new AbortError(error);
             throw error;
           }
-          if (error instanceof PortalError && error.isRateLimit) throw error;
+          // The request-rate limit was waited out in withinBucket; only the operating limit (minutes) is retried here.
+          if (error instanceof PortalError && error.code === 'OPERATION_TIME_LIMIT') throw error;
           throw new AbortError(error as Error);
         }
       },
@@ -246,6 +271,26 @@ export class PortalClient {
         },
       },
     );
+  }
+
+  /**
+   * One request, waiting out a full request-rate bucket (503 QUERY_LIMIT_EXCEEDED) at the rate it drains: the refused
+   * request was not executed and not counted, and 1/drain s later there is room for one more. No doubling: the portal
+   * says exactly how fast it empties (docs limits.md).
+   */
+  private async withinBucket<T>(method: string, params: RestParams): Promise<CallResult<T>> {
+    const ms = Math.ceil(1000 / this.bucket.drainPerSecond);
+    // Enough waits for a full bucket to drain (burst/drain seconds), and some for other clients of the same portal.
+    const attempts = Math.ceil(this.bucket.burst) + 10;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.callOnce<T>(method, params);
+      } catch (error) {
+        if (!(error instanceof PortalError && error.code === 'QUERY_LIMIT_EXCEEDED') || attempt >= attempts) throw error;
+        this.options.onWait?.({ method, code: error.code, attempt, ms });
+        await sleep(ms);
+      }
+    }
   }
 
   /**
@@ -303,7 +348,7 @@ export class PortalClient {
     try {
       response = (await this.sdk.actions.v2.call.make({ method, params })) as AjaxResult;
     } catch (error) {
-      throw toPortalError(method, error, this.origin);
+      throw toPortalError(method, error, this.origin, this.timeoutMs);
     }
     if (!response.isSuccess) {
       const e = response.getErrors().next().value as { code?: string; message?: string; status?: number } | undefined;
@@ -335,7 +380,7 @@ interface SdkErrorLike {
 }
 
 /** The SDK loses the portal's text for errors whose code is ""; the raw response still has it. */
-function toPortalError(method: string, error: unknown, origin: string): PortalError {
+function toPortalError(method: string, error: unknown, origin: string, timeoutMs: number): PortalError {
   const e = error as SdkErrorLike;
   // The OAuth server refused to renew the access token (invalid_grant, invalid_client): an answer, not a lost one.
   const refusal = [error, e?.originalError].find((x): x is RefreshTokenError => x instanceof RefreshTokenError);
@@ -353,6 +398,7 @@ function toPortalError(method: string, error: unknown, origin: string): PortalEr
   }
   if (raw?.status && raw.status >= 500) return new LostResponseError(method, `HTTP ${raw.status}`);
   const code = String(e?.code ?? '');
+  if (!raw && code === 'REQUEST_TIMEOUT') return new TimeoutError(method, origin, timeoutMs);
   if (!raw && ['NETWORK_ERROR', 'REQUEST_TIMEOUT', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'ECONNABORTED', 'ERR_NETWORK', 'EPIPE'].includes(code)) {
     return new LostResponseError(method, code.toLowerCase().replace(/_/g, ' '));
   }

@@ -28,12 +28,13 @@ async function post(s: Stack, path: string, form: Row): Promise<{ status: number
 describe('who may install', () => {
   let s: Stack;
   beforeAll(async () => {
-    s = await startStack();
+    s = await startStack({ emulator: { portals: 2 } });
   }, 120_000);
   afterAll(() => s?.close());
 
   it('an ordinary user\'s frame tokens with an application token of their choosing: 403, nothing stored, Bitrix24\'s events still accepted', async () => {
     const before = await s.portal();
+    const other = await s.service.store.getPortal(s.portals[1].portal.memberId);
     const mine = s.emulator.control.issueToken(s.app.clientId, MANAGER);
     const page = await post(s, `/install?DOMAIN=${encodeURIComponent(s.app.domain)}&PROTOCOL=1&LANG=ru`, {
       AUTH_ID: mine.accessToken, AUTH_EXPIRES: '3600', REFRESH_ID: mine.refreshToken, APPLICATION_TOKEN: 'chosen-by-the-user', member_id: s.app.memberId,
@@ -43,6 +44,7 @@ describe('who may install', () => {
     expect(page.body).toContain('администратор');
     const after = await s.portal();
     expect(after).toMatchObject({ applicationToken: before.applicationToken, accessToken: before.accessToken, refreshToken: before.refreshToken, installState: 'installed' });
+    expect(await s.service.store.getPortal(s.portals[1].portal.memberId)).toEqual(other);
     // The forged token opens nothing; the real one still does.
     const forged = await post(s, '/events', { event: 'ONCRMLEADADD', data: { FIELDS: { ID: '1' } }, auth: { member_id: s.app.memberId, application_token: 'chosen-by-the-user' } });
     expect(forged.status).toBe(401);
@@ -188,4 +190,45 @@ describe('slow clients', () => {
       await s.close();
     }
   }, 60_000);
+});
+
+describe('two portals in different time zones', () => {
+  // 14:30 UTC: 16:30 of the 15th in Kaliningrad (first half → re-call on the 1st), 00:30 of the 16th in Vladivostok
+  // (second half → re-call on the 15th).
+  const REFUSED_AT = Date.parse('2027-01-15T14:30:00Z');
+  let s: Stack;
+  beforeAll(async () => {
+    s = await startStack({ start: REFUSED_AT, emulator: { portals: [{ timeZone: 'Europe/Kaliningrad' }, { timeZone: 'Asia/Vladivostok' }] } });
+  }, 120_000);
+  afterAll(() => s?.close());
+
+  async function refuse(i: number, title: string): Promise<{ recallDate: string; due: number }> {
+    const { user, portal } = s.portals[i];
+    const { categories } = (await user.call<{ categories: Row[] }>('crm.category.list', { entityTypeId: 2 })).result;
+    const repair = Number(categories.find((c) => c.name === 'Ремонт авто')?.id);
+    const id = Number((await user.call('crm.deal.add', { fields: { TITLE: title, CATEGORY_ID: repair, ASSIGNED_BY_ID: MANAGER, UF_CRM_AS_REFUSAL: 'Дорого' } })).result);
+    await user.call('crm.deal.update', { id, fields: { STAGE_ID: `C${repair}:LOSE` } });
+    await s.settle();
+    const [episode] = (await s.service.store.listRecalls({ memberId: portal.memberId })).filter((e) => e.dealId === String(id));
+    const todo = portal.control.collection('activities').find((a) => a.OWNER_ID === id && a.SUBJECT === 'Повторный звонок клиенту');
+    return { recallDate: episode.recallDate, due: Number(todo?.DEADLINE) };
+  }
+
+  it('each portal\'s settings start in its own zone, read from the portal', async () => {
+    const zones = await Promise.all(s.portals.map(async ({ portal }) => (await s.service.store.getPortal(portal.memberId))?.settings.timeZone));
+    expect(zones).toEqual(['Europe/Kaliningrad', 'Asia/Vladivostok']);
+  });
+
+  it('a deal refused at the same instant on both gets each portal\'s own re-call date, due 10:00 local', async () => {
+    expect(await refuse(0, 'Отказ в Калининграде')).toEqual({ recallDate: '2027-02-01', due: Date.parse('2027-02-01T10:00:00+02:00') });
+    expect(await refuse(1, 'Отказ во Владивостоке')).toEqual({ recallDate: '2027-02-15', due: Date.parse('2027-02-15T10:00:00+10:00') });
+  });
+
+  it('changing one portal\'s re-call hour changes only that portal', async () => {
+    const vladivostok = s.portals[1].portal.memberId;
+    const stored = await s.service.store.getPortal(vladivostok);
+    await s.service.store.saveSettings(vladivostok, { ...stored!.settings, recallHour: 9 });
+    expect((await refuse(0, 'Калининград, после смены часа')).due).toBe(Date.parse('2027-02-01T10:00:00+02:00'));
+    expect((await refuse(1, 'Владивосток, после смены часа')).due).toBe(Date.parse('2027-02-15T09:00:00+10:00'));
+  });
 });

@@ -280,7 +280,7 @@ describe('the parts', () => {
     p.event('m', { type: 'read', round: 1 });
     p.event('m', { type: 'plan', round: 1, tierSource: '', plan: { steps: [step('create'), step('update'), step('keep'), step('create', true)] } as never });
     expect(p.get('m')?.progress).toMatchObject({ phase: 'reading', stepsDone: 0, stepsTotal: 2 });
-    p.event('m', { type: 'batch', round: 1, batch: 1, batches: 1, steps: 2 });
+    p.event('m', { type: 'batch', round: 1, batch: 1, batches: 1, steps: 2, done: 0, total: 2 });
     p.event('m', { type: 'batch-done', round: 1, batch: 1, ok: 2, failed: 0 });
     p.event('m', { type: 'plan', round: 2, tierSource: '', plan: { steps: [step('create')] } as never });
     expect(p.get('m')?.progress).toMatchObject({ phase: 'applying', stepsDone: 2, stepsTotal: 3 });

@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EmulatorOptions, InstalledApp, RunningEmulator } from '../../src/emulator/index.js';
+import type { EmulatedPortal, EmulatorOptions, InstalledApp, RunningEmulator } from '../../src/emulator/index.js';
 import { PortalClient } from '../../src/portal/client.js';
 import { loadServiceConfig, type ConfigOverrides, type ServiceConfig } from '../../src/service/config.js';
 import { createLogger } from '../../src/service/log.js';
@@ -20,6 +20,8 @@ export interface Stack {
   app: InstalledApp;
   /** The admin's incoming webhook: what a user does in the UI, done over REST. */
   user: PortalClient;
+  /** Every portal of the emulator with the application installed on it (portal 1 first) and its admin's webhook. */
+  portals: { portal: EmulatedPortal; app: InstalledApp; user: PortalClient }[];
   dir: string;
   config: ServiceConfig;
   /** The portal as the service stores it, tokens included. */
@@ -63,18 +65,23 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   // The emulator runs without limits here, so the client's own throttle (2 requests/s after 50) is lifted too.
   const portalClient = { rateLimit: { burstLimit: 100_000, drainRate: 10_000 }, retry: { minDelayMs: 10, maxDelayMs: 100 } };
   let service = await startService({ config, clock: now, background: false, log, portalClient, localPortal: true, ...options.service });
-  const app = await emulator.control.installApp({ clientId: registered.clientId, handlerUrl: `${service.url}/install`, scope: options.appScope });
-  if (app.installDelivery?.httpStatus !== 200) {
-    throw new Error(`the service refused the install: ${JSON.stringify(app.installDelivery)}`);
+  // One application (one client id) installed on every portal of the emulator, as from the Market.
+  const portals: Stack['portals'] = [];
+  for (const portal of emulator.portals) {
+    const installed = await portal.control.installApp({ clientId: registered.clientId, handlerUrl: `${service.url}/install`, scope: options.appScope });
+    if (installed.installDelivery?.httpStatus !== 200) {
+      throw new Error(`the service refused the install: ${JSON.stringify(installed.installDelivery)}`);
+    }
+    // The user's side is unthrottled too: with the default budget every request after the first 50 waits half a second.
+    portals.push({ portal, app: installed, user: PortalClient.fromWebhook(portal.webhookUrl, portalClient) });
   }
-  // The user's side is unthrottled too: with the default budget every request after the first 50 waits half a second.
-  const user = PortalClient.fromWebhook(emulator.webhookUrl, portalClient);
+  const { app, user } = portals[0];
 
   async function settle(): Promise<void> {
     for (let round = 0; round < 30; round++) {
-      await emulator.control.waitForDeliveries();
+      for (const p of emulator.portals) await p.control.waitForDeliveries();
       const ran = await service.drain();
-      if (ran === 0 && emulator.control.stats().pendingDeliveries === 0) return;
+      if (ran === 0 && emulator.portals.every((p) => p.control.stats().pendingDeliveries === 0)) return;
     }
     throw new Error('the service and the emulator kept producing work for 30 rounds');
   }
@@ -83,7 +90,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const peers: RunningService[] = [];
 
   return {
-    emulator, app, user, dir, config, now,
+    emulator, app, user, portals, dir, config, now,
     async portal() {
       const stored = await service.store.getPortal(emulator.memberId);
       if (!stored) throw new Error('the service has no record of the portal');
