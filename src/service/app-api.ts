@@ -141,17 +141,20 @@ export function registerAppApi(app: FastifyInstance, deps: AppApiDeps): void {
 
   async function installStatus(portal: PortalRecord): Promise<InstallStatus> {
     const tracked = progress.get(portal.memberId);
-    let running = tracked ? ACTIVE_PHASES.has(tracked.progress.phase) : false;
+    // The store says whether an install is on; this process's tracker says how far it got. An attempt that failed
+    // while the portal is still installing waits for its retry.
+    let running = portal.installState === 'installing' && (tracked ? tracked.progress.phase !== 'done' : false);
     if (!tracked && portal.installState === 'installing') {
       // Queued by another process, or before this one started.
       running = (await store.listJobs({ memberId: portal.memberId })).some((j) => j.kind === 'install' && (j.status === 'queued' || j.status === 'running'));
     }
+    const shown = tracked && running && !ACTIVE_PHASES.has(tracked.progress.phase) ? { ...tracked.progress, phase: 'queued' as const } : tracked?.progress;
     const problemText = portal.installState === 'failed' ? portal.installError ?? portal.lastError ?? 'the install failed' : portal.lastError;
     return {
       state: portal.installState,
       running,
       installedAt: portal.installedAt,
-      progress: tracked?.progress,
+      progress: shown,
       result: tracked?.result,
       problem: problemText ? classifyProblem(problemText) : undefined,
     };

@@ -260,6 +260,24 @@ describe('the application page', () => {
   });
 });
 
+describe('the install status the page polls', () => {
+  it('an attempt that failed while the portal still installs waits for its retry; a failed install says why', async () => {
+    const progress = new InstallProgress(() => NOW);
+    const s = buildServer({
+      config: loadServiceConfig(env), store, template, clock: () => NOW, log: createLogger('silent'), web: new WebApp(webDir), progress,
+      onQueued: () => undefined, onPortalChanged: () => undefined,
+    });
+    const session = signSession(store.derivedKey('app-session'), { memberId: 'member-1', userId: 1, admin: true, lang: 'ru', expiresAt: NOW + 60_000 });
+    const status = async () => (await s.inject({ method: 'GET', url: '/api/install', headers: bearer(session) })).json().status;
+    await store.updatePortal('member-1', { installState: 'installing' });
+    progress.started('member-1');
+    progress.failed('member-1', 'the portal did not answer');
+    expect(await status()).toMatchObject({ state: 'installing', running: true, progress: { phase: 'queued' } });
+    await store.updatePortal('member-1', { installState: 'failed', installError: 'the service has no public URL: set AUTOSALON_PUBLIC_URL (or --public-url) and reinstall the application' });
+    expect(await status()).toMatchObject({ state: 'failed', running: false, problem: { kind: 'no_public_url' } });
+  });
+});
+
 describe('the parts', () => {
   it('a lasting problem is classified by kind, from the words portal-context.ts gives it', () => {
     expect(classifyProblem(lastingProblem(new PortalError('crm.lead.get', 'insufficient_scope', 'The request requires higher privileges', 403))!)).toMatchObject({ kind: 'scope', scope: 'crm' });
