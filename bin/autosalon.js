@@ -17,6 +17,8 @@ function builtIsCurrent() {
     return false;
   }
   for (const name of readdirSync(`${root}src`, { recursive: true })) {
+    // src/web is the front end (built into dist/web by its own step, which also writes .d.ts files there), not the CLI.
+    if (name.startsWith('web/')) continue;
     if (name.endsWith('.ts') && statSync(`${root}src/${name}`).mtimeMs > builtAt) return false;
   }
   return true;

@@ -46,12 +46,14 @@ export function register(program: Command): void {
         if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UserError(t.emulator.portTaken(flags.port));
         throw error;
       }
-      const { webhookUrl, caCertPath, controlUrl, oauthUrl, origin, memberId } = emulator;
-      const portals: PortalSummary[] = emulator.portals.map(({ webhookUrl, origin, domain, memberId, plan, timeZone }) => ({ webhookUrl, origin, domain, memberId, plan, timeZone }));
+      const { webhookUrl, caCertPath, controlUrl, oauthUrl, origin, portalUrl, memberId } = emulator;
+      const portals: PortalSummary[] = emulator.portals.map(({ webhookUrl, origin, portalUrl, domain, memberId, plan, timeZone }) => ({ webhookUrl, origin, portalUrl, domain, memberId, plan, timeZone }));
       // The first stdout line is the machine-readable contract; people read stderr.
-      process.stdout.write(`${JSON.stringify({ webhookUrl, caCertPath, controlUrl, oauthUrl, origin, memberId, stateFile: flags.state ?? null, portals })}\n`);
+      process.stdout.write(`${JSON.stringify({ webhookUrl, caCertPath, controlUrl, oauthUrl, origin, portalUrl, memberId, stateFile: flags.state ?? null, portals })}
+`);
       console.error(t.emulator.started(portals.map((p) => `${p.origin} (${p.plan})`), flags.limits, flags.state));
       if (portals.length > 1) console.error(t.emulator.oneControlApi(controlUrl));
+      console.error(t.emulator.shell(portalUrl, caCertPath));
       console.error(t.emulator.trust(caCertPath));
       await untilStopped();
       await emulator.close();

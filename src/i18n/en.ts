@@ -467,6 +467,7 @@ export const en = {
       started: (portals: string[], limits: string, state?: string) =>
         `Bitrix24 emulator: ${portals.length === 1 ? portals[0] : `${portals.length} portals, ${portals.join(', ')}`}; limits ${limits}${state ? `, state ${state}` : ', in memory'}`,
       oneControlApi: (url: string) => `One control API for all of them: ${url}?portal=<member_id or number>.`,
+      shell: (url: string, ca: string) => `The portal's web page: ${url} (its applications in the left menu; ?user=N acts as user N; the browser must accept the emulator's certificate, or trust ${ca}).`,
       trust: (ca: string) => `Trust its CA with NODE_EXTRA_CA_CERTS=${ca}. Ctrl-C stops it.`,
     },
     start: {

@@ -475,6 +475,7 @@ export const ru: Messages = {
       started: (portals, limits, state) =>
         `Эмулятор Битрикс24: ${portals.length === 1 ? portals[0] : `порталов: ${portals.length}, ${portals.join(', ')}`}; ограничения ${limits}${state ? `, состояние ${state}` : ', в памяти'}`,
       oneControlApi: (url) => `Один управляющий API для всех: ${url}?portal=<member_id или номер>.`,
+      shell: (url, ca) => `Веб-страница портала: ${url} (приложения — в меню слева; ?user=N — войти как пользователь N; браузер должен принять сертификат эмулятора или доверять ${ca}).`,
       trust: (ca) => `Доверьтесь его центру сертификации: NODE_EXTRA_CA_CERTS=${ca}. Остановка — Ctrl-C.`,
     },
     start: {
