@@ -1,48 +1,89 @@
 // What every command that talks to a portal shares: the target options, opening the session, asking for consent,
 // and turning errors into messages the user can act on, with every secret removed.
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
-import type { Command } from 'commander';
+import { tr } from '../i18n/index.js';
 import { InstallError } from '../install/model.js';
 import { openSession, type Session, type SessionOptions } from '../install/session.js';
-import { LostResponseError, PortalError, UnreachableError } from '../portal/client.js';
+import { LostResponseError, PortalError, TimeoutError, UnreachableError } from '../portal/client.js';
+import { compiledTemplate } from '../template/compiled.js';
+import type { Template } from '../template/model.js';
 import { UserError } from './errors.js';
+import { timeoutOf, type TargetFlags } from './target.js';
 
-/** The options every portal command takes: where the portal is and where local state lives. */
-export function addTargetOptions(command: Command): Command {
-  return command
-    .option('--webhook <url>', 'incoming webhook of an admin (default: B24_WEBHOOK_URL from the environment or .env)')
-    .option('--access-token <token>', 'app mode: OAuth access token of the installed application')
-    .option('--refresh-token <token>', 'app mode: OAuth refresh token (renews an expired access token)')
-    .option('--domain <host>', 'app mode: the portal address, e.g. your.bitrix24.ru')
-    .option('--member-id <id>', 'app mode: the portal\'s member_id, which keys its local state (give it with tokens too, to share the ledger of the automation service\'s installs); alone, it takes the tokens the service stored (AUTOSALON_DB)')
-    .option('--public-url <url>', 'app mode: public URL of the automation service (default: AUTOSALON_PUBLIC_URL)')
-    .option('--state-dir <dir>', 'local state: ledger, journal, backups (default: AUTOSALON_STATE_DIR or .autosalon)');
-}
+export type { TargetFlags } from './target.js';
 
-export interface TargetFlags {
-  webhook?: string;
-  accessToken?: string;
-  refreshToken?: string;
-  domain?: string;
-  memberId?: string;
-  publicUrl?: string;
-  stateDir?: string;
+/**
+ * The application's tokens from standard input, so they never show in `ps` or the shell history: the JSON Bitrix24
+ * sends (access_token, refresh_token, domain, member_id) or KEY=VALUE lines (ACCESS_TOKEN=…, REFRESH_TOKEN=…, DOMAIN=…).
+ */
+export function parseTokens(text: string): { accessToken?: string; refreshToken?: string; domain?: string; memberId?: string } {
+  const raw: Record<string, unknown> = {};
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{')) {
+    try {
+      Object.assign(raw, JSON.parse(trimmed));
+    } catch {
+      throw new UserError(tr().cli.tokensNotParsed);
+    }
+  } else {
+    for (const line of trimmed.split(/\r?\n/)) {
+      const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+      if (m) raw[m[1]] = m[2].replace(/^(['"])(.*)\1$/, '$2');
+    }
+  }
+  const pick = (...names: string[]) => {
+    for (const [key, value] of Object.entries(raw)) {
+      const k = key.toLowerCase().replace(/^b24_/, '');
+      if (names.includes(k) && typeof value === 'string' && value) return value;
+    }
+    return undefined;
+  };
+  const tokens = { accessToken: pick('access_token', 'accesstoken'), refreshToken: pick('refresh_token', 'refreshtoken'), domain: pick('domain'), memberId: pick('member_id', 'memberid') };
+  if (!tokens.accessToken && !tokens.refreshToken) throw new UserError(tr().cli.tokensNotParsed);
+  return tokens;
 }
 
 function sessionOptions(flags: TargetFlags): SessionOptions {
+  const fromStdin = flags.tokensStdin ? parseTokens(readFileSync(0, 'utf8')) : {};
   return {
-    webhook: flags.webhook, accessToken: flags.accessToken, refreshToken: flags.refreshToken, domain: flags.domain,
-    memberId: flags.memberId, publicUrl: flags.publicUrl, stateDir: flags.stateDir,
+    webhook: flags.webhook,
+    accessToken: flags.accessToken ?? fromStdin.accessToken,
+    refreshToken: flags.refreshToken ?? fromStdin.refreshToken,
+    domain: flags.domain ?? fromStdin.domain,
+    memberId: flags.memberId ?? fromStdin.memberId,
+    publicUrl: flags.publicUrl,
+    stateDir: flags.stateDir,
   };
 }
 
-/** Opens the portal; progress of rate-limit waits goes to stderr. */
-export async function openForCli(flags: TargetFlags): Promise<Session> {
+
+/**
+ * The template, loaded once per command: --template DIR, else the shipped one — as the build compiled it while its
+ * files are unchanged, which spares parsing and validating YAML (and loading the libraries that do it) at start-up.
+ */
+export async function templateFor(flags: Pick<TargetFlags, 'template'>): Promise<Template> {
+  const { DEFAULT_TEMPLATE_DIR } = await import('../template/compiled.js');
+  if (!flags.template) {
+    const compiled = compiledTemplate(DEFAULT_TEMPLATE_DIR);
+    if (compiled) return compiled;
+  }
+  const { loadTemplate } = await import('../template/loader.js');
+  return loadTemplate(flags.template ?? DEFAULT_TEMPLATE_DIR);
+}
+
+/** Opens the portal; rate-limit waits are told on stderr (`onWait` replaces that, for a progress display). */
+export async function openForCli(flags: TargetFlags, onWait?: (text: string) => void): Promise<Session> {
+  const say = onWait ?? ((text: string) => console.error(text));
   try {
     return await openSession(sessionOptions(flags), {
-      onWait: ({ method, code, attempt }) => console.error(code === 'LOST_RESPONSE'
-        ? `  no answer from the portal to ${method}: asking again (attempt ${attempt})`
-        : `  the portal answered ${code} to ${method}: waiting, attempt ${attempt}`),
+      timeoutMs: timeoutOf(flags),
+      onWait: ({ method, code, attempt, ms }) => {
+        const t = tr().cli;
+        if (code === 'LOST_RESPONSE') say(t.askingAgain(method, attempt));
+        // A full request-rate bucket drains in well under a minute: the first wait and every tenth are told.
+        else if (code !== 'QUERY_LIMIT_EXCEEDED' || attempt === 1 || attempt % 10 === 0) say(t.portalBusy(code, method, attempt, ms));
+      },
     });
   } catch (error) {
     throw asUserError(error);
@@ -57,51 +98,54 @@ export async function finish(session: Session): Promise<void> {
 
 /** What the user can do about a portal's refusal, by its code (and whether a webhook or the application asked). */
 function refusalHint(error: PortalError, kind: 'webhook' | 'app' | undefined): string {
+  const t = tr().cli.hint;
   const app = kind === 'app';
   switch (error.code) {
     // The OAuth server refused to renew the tokens (RFC 6749 codes, as oauth.bitrix.info sends them).
-    case 'invalid_client': return 'check B24_APP_CLIENT_ID and B24_APP_CLIENT_SECRET (the application\'s client_id and client_secret), or, if the application was deleted from the portal, install it again';
-    case 'invalid_grant': return 'the refresh token is used up or expired; take new tokens from the application, or use --member-id with the automation service\'s database';
+    case 'invalid_client': return t.invalidClient;
+    case 'invalid_grant': return t.invalidGrant;
     case 'NO_AUTH_FOUND':
     case 'INVALID_CREDENTIALS':
-      return app ? 'the access token is unknown or revoked; take new tokens from the application' : 'check the webhook URL (its user id and secret)';
+      return app ? t.tokenUnknown : t.webhookWrong;
     case 'insufficient_scope':
-      return app
-        ? 'the application lacks a scope this needs (crm, bizproc, user, department, im, task): add it in the application\'s settings and install it again'
-        : 'the webhook lacks a scope this needs (crm for the installer): tick it in the incoming webhook\'s settings';
+      return app ? t.appScope : t.webhookScope;
+    case 'ACCESS_DENIED':
+      if (/subscription/i.test(error.description)) return t.restNeedsSubscription;
+      return app ? t.appRights : t.webhookRights;
     default:
       if (!error.isAccessDenied) return '';
-      return app
-        ? 'the application lacks rights here; it must be installed by a portal administrator'
-        : 'the webhook\'s user lacks rights; create the incoming webhook as a portal administrator';
+      return app ? t.appRights : t.webhookRights;
   }
 }
 
 /** Errors the user can act on, with every secret removed. */
 export function asUserError(error: unknown, session?: Pick<Session, 'redact' | 'target'>): Error {
   const clean = (text: string) => (session ? session.redact(text) : text);
-  if (error instanceof UserError) return new UserError(clean(error.message), error.exitCode);
-  if (error instanceof InstallError || error instanceof UnreachableError) return new UserError(clean(error.message));
-  if (error instanceof LostResponseError) {
-    return new UserError(clean(`no answer from the portal (${error.reason}); nothing is lost: run the same command again, it looks up what was done`));
-  }
+  const t = tr().cli;
+  const cause = { cause: error };
+  if (error instanceof UserError) return new UserError(clean(error.message), error.exitCode, { cause: error.cause ?? error });
+  if (error instanceof InstallError || error instanceof UnreachableError || error instanceof TimeoutError) return new UserError(clean(error.message), 1, cause);
+  if (error instanceof LostResponseError) return new UserError(clean(t.noAnswer(error.reason)), 1, cause);
   if (error instanceof PortalError) {
     const hint = refusalHint(error, session?.target.kind);
-    return new UserError(clean(`the portal refused: ${error.message}${hint ? `: ${hint}` : ''}`));
+    return new UserError(clean(t.portalRefused(error.method, error.code, error.description, hint)), 1, cause);
   }
-  return new UserError(clean(error instanceof Error ? error.message : String(error)));
+  return new UserError(clean(error instanceof Error ? error.message : String(error)), 1, cause);
 }
 
-/** Asks on the terminal; without one, refuses with what to add. */
-export async function confirmOnTerminal(question: string, yes: boolean, whatNeedsConsent: string): Promise<boolean> {
+/**
+ * Asks on the terminal; without one, refuses with what to add. `summary` says what needs consent and stays on screen
+ * before the question; the question repeats the plan's counts.
+ */
+export async function confirmOnTerminal(question: string, yes: boolean, whatNeedsConsent: string, options: { flags?: string } = {}): Promise<boolean> {
   if (yes) return true;
-  if (!process.stdin.isTTY) {
-    throw new UserError(`${whatNeedsConsent}; nothing was changed. Add --yes to apply it without asking.`);
-  }
+  if (!process.stdin.isTTY) throw new UserError(tr().cli.needsYes(whatNeedsConsent, options.flags ?? '--yes'));
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    const answer = await rl.question(`${question} [y/N] `);
-    return /^y(es)?$/i.test(answer.trim());
+    // Ctrl-C at the question is a "no": nothing has been changed yet.
+    const interrupted = new Promise<string>((resolve) => rl.once('SIGINT', () => resolve('')));
+    const answer = await Promise.race([rl.question(`${question} ${tr().cli.yesNo} `), interrupted]);
+    return tr().cli.isYes(answer.trim());
   } finally {
     rl.close();
   }

@@ -1,35 +1,40 @@
 import type { Command } from 'commander';
-import { embeddedDir, EMBEDDED_PORT, relaunchTrustingCa } from '../install/embedded.js';
-import { defaultStateDir } from '../install/state.js';
+import { tr } from '../i18n/index.js';
 import { UserError } from './errors.js';
 import { installAction } from './install.js';
 import { parseLang, parsePort } from './options.js';
 import { untilStopped } from './signals.js';
-import { startEmbeddedProduct } from '../service/embedded.js';
+import { EMBEDDED_PORT } from '../install/embedded.js';
 
 interface StartFlags { port: string; once?: boolean; lang?: string; plan?: string; tier?: string; yes?: boolean }
 
 export function register(program: Command): void {
+  const t = tr().cli;
   program
     .command('start')
-    .description('without B24_WEBHOOK_URL: the embedded emulator and the automation service, the app installed into the emulator and the template installed in app mode; with it: install into that portal')
-    .option('--port <n>', 'port of the embedded emulator', String(EMBEDDED_PORT))
-    .option('--plan <code>', 'the portal\'s plan code (embedded emulator default: pro, the full tier)')
-    .option('--tier <tier>', 'a real portal: what to install, base | crm_plus')
-    .option('--lang <lang>', 'language of the names written to the portal: ru | en')
-    .option('--yes', 'a real portal: apply without asking')
-    .option('--once', 'stop the embedded emulator and the service after the install instead of keeping them running')
+    .description(t.cmd.start)
+    .option('--port <n>', t.option.startPort, String(EMBEDDED_PORT))
+    .option('--plan <code>', t.option.startPlan)
+    .option('--tier <tier>', t.option.startTier)
+    .option('--lang <lang>', t.option.langInstall)
+    .option('--yes', t.option.yes)
+    .option('--once', t.option.once)
     .action(async (flags: StartFlags) => {
       if (process.env.B24_WEBHOOK_URL) {
-        if (!flags.tier && !flags.plan) {
-          // Said here, in npm's form: installAction's message names flags an `npm start` user must pass after "--".
-          throw new UserError('B24_WEBHOOK_URL is set, so npm start installs into that portal, and a webhook cannot read its plan: '
-            + 'say which tier with npm start -- --tier base|crm_plus (or -- --plan CODE, e.g. -- --plan pro)');
+        console.error(t.start.installingInto);
+        const { NoTierError } = await import('../install/apply.js');
+        try {
+          await installAction({ tier: flags.tier, plan: flags.plan, lang: flags.lang, yes: flags.yes });
+        } catch (error) {
+          // Said in npm's form: flags for `npm start` go after "--".
+          if (error instanceof UserError && error.cause instanceof NoTierError) throw new UserError(t.start.noTier);
+          throw error;
         }
-        console.error('B24_WEBHOOK_URL is set: installing into that portal.');
-        await installAction({ tier: flags.tier, plan: flags.plan, lang: flags.lang, yes: flags.yes });
         return;
       }
+      const [{ embeddedDir, relaunchTrustingCa }, { defaultStateDir }, { startEmbeddedProduct }] = await Promise.all([
+        import('../install/embedded.js'), import('../install/state.js'), import('../service/embedded.js'),
+      ]);
       const port = parsePort(flags.port);
       const lang = flags.lang === undefined ? undefined : parseLang(flags.lang);
       const stateDir = defaultStateDir();
@@ -49,7 +54,7 @@ export function register(program: Command): void {
         await run.close();
         return;
       }
-      console.log('\nThe emulator and the service keep running: CRM changes in the emulator run the automation. Ctrl-C stops both (their state is kept).');
+      console.log(t.start.keepRunning);
       await untilStopped();
       await run.close();
     });

@@ -7,7 +7,16 @@ import type { Lang } from './seed.js';
 import { CRM_OPERATIONS, type CrmOperation } from './state.js';
 
 /** A portal as the emulator's first stdout line and GET /_control/portals list it. */
-export interface PortalSummary { webhookUrl: string; origin: string; domain: string; memberId: string; plan: string; timeZone: string }
+export interface PortalSummary {
+  webhookUrl: string;
+  origin: string;
+  /** The portal's web shell (its applications in the left menu, opened in a frame). */
+  portalUrl: string;
+  domain: string;
+  memberId: string;
+  plan: string;
+  timeZone: string;
+}
 
 export interface NewPortalSpec { plan?: string; timeZone?: string; language?: Lang }
 
@@ -84,6 +93,7 @@ export function registerControlRoutes(app: FastifyInstance, base: string, hub: C
   route('POST', '/limits/reset', (_b, _req, control) => control.resetLimits());
   route('POST', '/apps', (b, _req, control) => control.installApp(b));
   route('POST', '/apps/:clientId/uninstall', (b, req, control) => control.uninstallApp(param(req, 'clientId'), { clean: b.clean === true }));
+  route('POST', '/apps/:clientId/install-finish', (_b, req, control) => control.finishInstall(param(req, 'clientId')));
   route('POST', '/apps/:clientId/tokens', (b, req, control) => control.issueToken(param(req, 'clientId'), Number(b.userId ?? 1)));
   route('POST', '/tokens/expire', (b, _req, control) => ({ expired: control.expireAccessTokens(typeof b.clientId === 'string' ? b.clientId : undefined) }));
   route('GET', '/faults', (_b, _req, control) => control.faults());

@@ -9,6 +9,7 @@ import { dealStageEntity, statusesOf } from './methods/crm-status.js';
 import { userFieldsOf } from './methods/crm-userfield.js';
 import type { Portal } from './portal.js';
 import { ALL_SCOPES } from './seed.js';
+import { appPath } from './shell.js';
 import { randomHex, randomToken, type AppRow, type CrmEntity, type CrmOperation, type CrmRecord, type PortalState, type RobotRunRow } from './state.js';
 import { TIME_ZONE_HINT, isTimeZone } from './time.js';
 
@@ -37,8 +38,21 @@ export interface EmulatorStats {
 }
 
 export interface InstallAppOptions {
-  /** The app's "initial installation path": receives ONAPPINSTALL. Omit for an app without a handler. */
+  /**
+   * The install callback of an application that needs no installer ("Script only", or a mass-market app's install
+   * event handler): receives ONAPPINSTALL, and the application is installed at once. Not with installPageUrl.
+   */
   handlerUrl?: string;
+  /** The application page ("handler path"): the portal opens it in its frame from the left menu (appUrl). */
+  pageUrl?: string;
+  /**
+   * The installer page ("initial installation path" of an application with an interface): the portal shows it to an
+   * administrator opening the application until it calls installFinish; until then the application is not installed
+   * (docs settings/app-installation/installation-finish.md). Needs pageUrl.
+   */
+  installPageUrl?: string;
+  /** The menu item's title; default the application code. */
+  name?: string;
   /** Scopes (array or comma list); default: every scope the emulator implements. */
   scope?: string[] | string;
   /** Application code shown by app.info; default local.<client id>. */
@@ -69,6 +83,10 @@ export interface InstalledApp {
   userId: number;
   /** Where ONAPPINSTALL went and how the handler answered (absent without handlerUrl). */
   installDelivery?: Pick<DeliveryRecord, 'status' | 'httpStatus' | 'error'>;
+  /** The portal page that opens the application in its frame (an application with a page or an installer). */
+  appUrl?: string;
+  /** false while an installer page has not called installFinish. */
+  installed: boolean;
 }
 
 export interface IssuedToken { accessToken: string; refreshToken: string; expires: number; userId: number; clientId: string }
@@ -137,6 +155,13 @@ export class EmulatorControl {
     const userId = options.userId ?? 1;
     if (!p.isAdmin(userId)) throw new Error(`user ${userId} is not an administrator: only an administrator can install applications`);
     const scope = typeof options.scope === 'string' ? options.scope.split(',').map((s) => s.trim()).filter(Boolean) : options.scope ?? [...ALL_SCOPES];
+    for (const key of ['handlerUrl', 'pageUrl', 'installPageUrl'] as const) {
+      const value = options[key];
+      if (value !== undefined && value !== '' && !/^https?:\/\/[^\s]+$/.test(value)) throw new ControlInputError(`${key} must be an http(s) URL (got ${JSON.stringify(value)})`);
+    }
+    if (options.installPageUrl && options.handlerUrl) {
+      throw new ControlInputError('give an application either handlerUrl (an install callback: installed at once) or installPageUrl (an installer page: installed by its installFinish), not both');
+    }
     const registry = p.shared.applications;
     let registered = options.clientId ? registry.find((a) => a.clientId === options.clientId) : undefined;
     if (options.clientId && !registered) throw new Error(`no application with client_id ${options.clientId} is registered in this emulator`);
@@ -147,9 +172,26 @@ export class EmulatorControl {
     } else if (options.handlerUrl !== undefined) {
       registered.handlerUrl = options.handlerUrl;
     }
+    for (const key of ['pageUrl', 'installPageUrl', 'name'] as const) {
+      if (options[key] !== undefined) registered[key] = options[key] || undefined;
+    }
+    // The latest install says which kind of install the application has: a callback or an installer page.
+    if (options.handlerUrl) registered.installPageUrl = undefined;
+    if (options.installPageUrl) registered.handlerUrl = '';
+    const installPageUrl = registered.installPageUrl;
+    if (installPageUrl && !(options.pageUrl ?? registered.pageUrl)) {
+      throw new ControlInputError('an application with an installer page (installPageUrl) needs its application page too (pageUrl): the portal opens it after installFinish');
+    }
+    const pages = {
+      pageUrl: options.pageUrl ?? registered.pageUrl,
+      installPageUrl,
+      name: options.name ?? registered.name,
+      // Every install through an installer page waits for its installFinish, a reinstall too.
+      setupPending: Boolean(installPageUrl),
+    };
     let app = p.app(registered.clientId);
     if (app) {
-      Object.assign(app, { installed: true, applicationToken: randomHex(16), handlerUrl: options.handlerUrl ?? app.handlerUrl, scope, installedBy: userId });
+      Object.assign(app, { installed: true, applicationToken: randomHex(16), handlerUrl: installPageUrl ? '' : options.handlerUrl ?? app.handlerUrl, scope, installedBy: userId, ...pages });
     } else {
       // This portal's own row (b_rest_app.ID of its own) of the registered application.
       app = {
@@ -163,6 +205,7 @@ export class EmulatorControl {
         installedBy: userId,
         installed: true,
         version: 1,
+        ...pages,
       } satisfies AppRow;
       p.state.apps.push(app);
     }
@@ -181,6 +224,8 @@ export class EmulatorControl {
       serverEndpoint: p.serverEndpoint,
       scope: scope.join(','),
       userId,
+      appUrl: app.pageUrl ? `${p.origin}${appPath(app)}` : undefined,
+      installed: !app.setupPending,
     };
     if (app.handlerUrl) {
       // The install URL is registered as an ONAPPINSTALL handler row (CRestUtil::InstallApp), so the call is an
@@ -226,6 +271,17 @@ export class EmulatorControl {
     }
     p.persist();
     return records;
+  }
+
+  /**
+   * The installer page called installFinish (through the portal page's frame protocol): the application counts as
+   * installed from now on — app.info INSTALLED, events delivered, the application page opened instead of the installer.
+   */
+  finishInstall(clientId: string): void {
+    const app = this.portal.app(clientId);
+    if (!app || !app.installed) throw new ControlInputError(`no installed application with client_id ${clientId}`);
+    app.setupPending = false;
+    this.portal.persist();
   }
 
   /** A token pair of an installed app for any user (e.g. a non-admin), as if that user opened the app. */

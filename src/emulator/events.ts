@@ -120,7 +120,8 @@ export class EventDispatcher {
     for (const binding of p.state.eventBindings) {
       if (binding.event !== name || binding.offline) continue;
       const app = p.app(binding.clientId);
-      if (!app || !app.installed) continue;
+      // Events are not sent before the installer calls installFinish (settings/app-installation/installation-finish.md).
+      if (!app || !app.installed || app.setupPending) continue;
       const userId = binding.authType > 0 ? binding.authType : causedBy;
       if (this.hit) {
         const key = JSON.stringify([binding.id, userId, data]);

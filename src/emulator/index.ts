@@ -15,6 +15,7 @@ import { crmAutomationMethods } from './methods/crm-automation.js';
 import { crmCategoryMethods } from './methods/crm-category.js';
 import { crmDetailsMethods } from './methods/crm-details.js';
 import { crmItemMethods } from './methods/crm-items.js';
+import { crmStageHistoryMethods } from './methods/crm-stagehistory.js';
 import { crmStatusMethods } from './methods/crm-status.js';
 import { crmUniversalMethods } from './methods/crm-universal.js';
 import { crmUserFieldMethods } from './methods/crm-userfield.js';
@@ -104,6 +105,8 @@ export interface EmulatedPortal {
   /** https://127.0.0.1:PORT/rest/1/SECRET/ — this portal's admin webhook. */
   webhookUrl: string;
   origin: string;
+  /** https://127.0.0.1:PORT/ — the portal's web shell: its applications in the left menu, opened in a frame (?user=N acts as user N). */
+  portalUrl: string;
   /** host:port, the portal's DOMAIN. */
   domain: string;
   memberId: string;
@@ -122,8 +125,9 @@ export interface RunningEmulator {
   controlUrl: string;
   /** The one OAuth server: token endpoint `${oauthUrl}/oauth/token/`, server_endpoint `${oauthUrl}/rest/`. */
   oauthUrl: string;
-  /** Portal 1's origin, member_id, control and state. */
+  /** Portal 1's origin, web shell, member_id, control and state. */
   origin: string;
+  portalUrl: string;
   memberId: string;
   control: EmulatorControl;
   /** Portal 1 itself, for tests that need to look inside. */
@@ -182,6 +186,7 @@ function restMethods() {
     batchMethods,
     commonMethods,
     crmStatusMethods,
+    crmStageHistoryMethods,
     crmCategoryMethods,
     crmUserFieldMethods,
     crmItemMethods,
@@ -204,7 +209,7 @@ interface Running {
 }
 
 function summary(p: EmulatedPortal): PortalSummary {
-  return { webhookUrl: p.webhookUrl, origin: p.origin, domain: p.domain, memberId: p.memberId, plan: p.plan, timeZone: p.timeZone };
+  return { webhookUrl: p.webhookUrl, origin: p.origin, portalUrl: p.portalUrl, domain: p.domain, memberId: p.memberId, plan: p.plan, timeZone: p.timeZone };
 }
 
 function view(portal: Portal, control: EmulatorControl): EmulatedPortal {
@@ -214,6 +219,7 @@ function view(portal: Portal, control: EmulatorControl): EmulatedPortal {
       return `${portal.origin}/rest/${state().webhook.userId}/${state().webhook.secret}/`;
     },
     origin: portal.origin,
+    portalUrl: `${portal.origin}/`,
     domain: portal.domain,
     memberId: state().memberId,
     get plan() {
@@ -378,6 +384,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     controlUrl: `${first.portal.origin}${CONTROL_PATH}`,
     oauthUrl,
     origin: first.portal.origin,
+    portalUrl: first.view.portalUrl,
     memberId: first.view.memberId,
     control: first.control,
     portal: first.portal,

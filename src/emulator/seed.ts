@@ -180,6 +180,7 @@ export function newPortal(options: { plan: string; language: Lang; timeZone: str
     tasks: [],
     activities: [],
     timelineComments: [],
+    stageHistory: [],
   };
   const lang = options.language;
   // Row IDs of a fresh portal do not start at 1: the dictionaries are filled in this order.

@@ -1,10 +1,11 @@
-// HTTPS front of one portal: /rest/… (REST). Portal 1's server also carries the emulator's one OAuth server
+// HTTPS front of one portal: /rest/… (REST) and the portal shell that opens applications (shell.ts). Portal 1's server also carries the emulator's one OAuth server
 // ({oauth}/oauth/token/) and its control API (/_control/…). 127.0.0.1 only.
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { handleTokenRequest } from './oauth.js';
 import { requestParams } from './params.js';
 import type { Portal } from './portal.js';
 import { handleRest, toXml } from './rest.js';
+import { registerShellRoutes } from './shell.js';
 import type { RegisteredApp } from './state.js';
 
 export const OAUTH_PATH = '/_oauth';
@@ -39,6 +40,7 @@ export function buildServer(portal: Portal, tls: { key: string; cert: string }):
   };
   app.route({ method: ['GET', 'POST'], url: '/rest/*', handler: rest });
   app.route({ method: ['GET', 'POST'], url: '//rest/*', handler: rest });
+  registerShellRoutes(app, portal);
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: 'NOT_FOUND', error_description: 'Not found' }));
   return app;
 }

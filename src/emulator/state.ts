@@ -93,6 +93,17 @@ export interface AppRow {
   installedBy: number;
   installed: boolean;
   version: number;
+  /** The application page ("handler path") the portal opens in its frame; absent: an application without an interface. */
+  pageUrl?: string;
+  /** The installer page ("initial installation path" of an application with an interface). */
+  installPageUrl?: string;
+  /** The menu item's title. */
+  name?: string;
+  /**
+   * Added with an installer page and not finished yet: until the installer calls installFinish the application counts
+   * as not installed (app.info INSTALLED false, no events) — docs settings/app-installation/installation-finish.md.
+   */
+  setupPending?: boolean;
 }
 
 /**
@@ -105,6 +116,10 @@ export interface RegisteredApp {
   code: string;
   /** The install handler of the application's latest install; another portal's install defaults to it. */
   handlerUrl: string;
+  /** Its pages and menu title, as its latest install gave them (the same defaulting). */
+  pageUrl?: string;
+  installPageUrl?: string;
+  name?: string;
 }
 
 export interface TokenRow {
@@ -231,6 +246,23 @@ export interface ActivityRow {
   PARENT_ID: number;
 }
 
+/** One entry of the stage history (b_crm_deal_stage_history, b_crm_lead_status_history): see crm-stagehistory.ts. */
+export interface StageHistoryRow {
+  id: number;
+  /** HistoryEntryType: 1 creation, 2 intermediate stage, 3 final stage, 5 pipeline change. */
+  typeId: number;
+  /** 1 lead, 2 deal. */
+  ownerTypeId: number;
+  ownerId: number;
+  /** Epoch ms. */
+  createdTime: number;
+  /** Deals only (0 for leads). */
+  categoryId: number;
+  /** P, S or F. */
+  semanticId: string;
+  stageId: string;
+}
+
 export interface TimelineCommentRow { ID: number; ENTITY_TYPE: string; ENTITY_ID: number; COMMENT: string; AUTHOR_ID: number; CREATED: number; FILES: unknown[] }
 
 export interface PortalState {
@@ -264,6 +296,8 @@ export interface PortalState {
   tasks: TaskRow[];
   activities: ActivityRow[];
   timelineComments: TimelineCommentRow[];
+  /** Stage movements of leads and deals (absent in state files of earlier releases). */
+  stageHistory?: StageHistoryRow[];
   /** Operations refused to a user (by user id), per CRM type; absent: every user may do everything (admin-like roles). */
   crmDenied?: Record<string, Partial<Record<CrmEntity, CrmOperation[]>>>;
 }
@@ -357,7 +391,7 @@ interface EmulatorFileV2 extends StoredEmulator {
 
 /** The registry of a version-1 file: the applications its only portal knows. */
 function registryOf(state: PortalState): RegisteredApp[] {
-  return state.apps.map((a) => ({ clientId: a.clientId, clientSecret: a.clientSecret, code: a.code, handlerUrl: a.handlerUrl }));
+  return state.apps.map((a) => ({ clientId: a.clientId, clientSecret: a.clientSecret, code: a.code, handlerUrl: a.handlerUrl, pageUrl: a.pageUrl, installPageUrl: a.installPageUrl, name: a.name }));
 }
 
 /** Reads a state file (version 1 or 2); undefined when it does not exist; EmulatorStateError (with what to do) when it is broken. */

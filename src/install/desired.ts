@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { encodeBpt, refusalProcess } from '../bpt/index.js';
 import type { CardSection } from '../portal/snapshot.js';
+import { tr } from '../i18n/index.js';
 import type { CardSectionDef, CrmEntity, FieldDef, Lang, Template } from '../template/model.js';
 
 type AppRobot = Template['app']['robots'][number];
@@ -23,6 +24,19 @@ export const DOCUMENT_TYPES: Record<'lead' | 'deal', [string, string, string]> =
 export function fingerprint(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
 }
+
+/**
+ * What Autosalon last wrote to an object, as the ledger keeps it (a fingerprint of the fields it manages): when the
+ * portal still shows that state, a difference from the template is the template's own change; when it shows
+ * something else, a person edited the object after Autosalon set it, and changing it back needs their consent.
+ */
+export const writtenState = {
+  status: (s: { name: string; sort: number; color: string }) => fingerprint(['status', s.name, s.sort, s.color.trim().replace(/^#?/, '#').toUpperCase()]),
+  category: (c: { name: string; sort: number }) => fingerprint(['category', c.name, c.sort]),
+  field: (f: { labels: unknown; sort: number; rows?: number; items: { xmlId: string; value: string; sort: number }[] }) =>
+    fingerprint(['field', f.labels, f.sort, f.rows ?? null, [...f.items].sort((a, b) => a.xmlId.localeCompare(b.xmlId))]),
+  card: (sections: CardSection[]) => fingerprint(['card', sections.filter((s) => s.name.startsWith(SECTION_PREFIX)).map((s) => [s.name, s.title, s.elements.map((e) => e.name)])]),
+};
 
 /** Names are compared the way a person reads them: case, spacing and ё/е do not matter. */
 export function sameName(a: string, b: string): boolean {
@@ -108,8 +122,9 @@ export function mergeCard(
   wanted: CardSection[],
   base: CardSection[],
 ): { data: CardSection[]; changes: string[] } {
+  const t = tr();
   if (current === null) {
-    return { data: [...base, ...wanted], changes: [`never configured: standard sections, then ${wanted.map((s) => `"${s.title}"`).join(', ')}`] };
+    return { data: [...base, ...wanted], changes: [t.detail.cardNeverConfigured(wanted.map((s) => t.quote(s.title)).join(', '))] };
   }
   const changes: string[] = [];
   const data: CardSection[] = [];
@@ -120,15 +135,15 @@ export function mergeCard(
     }
     const w = wanted.find((s) => s.name === section.name);
     if (!w) {
-      changes.push(`removes the old section "${section.title}"`);
+      changes.push(t.detail.cardRemovesSection(section.title));
       continue;
     }
-    if (!sameSection(section, w)) changes.push(`refreshes section "${w.title}"`);
+    if (!sameSection(section, w)) changes.push(t.detail.cardRefreshesSection(w.title));
     data.push(w);
   }
   for (const w of wanted) {
     if (!current.some((s) => s.name === w.name)) {
-      changes.push(`adds section "${w.title}"`);
+      changes.push(t.detail.cardAddsSection(w.title));
       data.push(w);
     }
   }
@@ -174,7 +189,7 @@ export function businessProcessData(
   clientId: string,
   lang: Lang,
 ): { data: string } | { reason: string } {
-  if (bp.code !== 'refusal') return { reason: `no generator for the business process "${bp.code}"` };
+  if (bp.code !== 'refusal') return { reason: tr().detail.bpNoGenerator(bp.code) };
   const pkg = refusalProcess({ clientId, robotCode: bp.robot, reasonField: refusalReasonField(template), lang });
   return { data: encodeBpt(pkg).toString('base64') };
 }

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ensureCertificates } from '../emulator/certs.js';
+
 
 /** The embedded emulator listens here by default: a stable address keeps its URLs the same from one start to the next. */
 export const EMBEDDED_PORT = 8943;
@@ -23,6 +23,8 @@ function sameFile(a: string | undefined, b: string): boolean {
  * (stdio inherited) and resolves with the child's exit code; resolves with undefined when this process may go on.
  */
 export async function relaunchTrustingCa(certDir: string): Promise<number | undefined> {
+  // Loaded here: making certificates is needed only by the commands that start the emulator.
+  const { ensureCertificates } = await import('../emulator/certs.js');
   const { caCertPath } = await ensureCertificates(certDir);
   if (sameFile(process.env.NODE_EXTRA_CA_CERTS, caCertPath)) return undefined;
   if (process.env.AUTOSALON_RELAUNCHED) {

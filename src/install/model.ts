@@ -27,6 +27,12 @@ export interface Step {
   dependsOn?: string;
   /** The object was on the portal before this product (not in the ledger as created by it): changing it needs consent. */
   foreign?: boolean;
+  /** A person changed the object after Autosalon last set it (the ledger's fingerprint differs): changing it back needs consent. */
+  edited?: boolean;
+  /** Such an edit, kept as it is at the person's request (--keep-edits): a skip that is not drift. */
+  editKept?: boolean;
+  /** Uninstall: kept because it holds leads or deals; a later run removes it once they are moved. */
+  blocked?: boolean;
   /** The object as the portal holds it now: written to the backup before the first write. */
   before?: unknown;
   /** False for portal elements the template does not know (kept and listed). */
@@ -107,6 +113,8 @@ export interface InstallReport {
   dryRun: boolean;
   /** The user declined the plan. */
   cancelled: boolean;
+  /** Stopped by Ctrl-C between batches: what was done is recorded; running again finishes. */
+  interrupted: boolean;
   /** An interrupted run was found (journal) and its lost results looked up. */
   resumed: boolean;
   created: number;
@@ -126,6 +134,16 @@ export interface InstallReport {
   stateDir: string;
   /** The first plan, as shown to the user. */
   plan: Plan;
+  /** Why the counts of the first plan and of what was done differ (empty when they agree). */
+  differences: PlanDifference[];
+}
+
+/** A change the first plan counted that was not made, or one made that it did not count, and why. */
+export interface PlanDifference {
+  action: StepAction;
+  object: string;
+  title: string;
+  why: 'not-needed' | 'failed' | 'added' | 'interrupted';
 }
 
 export class InstallError extends Error {

@@ -4,21 +4,21 @@
 // pipeline is left alone.
 import type { CardSection, CategoryRow, PortalSnapshot, StatusRow, UserFieldRow } from '../portal/snapshot.js';
 import { cardKey, CRM_ENTITY_TYPE_ID } from '../portal/snapshot.js';
-import { CRM_ENTITIES } from '../template/schema.js';
-import { LEADS_PIPELINE, type CrmEntity, type Lang, type PipelineDef, type StageDef, type Template } from '../template/model.js';
+import { CRM_ENTITIES } from '../template/constants.js';
+import {
+  DEFAULT_STAGE_ID_LENGTH, LEADS_PIPELINE, PORTAL_DEFAULT_DEAL_STAGES, type CrmEntity, type Lang, type PipelineDef, type StageDef, type Template,
+} from '../template/model.js';
+import { tr } from '../i18n/index.js';
 import {
   businessProcessData, cardSection, DOCUMENT_TYPES, enumItems, fieldAddParams, fieldLabels, fieldRows, fieldSort,
-  fingerprint, mergeCard, robotFields, sameColor, sameName, sortAt, userfieldMethod,
+  fingerprint, mergeCard, robotFields, sameColor, sameName, sortAt, userfieldMethod, writtenState,
 } from './desired.js';
 import type { CategoryMatch, Ledger, LedgerObject, ObjectNote, Plan, Step, StepAction, StepKind } from './model.js';
 
 export const LEAD_STATUS_ENTITY = 'STATUS';
 export const LEAD_SYSTEM_STATUSES = ['NEW', 'CONVERTED', 'JUNK'] as const;
 export const DEAL_SYSTEM_STAGES = ['NEW', 'WON', 'LOSE'] as const;
-/** The stages Bitrix24 gives every new deal pipeline (CCrmStatus::GetDefaultDealStages). */
-export const DEFAULT_DEAL_STAGES = ['NEW', 'PREPARATION', 'PREPAYMENT_INVOICE', 'EXECUTING', 'FINAL_INVOICE', 'WON', 'LOSE', 'APOLOGY'] as const;
-/** The portal cuts the full STATUS_ID of a new pipeline's default stages to this length (C10:PREPAYMENT_INVOIC). */
-const DEFAULT_STAGE_ID_LENGTH = 21;
+export const DEFAULT_DEAL_STAGES = PORTAL_DEFAULT_DEAL_STAGES;
 
 export interface PlanInput {
   /** The template already filtered to the tier. */
@@ -30,6 +30,8 @@ export interface PlanInput {
   portal: string;
   mode: 'webhook' | 'app';
   app?: { publicUrl?: string; clientId?: string };
+  /** Leave objects a person edited after Autosalon set them as they are, instead of asking to change them back. */
+  keepEdits?: boolean;
 }
 
 export function dealStageEntity(categoryId: number): string {
@@ -38,6 +40,15 @@ export function dealStageEntity(categoryId: number): string {
 
 export function stagePrefix(categoryId: number): string {
   return categoryId === 0 ? '' : `C${categoryId}:`;
+}
+
+/**
+ * A stage's full STATUS_ID on the portal: prefix and code, except that Bitrix24 cuts the ID of a new pipeline's own
+ * default stages to 21 characters (C12:PREPAYMENT_INVOIC), so a template naming such a stage finds it by the cut ID.
+ */
+export function stageId(prefix: string, code: string, dealStage: boolean): string {
+  const full = `${prefix}${code}`;
+  return dealStage && (PORTAL_DEFAULT_DEAL_STAGES as readonly string[]).includes(code) ? full.slice(0, DEFAULT_STAGE_ID_LENGTH) : full;
 }
 
 /** Full STATUS_IDs of the default stages of pipeline `categoryId` that the template does not use. */
@@ -111,8 +122,6 @@ class Builder {
   }
 }
 
-const quote = (s: string) => `"${s}"`;
-
 /** What every part of the plan works from: the input, the plan being filled and the steps being built. */
 interface PlanContext {
   input: PlanInput;
@@ -120,6 +129,35 @@ interface PlanContext {
   b: Builder;
   /** The ledger says this product created the object (so changing it needs no consent). */
   createdByUs: (key: string) => boolean;
+}
+
+/**
+ * Whether a person changed an object after Autosalon last wrote it: the ledger keeps a fingerprint of what was written;
+ * an object Autosalon created that has no fingerprint (recorded before fingerprints were kept) counts as edited, so
+ * the person is asked rather than overruled.
+ */
+function editedSince(ledger: Ledger, key: string, currentState: string): boolean {
+  const recorded = ledger.objects[key];
+  if (!recorded) return false;
+  if (recorded.hash === undefined) return recorded.created;
+  return recorded.hash !== currentState;
+}
+
+/** What the ledger records after an update: the entry as it was, with the fingerprint of what is written now. */
+function afterUpdate(ledger: Ledger, key: string, written: string): LedgerObject {
+  return { ...(ledger.objects[key] ?? { created: false }), hash: written };
+}
+
+/**
+ * An update of an object a person edited after Autosalon set it: asked for (marked `edited`), or with keepEdits left
+ * as it is and listed.
+ */
+function updateOrKeepEdit(b: Builder, step: NewStep, edited: boolean, keepEdits: boolean | undefined, phase: number): void {
+  if (edited && keepEdits) {
+    b.add({ ...step, action: 'skip', call: undefined, record: undefined, before: undefined, editKept: true, detail: tr().detail.editKept(step.detail ?? '') }, phase);
+    return;
+  }
+  b.add({ ...step, ...(edited ? { edited: true } : {}) }, phase);
 }
 
 export function planInstall(input: PlanInput): Plan {
@@ -166,6 +204,8 @@ function planLeadStatuses({ input, plan, b, createdByUs }: PlanContext): void {
     ownDictionary: false,
     lang,
     phase: PHASE.leads,
+    ledger,
+    keepEdits: input.keepEdits,
   });
 }
 
@@ -179,32 +219,35 @@ function planPipelines({ input, plan, b, createdByUs }: PlanContext): Map<string
     plan.categories[pipeline.code] = match.match;
     const group = `pipeline:${pipeline.code}`;
     const key = keys.category(pipeline.code);
-    const title = `pipeline ${quote(pipeline.name[lang])}`;
+    const t = tr();
+    const title = t.title.pipeline(pipeline.name[lang]);
     const cat = match.row;
+    const written = writtenState.category({ name: pipeline.name[lang], sort: pipeline.sort });
     if (!cat) {
       const step = b.add({
         action: 'create', kind: 'category', key, group, title,
-        detail: `sort ${pipeline.sort}`,
+        detail: t.detail.sort(pipeline.sort),
         call: { method: 'crm.category.add', params: { entityTypeId: 2, fields: { name: pipeline.name[lang], sort: pipeline.sort } } },
-        record: { created: true },
+        record: { created: true, hash: written },
       }, PHASE.newCategory);
       newCategorySteps.set(pipeline.code, step);
       planNewPipelineStages(b, pipeline, lang, group);
       continue;
     }
     const changes: string[] = [];
-    if (cat.name !== pipeline.name[lang]) changes.push(`name ${quote(cat.name)} → ${quote(pipeline.name[lang])}`);
-    if (cat.sort !== pipeline.sort) changes.push(`sort ${cat.sort} → ${pipeline.sort}`);
+    if (cat.name !== pipeline.name[lang]) changes.push(t.detail.nameChange(cat.name, pipeline.name[lang]));
+    if (cat.sort !== pipeline.sort) changes.push(t.detail.sortChange(cat.sort, pipeline.sort));
     const adopted = !match.match.created && !ledger.objects[key];
-    const note = adopted ? 'a pipeline of this name was already on the portal: adopted, not created by Autosalon' : undefined;
+    const note = adopted ? t.detail.pipelineAdopted : undefined;
     if (changes.length) {
-      b.add({
+      updateOrKeepEdit(b, {
         action: 'update', kind: 'category', key, group, title,
         detail: [...changes, ...(note ? [note] : [])].join('; '),
         call: { method: 'crm.category.update', params: { entityTypeId: 2, id: cat.id, fields: { name: pipeline.name[lang], sort: pipeline.sort } } },
         before: cat,
         foreign: !match.match.created,
-      }, PHASE.categoryUpdate);
+        record: { ...afterUpdate(ledger, key, written), created: match.match.created, id: cat.id },
+      }, editedSince(ledger, key, writtenState.category(cat)), input.keepEdits, PHASE.categoryUpdate);
     } else {
       b.add({ action: 'keep', kind: 'category', key, group, title, detail: note }, PHASE.categoryUpdate);
     }
@@ -227,13 +270,15 @@ function planPipelines({ input, plan, b, createdByUs }: PlanContext): Map<string
       ownDictionary: match.match.created,
       lang,
       phase: PHASE.stages,
+      ledger,
+      keepEdits: input.keepEdits,
     });
   }
   for (const cat of snapshot.categories) {
     if (cat.isDefault || cat.id === 0 || claimed.has(cat.id)) continue;
     b.add({
       action: 'keep', kind: 'category', key: `portal:category:${cat.id}`, group: 'portal', template: false,
-      title: `pipeline ${quote(cat.name)} (id ${cat.id})`, detail: 'not in the template: the portal\'s own, left as it is',
+      title: tr().title.portalPipeline(cat.name, cat.id), detail: tr().detail.portalOwn,
     }, PHASE.portal);
   }
   return newCategorySteps;
@@ -244,14 +289,14 @@ function planFields({ input, b, createdByUs }: PlanContext): void {
   const { template, snapshot, lang } = input;
   for (const entity of CRM_ENTITIES) {
     const wanted = template.fields.filter((f) => f.entities.includes(entity));
-    for (const field of wanted) planField(b, entity, field, snapshot.fields[entity].find((r) => r.fieldName === field.code), lang, createdByUs);
+    for (const field of wanted) planField(b, entity, field, snapshot.fields[entity].find((r) => r.fieldName === field.code), input, createdByUs);
     const known = new Set(wanted.map((f) => f.code));
     for (const row of snapshot.fields[entity]) {
       if (known.has(row.fieldName)) continue;
       b.add({
         action: 'keep', kind: 'field', key: `portal:${keys.field(entity, row.fieldName)}`, group: 'portal', template: false,
-        title: `${entity} field ${row.fieldName}${row.labels.editForm[lang] ? ` ${quote(row.labels.editForm[lang]!)}` : ''}`,
-        detail: 'not in the template: the portal\'s own, left as it is',
+        title: tr().title.field(entity, row.fieldName, row.labels.editForm[lang]),
+        detail: tr().detail.portalOwn,
       }, PHASE.portal);
     }
   }
@@ -263,14 +308,14 @@ function planCards({ input, plan, b }: PlanContext, newCategorySteps: Map<string
   for (const card of template.cards) {
     const key = keys.card(card.entity, card.pipeline);
     const pipeline = card.pipeline ? template.pipelines.find((p) => p.code === card.pipeline) : undefined;
-    const title = pipeline ? `${card.entity} card of ${quote(pipeline.name[lang])}` : `${card.entity} card`;
+    const title = tr().title.card(card.entity, pipeline?.name[lang]);
     const wanted = card.sections.map((s) => cardSection(s, lang, true));
     const base = (template.baseSections[card.entity] ?? []).map((s) => cardSection(s, lang, false));
     const params = (extras?: Record<string, unknown>) => ({
       entityTypeId: CRM_ENTITY_TYPE_ID[card.entity], scope: 'C', ...(extras ? { extras } : {}),
     });
     if (card.entity !== 'deal') {
-      planCard(b, plan, input.snapshot, { key, title, ck: cardKey(card.entity), wanted, base, params: params() });
+      planCard(b, plan, input, { key, title, ck: cardKey(card.entity), wanted, base, params: params() });
       continue;
     }
     const categoryStep = card.pipeline ? newCategorySteps.get(card.pipeline) : undefined;
@@ -279,17 +324,18 @@ function planCards({ input, plan, b }: PlanContext, newCategorySteps: Map<string
       const { data } = mergeCard(null, wanted, base);
       b.add({
         action: 'update', kind: 'card', key, group: 'cards', title,
-        detail: 'the new pipeline\'s card: standard sections, then the Autosalon sections',
+        detail: tr().detail.newPipelineCard,
         call: { method: 'crm.item.details.configuration.set', params: { ...params({ dealCategoryId: new ResultRef(categoryStep, ['category', 'id']) }), data } },
+        record: { created: false, hash: writtenState.card(data) },
       }, PHASE.newCategory);
       continue;
     }
     const match = card.pipeline ? plan.categories[card.pipeline] : undefined;
     if (!match || match.id === undefined) {
-      b.add({ action: 'skip', kind: 'card', key, group: 'cards', title, detail: `the pipeline ${card.pipeline ?? '(none)'} is not part of this install` }, PHASE.cards);
+      b.add({ action: 'skip', kind: 'card', key, group: 'cards', title, detail: tr().detail.pipelineNotInInstall(card.pipeline ?? '—') }, PHASE.cards);
       continue;
     }
-    planCard(b, plan, input.snapshot, { key, title, ck: cardKey('deal', match.id), wanted, base, params: params({ dealCategoryId: match.id }) });
+    planCard(b, plan, input, { key, title, ck: cardKey('deal', match.id), wanted, base, params: params({ dealCategoryId: match.id }) });
   }
 }
 
@@ -344,6 +390,8 @@ interface DictionaryInput {
   ownDictionary: boolean;
   lang: Lang;
   phase: number;
+  ledger: Ledger;
+  keepEdits?: boolean;
 }
 
 /** Lead statuses or one pipeline's stages: rename/recolour/re-sort, delete the unused defaults, create the rest. */
@@ -354,12 +402,15 @@ function planDictionary(b: Builder, d: DictionaryInput): void {
   const deletes: NewStep[] = [];
   const creates: NewStep[] = [];
   const others: NewStep[] = [];
-  const label = (code: string, name: string) => `${d.noun} ${code} ${quote(name)}`;
+  const t = tr();
+  const label = (code: string, name: string) => (d.noun === 'status' ? t.title.status(code, name) : t.title.stage(code, name));
+  // A person's edits are found by fingerprint; updates of edited objects are marked (asked for) or, with keepEdits, kept.
+  const edits = new Map<NewStep, boolean>();
 
   const successSort = successSortAfterUpdates(d);
 
   d.stages.forEach((stage, i) => {
-    const fullId = `${d.prefix}${stage.code}`;
+    const fullId = stageId(d.prefix, stage.code, d.noun === 'stage');
     const row = byId.get(fullId.toUpperCase());
     const key = d.keyOf(stage.code);
     const name = stage.name[d.lang];
@@ -367,99 +418,95 @@ function planDictionary(b: Builder, d: DictionaryInput): void {
     const title = label(stage.code, name);
     if (row) {
       if (row.semantics !== stage.semantics) {
-        others.push({
-          action: 'skip', kind, key, group: d.group, title,
-          detail: `on the portal it is a ${row.semantics} ${d.noun}, the template wants ${stage.semantics}; Bitrix24 cannot change `
-            + `the semantics of an existing ${d.noun}: rename or remove ${row.statusId} in the CRM settings, then run again`,
-        });
+        others.push({ action: 'skip', kind, key, group: d.group, title, detail: t.detail.semanticsMismatch(d.noun, row.semantics, stage.semantics, row.statusId) });
         return;
       }
       const fields: Record<string, unknown> = {};
       const changes: string[] = [];
       if (row.name !== name) {
         fields.NAME = name;
-        changes.push(`name ${quote(row.name)} → ${quote(name)}`);
+        changes.push(t.detail.nameChange(row.name, name));
       }
       if (row.sort !== sort) {
         fields.SORT = sort;
-        changes.push(`sort ${row.sort} → ${sort}`);
+        changes.push(t.detail.sortChange(row.sort, sort));
       }
       if (!sameColor(row.color || '', stage.color)) {
         fields.COLOR = stage.color;
-        changes.push(`colour ${row.color || '(none)'} → ${stage.color}`);
+        changes.push(t.detail.colourChange(row.color || t.detail.none, stage.color));
       }
       if (changes.length === 0) {
         others.push({ action: 'keep', kind, key, group: d.group, title });
         return;
       }
-      updates.push({
+      const step: NewStep = {
         action: 'update', kind, key, group: d.group, title, detail: changes.join(', '),
         call: { method: 'crm.status.update', params: { id: row.id, fields } },
         before: row, foreign: !d.ownDictionary && !d.createdByUs(key),
-      });
+        record: afterUpdate(d.ledger, key, writtenState.status({ name, sort, color: stage.color })),
+      };
+      updates.push(step);
+      edits.set(step, editedSince(d.ledger, key, writtenState.status(row)));
       return;
     }
     if (d.system.includes(stage.code)) {
-      others.push({
-        action: 'skip', kind, key, group: d.group, title,
-        detail: `the system ${d.noun} ${fullId} is missing on the portal and Bitrix24 does not let REST create system ${d.noun === 'status' ? 'statuses' : 'stages'}`,
-      });
+      others.push({ action: 'skip', kind, key, group: d.group, title, detail: t.detail.systemMissing(d.noun, fullId) });
       return;
     }
     const misplaced = misplacedReason(stage.semantics, sort, successSort, d.noun);
     if (misplaced) {
-      others.push({ action: 'skip', kind, key, group: d.group, title, detail: `cannot be created at sort ${sort}: ${misplaced}` });
+      others.push({ action: 'skip', kind, key, group: d.group, title, detail: t.detail.cannotCreateAt(sort, misplaced) });
       return;
     }
     const fields: Record<string, unknown> = { ENTITY_ID: d.entityId, STATUS_ID: fullId, NAME: name, SORT: sort, COLOR: stage.color };
     if (stage.semantics === 'failure') fields.SEMANTICS = 'F';
     creates.push({
-      action: 'create', kind, key, group: d.group, title, detail: `${stage.semantics}, sort ${sort}`,
+      action: 'create', kind, key, group: d.group, title, detail: t.detail.newStage(stage.semantics, sort),
       call: { method: 'crm.status.add', params: { fields } },
-      record: { created: true },
+      record: { created: true, hash: writtenState.status({ name, sort, color: stage.color }) },
     });
   });
 
-  const templateIds = new Set(d.stages.map((s) => `${d.prefix}${s.code}`.toUpperCase()));
+  const templateIds = new Set(d.stages.map((s) => stageId(d.prefix, s.code, d.noun === 'stage').toUpperCase()));
   for (const row of d.rows) {
     if (templateIds.has(row.statusId.toUpperCase())) continue;
-    const title = `${d.noun} ${row.statusId} ${quote(row.name)}`;
+    const title = label(row.statusId, row.name);
     const key = `portal:${d.entityId}:${row.statusId}`;
     const after = d.localAdditions.get(row.statusId);
     if (after !== undefined) {
-      others.push({ action: 'keep', kind, key, group: d.group, title, template: false, detail: `support stage (added with add-stage after ${quote(after)}): kept in place` });
+      others.push({ action: 'keep', kind, key, group: d.group, title, template: false, detail: t.detail.supportStageKept(after) });
       continue;
     }
     if (!d.isRemovable(row)) {
-      others.push({ action: 'keep', kind, key, group: d.group, title, template: false, detail: 'not in the template: the portal\'s own, left as it is' });
+      others.push({ action: 'keep', kind, key, group: d.group, title, template: false, detail: t.detail.portalOwn });
       continue;
     }
     const count = d.counts[row.statusId];
     if (count === undefined) {
       d.missingCounts.push(row.statusId);
-      others.push({ action: 'skip', kind, key, group: d.group, title, template: false, detail: `its ${d.itemsWord} were not counted` });
+      others.push({ action: 'skip', kind, key, group: d.group, title, template: false, detail: t.detail.notCounted(d.itemsWord) });
       continue;
     }
     if (count > 0) {
-      others.push({
-        action: 'skip', kind, key, group: d.group, title, template: false,
-        detail: `not in the template, but it holds ${count} ${count === 1 ? d.itemsWord.slice(0, -1) : d.itemsWord}: kept (move them and run again to remove it)`,
-      });
+      others.push({ action: 'skip', kind, key, group: d.group, title, template: false, detail: t.detail.holdsItems(count, d.itemsWord) });
       continue;
     }
     if (row.system) {
-      others.push({ action: 'keep', kind, key, group: d.group, title, template: false, detail: 'a system entry of the portal: kept' });
+      others.push({ action: 'keep', kind, key, group: d.group, title, template: false, detail: t.detail.systemEntryKept });
       continue;
     }
     deletes.push({
       action: 'delete', kind, key, group: d.group, title, template: false,
-      detail: `${d.noun === 'status' ? 'a default status' : 'a default stage of the pipeline'} the template does not use, with no ${d.itemsWord}`,
+      detail: t.detail.unusedDefault(d.noun, d.itemsWord),
       call: { method: 'crm.status.delete', params: { id: row.id } },
       before: row, foreign: !d.ownDictionary,
     });
   }
   // The server checks a new stage's sort against the success stage, but not an update's: updates go first.
-  for (const s of [...updates, ...deletes, ...creates, ...others]) b.add(s, d.phase);
+  for (const s of [...updates, ...deletes, ...creates, ...others]) {
+    if (edits.has(s)) updateOrKeepEdit(b, s, edits.get(s)!, d.keepEdits, d.phase);
+    else b.add(s, d.phase);
+  }
 }
 
 /** Where the portal's success entry will stand once this plan's updates are done: creates are checked against it. */
@@ -475,22 +522,24 @@ function successSortAfterUpdates(d: DictionaryInput): number | undefined {
 /** Why the server would refuse a new entry of these semantics at `sort` (it checks against the success entry). */
 function misplacedReason(semantics: StageDef['semantics'], sort: number, successSort: number | undefined, noun: string): string | undefined {
   if (successSort === undefined) return undefined;
-  if (semantics === 'success') return `the portal already has a success ${noun}`;
-  if (semantics === 'process' && sort >= successSort) return `a process ${noun} must sort before the success ${noun} (sort ${successSort})`;
-  if (semantics === 'failure' && sort <= successSort) return `a failure ${noun} must sort after the success ${noun} (sort ${successSort})`;
+  const t = tr();
+  if (semantics === 'success') return t.detail.successExists(noun as 'status' | 'stage');
+  if (semantics === 'process' && sort >= successSort) return t.detail.processBeforeSuccess(noun as 'status' | 'stage', successSort);
+  if (semantics === 'failure' && sort <= successSort) return t.detail.failureAfterSuccess(noun as 'status' | 'stage', successSort);
   return undefined;
 }
 
 /** A pipeline that does not exist yet: what will happen to its stages once the portal has created them. */
 function planNewPipelineStages(b: Builder, pipeline: PipelineDef, lang: Lang, group: string): void {
   const defaults = DEFAULT_DEAL_STAGES as readonly string[];
+  const t = tr();
   pipeline.stages.forEach((stage, i) => {
     const sort = sortAt(i);
     const isDefault = defaults.includes(stage.code);
     b.add({
       action: isDefault ? 'update' : 'create', kind: 'stage', key: keys.stage(pipeline.code, stage.code), group,
-      title: `stage ${stage.code} ${quote(stage.name[lang])}`,
-      detail: isDefault ? `the new pipeline's own ${stage.code} stage: renamed, sort ${sort}` : `${stage.semantics}, sort ${sort}`,
+      title: t.title.stage(stage.code, stage.name[lang]),
+      detail: isDefault ? t.detail.newPipelineOwnStage(sort) : t.detail.newStage(stage.semantics, sort),
       deferred: true,
     }, PHASE.stages);
   });
@@ -499,7 +548,7 @@ function planNewPipelineStages(b: Builder, pipeline: PipelineDef, lang: Lang, gr
     if (used.has(code) || (DEAL_SYSTEM_STAGES as readonly string[]).includes(code)) continue;
     b.add({
       action: 'delete', kind: 'stage', key: `new:${pipeline.code}:${code}`, group, template: false,
-      title: `stage ${code}`, detail: 'a default stage the new pipeline gets and the template does not use', deferred: true,
+      title: t.title.stageCode(code), detail: t.detail.newPipelineUnusedDefault, deferred: true,
     }, PHASE.stages);
   }
 }
@@ -510,10 +559,34 @@ function labelDiffs(row: UserFieldRow, field: Template['fields'][number]): strin
   const current = { EDIT_FORM_LABEL: row.labels.editForm, LIST_COLUMN_LABEL: row.labels.listColumn, LIST_FILTER_LABEL: row.labels.listFilter };
   for (const kind of Object.keys(wanted) as (keyof typeof wanted)[]) {
     for (const lang of ['ru', 'en'] as const) {
-      if ((current[kind][lang] ?? '') !== wanted[kind][lang]) out.push(`${kind.toLowerCase().replace(/_/g, ' ')} (${lang}) ${quote(current[kind][lang] ?? '')} → ${quote(wanted[kind][lang])}`);
+      if ((current[kind][lang] ?? '') !== wanted[kind][lang]) out.push(tr().detail.labelChange(kind, lang, current[kind][lang] ?? '', wanted[kind][lang]));
     }
   }
   return out;
+}
+
+/** A field as the ledger fingerprints it: labels, sort, rows and the template's options (a person's own options aside). */
+function fieldState(
+  field: Template['fields'][number],
+  labels: { editForm: Record<string, string | undefined>; listColumn: Record<string, string | undefined>; listFilter: Record<string, string | undefined> },
+  sort: number,
+  rows: number | undefined,
+  items: { xmlId: string; value: string; sort: number }[],
+): string {
+  const both = (l: Record<string, string | undefined>) => ({ ru: l.ru ?? '', en: l.en ?? '' });
+  const managed = new Set((field.items ?? []).map((i) => i.xmlId));
+  return writtenState.field({
+    labels: [both(labels.editForm), both(labels.listColumn), both(labels.listFilter)],
+    sort,
+    rows: field.type === 'string' ? rows : undefined,
+    items: items.filter((i) => managed.has(i.xmlId)),
+  });
+}
+
+function wantedFieldState(field: Template['fields'][number], lang: Lang): string {
+  const l = fieldLabels(field);
+  return fieldState(field, { editForm: l.EDIT_FORM_LABEL, listColumn: l.LIST_COLUMN_LABEL, listFilter: l.LIST_FILTER_LABEL }, fieldSort(field), fieldRows(field),
+    enumItems(field, lang).map((i) => ({ xmlId: i.XML_ID, value: i.VALUE, sort: i.SORT })));
 }
 
 function planField(
@@ -521,24 +594,26 @@ function planField(
   entity: CrmEntity,
   field: Template['fields'][number],
   row: UserFieldRow | undefined,
-  lang: Lang,
+  input: PlanInput,
   createdByUs: (key: string) => boolean,
 ): void {
+  const { lang, ledger } = input;
+  const t = tr();
   const key = keys.field(entity, field.code);
-  const title = `${entity} field ${field.code} ${quote(field.label[lang])}`;
+  const title = t.title.field(entity, field.code, field.label[lang]);
+  const written = wantedFieldState(field, lang);
   if (!row) {
     b.add({
-      action: 'create', kind: 'field', key, group: 'fields', title, detail: `${field.type}${field.multiline ? ', multi-line' : ''}`,
+      action: 'create', kind: 'field', key, group: 'fields', title, detail: t.detail.newField(field.type, field.multiline),
       call: { method: userfieldMethod(entity, 'add'), params: fieldAddParams(field, lang) },
-      record: { created: true },
+      record: { created: true, hash: written },
     }, PHASE.fields);
     return;
   }
   if (row.userTypeId !== field.type || row.multiple !== field.multiple) {
     b.add({
       action: 'skip', kind: 'field', key, group: 'fields', title,
-      detail: `on the portal it is ${row.userTypeId}${row.multiple ? ' (multiple)' : ''}, the template wants ${field.type}${field.multiple ? ' (multiple)' : ''}; `
-        + 'Bitrix24 cannot change a field\'s type: rename or remove the portal\'s field, then run again',
+      detail: t.detail.fieldTypeMismatch(`${row.userTypeId}${row.multiple ? ` ${t.detail.multiple}` : ''}`, `${field.type}${field.multiple ? ` ${t.detail.multiple}` : ''}`),
     }, PHASE.fields);
     return;
   }
@@ -553,7 +628,7 @@ function planField(
   const currentRows = Number(row.settings.ROWS ?? 1) || 1;
   if (rows !== undefined && currentRows !== rows) {
     fields.SETTINGS = { ROWS: rows };
-    changes.push(`rows ${currentRows} → ${rows}`);
+    changes.push(t.detail.rowsChange(currentRows, rows));
   }
   if (field.type === 'enumeration') {
     const list: Record<string, unknown>[] = [];
@@ -561,10 +636,10 @@ function planField(
       const current = row.list.find((i) => i.xmlId === item.XML_ID);
       if (!current) {
         list.push(item);
-        changes.push(`adds the option ${quote(item.VALUE)}`);
+        changes.push(t.detail.optionAdded(item.VALUE));
       } else if (current.value !== item.VALUE || current.sort !== item.SORT) {
         list.push({ ID: current.id, ...item });
-        changes.push(`option ${quote(current.value)} → ${quote(item.VALUE)}${current.sort !== item.SORT ? ` (sort ${item.SORT})` : ''}`);
+        changes.push(t.detail.optionChange(current.value, item.VALUE, current.sort !== item.SORT ? item.SORT : undefined));
       }
     }
     if (list.length) fields.LIST = list;
@@ -573,29 +648,32 @@ function planField(
     b.add({ action: 'keep', kind: 'field', key, group: 'fields', title }, PHASE.fields);
     return;
   }
-  b.add({
+  const current = fieldState(field, row.labels, row.sort, currentRows, row.list.map((i) => ({ xmlId: i.xmlId, value: i.value, sort: i.sort })));
+  updateOrKeepEdit(b, {
     action: 'update', kind: 'field', key, group: 'fields', title, detail: changes.join(', '),
     call: { method: userfieldMethod(entity, 'update'), params: { id: row.id, fields } },
     before: row, foreign: !createdByUs(key),
-  }, PHASE.fields);
+    record: afterUpdate(ledger, key, written),
+  }, editedSince(ledger, key, current), input.keepEdits, PHASE.fields);
 }
 
 /** A card the portal already has: its Autosalon sections brought in line, the portal's own sections kept. */
 function planCard(
   b: Builder,
   plan: Plan,
-  snapshot: PortalSnapshot,
+  input: PlanInput,
   c: { key: string; title: string; ck: string; wanted: CardSection[]; base: CardSection[]; params: Record<string, unknown> },
 ): void {
+  const { snapshot, ledger } = input;
   const step = { kind: 'card' as const, key: c.key, group: 'cards', title: c.title };
   const unreadable = snapshot.cardErrors[c.ck];
   if (unreadable !== undefined) {
-    b.add({ ...step, action: 'skip', detail: `the portal did not show the card: ${unreadable}` }, PHASE.cards);
+    b.add({ ...step, action: 'skip', detail: tr().detail.cardNotShown(unreadable) }, PHASE.cards);
     return;
   }
   if (!(c.ck in snapshot.cards)) {
     plan.missingReads.cards.push(c.ck);
-    b.add({ ...step, action: 'skip', detail: 'the card was not read' }, PHASE.cards);
+    b.add({ ...step, action: 'skip', detail: tr().detail.cardNotRead }, PHASE.cards);
     return;
   }
   const current = snapshot.cards[c.ck];
@@ -605,11 +683,12 @@ function planCard(
     return;
   }
   // A card configured before holds the portal's own layout, so changing it needs consent; one never configured does not.
-  b.add({
+  updateOrKeepEdit(b, {
     ...step, action: 'update', detail: changes.join('; '),
     call: { method: 'crm.item.details.configuration.set', params: { ...c.params, data } },
     before: { card: c.ck, sections: current }, foreign: current !== null,
-  }, PHASE.cards);
+    record: afterUpdate(ledger, c.key, writtenState.card(data)),
+  }, current !== null && editedSince(ledger, c.key, writtenState.card(current)), input.keepEdits, PHASE.cards);
 }
 
 /**
@@ -628,13 +707,12 @@ function planApp(b: Builder, input: PlanInput): string | undefined {
   const { template, lang, snapshot, ledger } = input;
   const app = template.app;
   if (!app.robots.length && !app.triggers.length && !app.events.length && !app.businessProcesses.length) return undefined;
+  const t = tr();
   // A webhook can neither read nor register application objects: each is listed as skipped, for this reason.
-  const needsApp = input.mode === 'webhook'
-    ? 'needs the installed Autosalon application: Bitrix24 refuses it to an incoming webhook (ACCESS_DENIED)'
-    : undefined;
+  const needsApp = input.mode === 'webhook' ? t.detail.needsApp : undefined;
   const portalApp = snapshot.app ?? { robots: [], triggers: [], events: [], templates: [], unavailable: {} };
   const refused = (what: keyof typeof portalApp.unavailable) =>
-    portalApp.unavailable[what] && `the portal does not offer it (${portalApp.unavailable[what]}): its plan may lack business processes and automation`;
+    portalApp.unavailable[what] && t.detail.notOffered(portalApp.unavailable[what]!);
   const publicUrl = servicePublicUrl(input.app?.publicUrl, ledger);
   const urlProblem = handlerUrlProblem(publicUrl);
   const registeredRobots = new Set(portalApp.robots);
@@ -643,7 +721,7 @@ function planApp(b: Builder, input: PlanInput): string | undefined {
   // Robots: bizproc.robot.list shows only codes, so the ledger's fingerprint tells whether ours is current.
   for (const robot of app.robots) {
     const key = keys.robot(robot.code);
-    const title = `robot ${robot.code} ${quote(robot.name[lang])}`;
+    const title = t.title.robot(robot.code, robot.name[lang]);
     const problem = needsApp ?? urlProblem ?? refused('robots');
     if (problem) {
       b.add({ action: 'skip', kind: 'robot', key, group: 'app', title, detail: problem }, PHASE.robots);
@@ -655,10 +733,10 @@ function planApp(b: Builder, input: PlanInput): string | undefined {
     const hash = fingerprint(fields);
     const record: LedgerObject = { created: true, hash };
     if (!portalApp.robots.includes(robot.code)) {
-      b.add({ action: 'create', kind: 'robot', key, group: 'app', title, detail: `handler ${fields.HANDLER}`, call: { method: 'bizproc.robot.add', params: { CODE: robot.code, ...fields } }, record }, PHASE.robots);
+      b.add({ action: 'create', kind: 'robot', key, group: 'app', title, detail: t.detail.handler(String(fields.HANDLER)), call: { method: 'bizproc.robot.add', params: { CODE: robot.code, ...fields } }, record }, PHASE.robots);
       registeredRobots.add(robot.code);
     } else if (ledger.objects[key]?.hash !== hash) {
-      b.add({ action: 'update', kind: 'robot', key, group: 'app', title, detail: `handler ${fields.HANDLER}`, call: { method: 'bizproc.robot.update', params: { CODE: robot.code, FIELDS: fields } }, record }, PHASE.robots);
+      b.add({ action: 'update', kind: 'robot', key, group: 'app', title, detail: t.detail.handler(String(fields.HANDLER)), call: { method: 'bizproc.robot.update', params: { CODE: robot.code, FIELDS: fields } }, record }, PHASE.robots);
     } else {
       b.add({ action: 'keep', kind: 'robot', key, group: 'app', title }, PHASE.robots);
     }
@@ -666,7 +744,7 @@ function planApp(b: Builder, input: PlanInput): string | undefined {
 
   for (const trigger of app.triggers) {
     const key = keys.trigger(trigger.code);
-    const title = `trigger ${trigger.code} ${quote(trigger.name[lang])}`;
+    const title = t.title.trigger(trigger.code, trigger.name[lang]);
     const problem = needsApp ?? refused('triggers');
     if (problem) {
       b.add({ action: 'skip', kind: 'trigger', key, group: 'app', title, detail: problem }, PHASE.triggers);
@@ -676,13 +754,13 @@ function planApp(b: Builder, input: PlanInput): string | undefined {
     const call = { method: 'crm.automation.trigger.add', params: { CODE: trigger.code, NAME: trigger.name[lang] } };
     if (!current) b.add({ action: 'create', kind: 'trigger', key, group: 'app', title, call, record: { created: true } }, PHASE.triggers);
     else if (current.name !== trigger.name[lang]) {
-      b.add({ action: 'update', kind: 'trigger', key, group: 'app', title, detail: `name ${quote(current.name)} → ${quote(trigger.name[lang])}`, call, record: { created: true } }, PHASE.triggers);
+      b.add({ action: 'update', kind: 'trigger', key, group: 'app', title, detail: t.detail.nameChange(current.name, trigger.name[lang]), call, record: { created: true } }, PHASE.triggers);
     } else b.add({ action: 'keep', kind: 'trigger', key, group: 'app', title }, PHASE.triggers);
   }
 
   for (const event of app.events) {
     const key = keys.event(event);
-    const title = `event ${event} → the automation service`;
+    const title = t.title.event(event);
     const problem = needsApp ?? urlProblem ?? refused('events');
     if (problem) {
       b.add({ action: 'skip', kind: 'event', key, group: 'app', title, detail: problem }, PHASE.events);
@@ -693,18 +771,18 @@ function planApp(b: Builder, input: PlanInput): string | undefined {
     const ours = ledger.objects[key]?.handler;
     for (const stale of bindings.filter((e) => e.handler !== handler && e.handler === ours)) {
       b.add({
-        action: 'delete', kind: 'event', key: `${key}@${stale.handler}`, group: 'app', title: `event ${event} → ${stale.handler}`,
-        detail: 'an older address of the automation service', call: { method: 'event.unbind', params: { event, handler: stale.handler } },
+        action: 'delete', kind: 'event', key: `${key}@${stale.handler}`, group: 'app', title: t.title.eventAt(event, stale.handler),
+        detail: t.detail.staleHandler, call: { method: 'event.unbind', params: { event, handler: stale.handler } },
         before: stale,
       }, PHASE.events);
     }
     if (bindings.some((e) => e.handler === handler)) b.add({ action: 'keep', kind: 'event', key, group: 'app', title }, PHASE.events);
-    else b.add({ action: 'create', kind: 'event', key, group: 'app', title, detail: handler, call: { method: 'event.bind', params: { event, handler } }, record: { created: true, handler } }, PHASE.events);
+    else b.add({ action: 'create', kind: 'event', key, group: 'app', title, detail: t.detail.handler(handler), call: { method: 'event.bind', params: { event, handler } }, record: { created: true, handler } }, PHASE.events);
   }
 
   for (const bp of app.businessProcesses) {
     const key = keys.bp(bp.code);
-    const title = `business process ${quote(bp.name[lang])}`;
+    const title = t.title.businessProcess(bp.name[lang]);
     const skip = (detail: string) => b.add({ action: 'skip', kind: 'bp', key, group: 'app', title, detail }, PHASE.bp);
     const problem = needsApp ?? refused('templates');
     if (problem) {
@@ -713,11 +791,11 @@ function planApp(b: Builder, input: PlanInput): string | undefined {
     }
     if (!registeredRobots.has(bp.robot)) {
       const why = skippedRobots.get(bp.robot);
-      skip(why ? `it runs the robot ${bp.robot}, which is skipped: ${why}` : `it runs the robot ${bp.robot}, which is not registered`);
+      skip(why ? t.detail.bpRobotSkipped(bp.robot, why) : t.detail.bpRobotMissing(bp.robot));
       continue;
     }
     if (!input.app?.clientId) {
-      skip('the application\'s client_id is unknown (B24_APP_CLIENT_ID): the process cannot name its robot');
+      skip(t.detail.bpNoClientId);
       continue;
     }
     const built = businessProcessData(template, bp, input.app.clientId, lang);
@@ -734,13 +812,13 @@ function planApp(b: Builder, input: PlanInput): string | undefined {
     const fields = { NAME: name, DESCRIPTION: description, AUTO_EXECUTE: '0', TEMPLATE_DATA: [`autosalon_${bp.code}.bpt`, built.data] };
     if (!current) {
       b.add({
-        action: 'create', kind: 'bp', key, group: 'app', title, detail: 'uploaded as a .bpt, started by hand or by the robot (AUTO_EXECUTE 0)',
+        action: 'create', kind: 'bp', key, group: 'app', title, detail: t.detail.bpUploaded,
         call: { method: 'bizproc.workflow.template.add', params: { DOCUMENT_TYPE: DOCUMENT_TYPES[bp.documentType], ...fields } },
         record: { created: true, hash },
       }, PHASE.bp);
     } else if (recorded?.hash !== hash || current.name !== name) {
       b.add({
-        action: 'update', kind: 'bp', key, group: 'app', title, detail: 'a new version of the .bpt',
+        action: 'update', kind: 'bp', key, group: 'app', title, detail: t.detail.bpNewVersion,
         call: { method: 'bizproc.workflow.template.update', params: { ID: current.id, FIELDS: fields } },
         record: { created: true, hash, id: current.id }, before: current,
       }, PHASE.bp);
@@ -767,9 +845,15 @@ export function countActions(steps: Step[], filter: (s: Step) => boolean = () =>
   return out;
 }
 
-/** The plan changes something that was on the portal before this product: the user must agree first. */
+/** The changes a person must agree to first: to what was on the portal before this product, and to their own edits. */
+export function consentSteps(plan: Plan): { foreign: Step[]; edited: Step[] } {
+  const now = plan.steps.filter((s) => (s.action === 'update' || s.action === 'delete') && !s.deferred);
+  return { foreign: now.filter((s) => s.foreign && !s.edited), edited: now.filter((s) => s.edited) };
+}
+
 export function needsConsent(plan: Plan): boolean {
-  return plan.steps.some((s) => (s.action === 'update' || s.action === 'delete') && s.foreign && !s.deferred);
+  const { foreign, edited } = consentSteps(plan);
+  return foreign.length + edited.length > 0;
 }
 
 /** Steps that write to the portal now. */
@@ -784,6 +868,8 @@ export function executableSteps(plan: Plan): Step[] {
  */
 export function skipMeaning(step: Step, mode: 'webhook' | 'app'): 'not-verified' | 'drift' | 'note' {
   if (step.group === 'app' && mode === 'webhook') return 'not-verified';
+  // A person's edit kept at their request (--keep-edits) is what they asked for.
+  if (step.editKept) return 'note';
   return step.template ? 'drift' : 'note';
 }
 
@@ -794,13 +880,14 @@ export function isSettled(plan: Plan): boolean {
 
 /** Why Bitrix24 would refuse this service address as a robot or event handler; undefined when it would take it. */
 export function handlerUrlProblem(publicUrl: string | undefined): string | undefined {
-  if (!publicUrl) return 'the automation service\'s public URL is unknown: pass --public-url or set AUTOSALON_PUBLIC_URL';
+  const t = tr();
+  if (!publicUrl) return t.detail.publicUrlUnknown;
   let host: string;
   try {
     host = new URL(publicUrl).hostname;
   } catch {
-    return `the public URL "${publicUrl}" is not a URL`;
+    return t.detail.publicUrlNotUrl(publicUrl);
   }
-  if (!host.slice(1).includes('.')) return `Bitrix24 refuses handler URLs whose host has no dot ("${host}"): use a public name or an IP address`;
+  if (!host.slice(1).includes('.')) return t.detail.publicUrlNoDot(host);
   return undefined;
 }

@@ -19,7 +19,7 @@ export function firstRead(template: Template, ledger: Ledger, mode: 'webhook' | 
     const recorded = ledger.objects[keys.category(pipeline.code)];
     if (recorded?.id !== undefined && recorded.created) dealCounts.push(...removableDefaultStages(recorded.id, pipeline.stages.map((s) => s.code)));
   }
-  return { core: true, cards: knownCards(template, ledger), leadCounts: [...template.leads.remove], dealCounts, app: mode === 'app' };
+  return { core: true, cards: knownCards(template, ledger), leadCounts: [...template.leads.remove], dealCounts, app: mode === 'app', info: mode === 'webhook' };
 }
 
 export async function readPortal(client: PortalClient, template: Template, ledger: Ledger): Promise<PortalSnapshot> {

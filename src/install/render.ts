@@ -1,102 +1,180 @@
-// Text for people: the plan (counts, then one line per step, grouped by pipeline), progress, the summary.
+// Text for people: the plan (grouped by pipeline, each pipeline's own line first, a legend, repeated reasons folded
+// into one line), progress, the summary. Colour comes from the caller (a Style); without one the text is plain.
+import { tr } from '../i18n/index.js';
 import type { Template } from '../template/model.js';
 import type { ProgressEvent } from './apply.js';
-import type { InstallReport, Plan, Step, StepAction } from './model.js';
+import type { InstallReport, Plan, PlanDifference, Step, StepAction } from './model.js';
 import { countActions } from './plan.js';
 
-const MARK: Record<StepAction, string> = { create: '+', update: '~', delete: '-', keep: '=', skip: '!' };
+/** How a piece of text is shown: colours on a terminal, nothing when piped (see src/cli/style.ts). */
+export interface Style {
+  create: (text: string) => string;
+  update: (text: string) => string;
+  delete: (text: string) => string;
+  keep: (text: string) => string;
+  skip: (text: string) => string;
+  heading: (text: string) => string;
+  dim: (text: string) => string;
+  good: (text: string) => string;
+  bad: (text: string) => string;
+}
+
+const same = (text: string) => text;
+export const PLAIN: Style = { create: same, update: same, delete: same, keep: same, skip: same, heading: same, dim: same, good: same, bad: same };
+
+export const MARK: Record<StepAction, string> = { create: '+', update: '~', delete: '-', keep: '=', skip: '!' };
 
 function groupTitle(group: string, template: Template, lang: Plan['lang']): string {
-  if (group === 'leads') return 'Lead statuses';
+  const t = tr();
+  if (group === 'leads') return t.plan.groupLeads;
   if (group.startsWith('pipeline:')) {
     const code = group.slice('pipeline:'.length);
     const p = template.pipelines.find((x) => x.code === code);
-    return `Pipeline ${code}${p ? ` — ${p.name[lang]}` : ''}`;
+    return t.plan.groupPipeline(p ? p.name[lang] : code, code);
   }
-  if (group === 'fields') return 'Fields';
-  if (group === 'cards') return 'Cards';
-  if (group === 'app') return 'Application objects (robots, triggers, events, business process)';
-  return 'Kept as they are (not in the template)';
+  if (group === 'fields') return t.plan.groupFields;
+  if (group === 'cards') return t.plan.groupCards;
+  if (group === 'app') return t.plan.groupApp;
+  if (group === 'pipelines') return t.plan.groupPipelines;
+  return t.plan.groupPortal;
 }
 
 function groupRank(group: string, template: Template): number {
   if (group === 'leads') return 0;
   if (group.startsWith('pipeline:')) return 1 + template.pipelines.findIndex((p) => `pipeline:${p.code}` === group) / 100;
-  return { fields: 2, cards: 3, app: 4 }[group] ?? 5;
+  return { fields: 2, cards: 3, app: 4, pipelines: 4.5 }[group] ?? 5;
 }
 
-/** One step, as the plans print it: mark, action, object, detail. */
-export function stepLine(s: Step): string {
-  const when = s.deferred ? ' (once the pipeline exists)' : '';
-  return `  ${MARK[s.action]} ${s.action.padEnd(6)} ${s.title}${s.detail ? ` — ${s.detail}` : ''}${when}`;
+/** One step as the plans print it: mark, object, detail. */
+export function stepLine(s: Step, style: Style = PLAIN, indent = '  '): string {
+  return `${indent}${style[s.action](MARK[s.action])} ${s.title}${s.detail ? style.dim(` — ${s.detail}`) : ''}`;
 }
 
-function planCounts(plan: Plan): string {
+/** A folded line longer than this names its objects one per line under the reason. */
+const FOLDED_WIDTH = 240;
+
+/**
+ * Steps as lines; neighbours with the same action and the same reason are folded, so a reason is said once: into one
+ * line naming them all (the default stages of a new pipeline), or — when that line would run long (the nine
+ * application objects a webhook skips) — the reason once with the objects one per line under it.
+ */
+export function stepLines(steps: Step[], style: Style = PLAIN, indent = '  '): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < steps.length;) {
+    let j = i + 1;
+    while (j < steps.length && steps[j].action === steps[i].action && steps[j].detail && steps[j].detail === steps[i].detail) j++;
+    const run = steps.slice(i, j);
+    const mark = style[run[0].action](MARK[run[0].action]);
+    const line = `${indent}${MARK[run[0].action]} ${run.map((s) => s.title).join(', ')} — ${run[0].detail}`;
+    if (run.length === 1) out.push(stepLine(run[0], style, indent));
+    else if (line.length <= FOLDED_WIDTH) out.push(`${indent}${mark} ${run.map((s) => s.title).join(', ')}${style.dim(` — ${run[0].detail}`)}`);
+    else out.push(`${indent}${mark} ${style.dim(`${run[0].detail}:`)}`, ...run.map((s) => `${indent}    ${s.title}`));
+    i = j;
+  }
+  return out;
+}
+
+/** "45 to create, 17 to update, …": what the plan does to the template's objects and the portal's own. */
+export function planCounts(plan: Pick<Plan, 'steps'>): string {
   const ours = countActions(plan.steps, (s) => s.template);
   const portals = countActions(plan.steps, (s) => !s.template);
-  return `${ours.create} to create, ${ours.update} to update, ${ours.delete + portals.delete} to delete, `
-    + `${ours.keep} unchanged, ${ours.skip + portals.skip} skipped; ${portals.keep} of the portal's own elements kept`;
+  return tr().plan.counts(ours.create, ours.update, ours.delete + portals.delete, ours.keep, ours.skip + portals.skip, portals.keep);
 }
 
-export function renderPlan(plan: Plan, template: Template, header: { target: string; tierSource: string }): string {
+/** The changes alone, for the question before applying: "45 to create, 17 to update, 16 to delete". */
+export function changeCounts(plan: { steps: { action: StepAction }[] }): string {
+  const count = (action: StepAction) => plan.steps.filter((s) => s.action === action).length;
+  return tr().plan.changes(count('create'), count('update'), count('delete'));
+}
+
+export function legend(style: Style = PLAIN): string {
+  const t = tr();
+  return `${t.plan.legend}: ${(['create', 'update', 'delete', 'keep', 'skip'] as StepAction[]).map((a) => `${style[a](MARK[a])} ${t.plan.actionWord[a]}`).join('  ')}`;
+}
+
+export function renderPlan(plan: Plan, template: Template, header: { target: string; tierSource: string }, style: Style = PLAIN): string {
+  const t = tr();
   const out: string[] = [];
-  out.push(`${template.name[plan.lang]} ${plan.template.version} → ${header.target}`);
-  out.push(`tier ${plan.tier} (${header.tierSource}), language ${plan.lang}`);
-  out.push(`Plan: ${planCounts(plan)}`);
+  out.push(style.heading(`${template.name[plan.lang]} ${plan.template.version} → ${header.target}`));
+  out.push(t.plan.tierLine(plan.tier, header.tierSource, t.languageName[plan.lang]));
+  out.push(legend(style));
   // The portal's own elements that are simply kept are listed together, whatever they belong to.
   const shownIn = (s: Step) => (s.template || s.action !== 'keep' ? s.group : 'portal');
   const groups = [...new Set(plan.steps.map(shownIn))];
   groups.sort((a, b) => groupRank(a, template) - groupRank(b, template));
   for (const group of groups) {
-    const steps = plan.steps.filter((s) => shownIn(s) === group);
+    // A pipeline's own line comes first, then what happens to its stages.
+    const steps = plan.steps.filter((s) => shownIn(s) === group).sort((a, b) => Number(b.kind === 'category') - Number(a.kind === 'category'));
     const unchanged = steps.filter((s) => s.action === 'keep' && s.template);
-    const shown = steps.filter((s) => !(s.action === 'keep' && s.template));
-    out.push('', groupTitle(group, template, plan.lang));
-    for (const s of shown) out.push(stepLine(s));
-    if (unchanged.length) out.push(`  = ${unchanged.length} unchanged`);
+    const now = steps.filter((s) => !(s.action === 'keep' && s.template) && !s.deferred);
+    const later = steps.filter((s) => s.deferred);
+    out.push('', style.heading(groupTitle(group, template, plan.lang)));
+    out.push(...stepLines(now, style));
+    if (later.length) {
+      out.push(`  ${style.dim(t.plan.onceCreated)}`);
+      out.push(...stepLines(later, style, '    '));
+    }
+    if (unchanged.length) out.push(`  ${style.keep(MARK.keep)} ${t.plan.unchanged(unchanged.length)}`);
   }
+  out.push('', style.heading(`${t.plan.planLabel}: ${planCounts(plan)}`));
   return out.join('\n');
 }
 
 export function renderProgress(event: ProgressEvent): string | undefined {
+  const t = tr().progress;
   switch (event.type) {
-    case 'read': return event.round === 1 ? 'Reading the portal…' : `Reading the portal again (round ${event.round})…`;
-    case 'resume': return `Resuming an interrupted run: ${event.found} of the ${event.creates} objects its last batch was creating are on the portal; recorded, not created again.`;
-    case 'backup': return `Backup of ${event.objects} object(s) before changing them: ${event.file}`;
-    case 'batch': return `Round ${event.round}, batch ${event.batch}/${event.batches}: ${event.steps} step(s)…`;
-    case 'batch-done': return `  ${event.ok} done${event.failed ? `, ${event.failed} failed` : ''}`;
-    case 'lost': return `  the answer to batch ${event.batch} was lost: reading the portal again to see what it did`;
-    case 'wait': return `Waiting ${Math.round(event.ms / 1000)} s: ${event.reason}`;
+    case 'read': return event.round === 1 ? t.reading : t.readingAgain(event.round);
+    case 'resume': return t.resumed(event.found, event.creates);
+    case 'backup': return t.backup(event.objects, event.file);
+    case 'batch': return t.batch(event.round, event.batch, event.batches, event.steps);
+    case 'batch-done': return t.batchDone(event.ok, event.failed);
+    case 'lost': return t.lost(event.batch);
+    case 'wait': return t.wait(Math.round(event.ms / 1000), event.reason);
     default: return undefined;
   }
 }
 
-export function renderSummary(report: InstallReport): string {
+function titles(items: { title: string }[]): string {
+  const shown = items.slice(0, 5).map((d) => d.title).join(', ');
+  return items.length > 5 ? tr().summary.andMore(shown, items.length - 5) : shown;
+}
+
+/** Why the plan's counts and the result's differ, a line per reason. */
+export function renderDifferences(report: Pick<InstallReport, 'differences' | 'plan' | 'created' | 'updated' | 'deleted'>): string[] {
+  if (!report.differences.length) return [];
+  const t = tr().summary;
+  const planned = countActions(report.plan.steps);
+  const out = [t.countsDiffer(tr().plan.changes(planned.create, planned.update, planned.delete), tr().plan.done(report.created, report.updated, report.deleted))];
+  const by = (why: PlanDifference['why']) => report.differences.filter((d) => d.why === why);
+  if (by('not-needed').length) out.push(`  ${t.notNeeded(by('not-needed').length, titles(by('not-needed')))}`);
+  if (by('added').length) out.push(`  ${t.added(by('added').length, titles(by('added')))}`);
+  if (by('failed').length) out.push(`  ${t.failedPlanned(by('failed').length)}`);
+  if (by('interrupted').length) out.push(`  ${t.notMade(by('interrupted').length)}`);
+  return out;
+}
+
+export function renderSummary(report: InstallReport, style: Style = PLAIN): string {
+  const t = tr().summary;
   const out: string[] = [];
-  if (report.cancelled) return 'Cancelled: nothing was changed.';
-  if (report.dryRun) {
-    out.push(`Dry run: nothing was changed (${report.httpRequests} request(s) to read the portal).`);
-    return out.join('\n');
+  if (report.cancelled) return t.cancelled;
+  if (report.dryRun) return t.dryRun(report.httpRequests);
+  if (report.interrupted) {
+    out.push(style.bad(t.interrupted(report.created + report.updated + report.deleted)));
+  } else {
+    out.push(t.done(report.httpRequests, report.rounds, tr().plan.done(report.created, report.updated, report.deleted), report.unchanged));
   }
-  out.push(`Done in ${report.httpRequests} request(s), ${report.rounds} round(s): ${report.created} created, ${report.updated} updated, `
-    + `${report.deleted} deleted, ${report.unchanged} unchanged.`);
-  if (report.resumed) out.push('An interrupted run was resumed: what it had created was found and recorded.');
-  if (report.skipped.length) {
-    out.push(`Skipped (${report.skipped.length}):`);
-    const byReason = new Map<string, string[]>();
-    for (const s of report.skipped) byReason.set(s.reason, [...(byReason.get(s.reason) ?? []), s.object]);
-    for (const [reason, objects] of byReason) out.push(`  ! ${objects.join(', ')} — ${reason}`);
-  }
-  if (report.kept.length) out.push(`Kept ${report.kept.length} element(s) of the portal that the template does not know.`);
+  out.push(...renderDifferences(report));
+  if (report.resumed) out.push(t.resumed);
+  // The plan above listed what was skipped and why; here only how many.
+  if (report.skipped.length) out.push(t.skipped(report.skipped.length));
+  if (report.kept.length) out.push(t.kept(report.kept.length));
   if (report.failed.length) {
-    out.push(`Failed (${report.failed.length}):`);
-    for (const f of report.failed) out.push(`  x ${f.reason || f.object}`);
+    out.push(style.bad(t.failed(report.failed.length)));
+    for (const f of report.failed) out.push(`  ${style.bad('x')} ${f.reason || f.object}`);
   }
-  out.push(report.converged
-    ? 'The portal now matches the template.'
-    : 'The portal does not match the template yet: see what was skipped or failed above (autosalon verify lists every difference).');
-  if (report.backupFile) out.push(`Backup: ${report.backupFile}`);
-  out.push(`State: ${report.stateDir}`);
+  if (!report.interrupted) out.push(report.converged ? style.good(t.matches) : style.bad(t.doesNotMatch));
+  if (report.backupFile) out.push(t.backup(report.backupFile));
+  out.push(t.state(report.stateDir));
   return out.join('\n');
 }
 
@@ -110,6 +188,7 @@ export function reportJson(report: InstallReport): Record<string, unknown> {
       lang: plan.lang,
       steps: plan.steps.map((s) => ({
         id: s.id, action: s.action, kind: s.kind, object: s.key, title: s.title, detail: s.detail, deferred: s.deferred ?? false, template: s.template,
+        ...(s.edited ? { edited: true } : {}),
       })),
     },
   };

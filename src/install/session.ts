@@ -2,10 +2,9 @@
 // from every message that may be printed.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { tr } from '../i18n/index.js';
 import { appCredentials, connect, describeTarget, oauthServerEndpoint, redact, resolveTarget, secretsOf, TargetError, type PortalTarget, type TargetInput } from '../portal/auth.js';
 import type { PortalClient, PortalClientOptions } from '../portal/client.js';
-import { keysFromEnvironment } from '../service/secret-key.js';
-import { SqliteStore } from '../service/store/sqlite.js';
 import { InstallError } from './model.js';
 import { defaultStateDir } from './state.js';
 
@@ -35,21 +34,24 @@ export interface Session {
  * Renewed tokens are written back at once, so the service goes on with the new pair.
  */
 async function targetFromStore(options: SessionOptions, env: NodeJS.ProcessEnv): Promise<{ target: PortalTarget; close: () => Promise<void> } | undefined> {
-  if (!options.memberId || options.accessToken || options.refreshToken || options.webhook) return undefined;
+  if (!options.memberId || options.accessToken || options.refreshToken || options.webhook || env.B24_ACCESS_TOKEN || env.B24_REFRESH_TOKEN) return undefined;
   const dbFile = options.dbFile ?? env.AUTOSALON_DB ?? join(options.stateDir ?? defaultStateDir(env), 'service.sqlite');
   if (!existsSync(dbFile)) {
-    throw new InstallError(`--member-id alone takes the tokens the automation service stored, but there is no service database at ${dbFile} (AUTOSALON_DB): pass --access-token, --refresh-token and --domain instead`);
+    throw new InstallError(tr().target.noServiceDb(dbFile));
   }
-  let store: SqliteStore;
+  // Loaded here only: the native SQLite module is needed for this case alone, and costs start-up time otherwise.
+  const { SqliteStore } = await import('../service/store/sqlite.js');
+  const { keysFromEnvironment } = await import('../service/secret-key.js');
+  let store: InstanceType<typeof SqliteStore>;
   try {
     store = new SqliteStore(dbFile, { keys: keysFromEnvironment(env, options.stateDir ?? defaultStateDir(env)) });
   } catch (error) {
-    throw new InstallError(`cannot open the automation service's database ${dbFile} (${(error as Error).message}): pass --access-token, --refresh-token and --domain instead`);
+    throw new InstallError(tr().target.serviceDbUnreadable(dbFile, (error as Error).message));
   }
   const portal = await store.getPortal(options.memberId);
   if (!portal || !portal.refreshToken) {
     await store.close();
-    throw new InstallError(`the automation service (${dbFile}) has no tokens for member_id ${options.memberId}: install the application on that portal first, or pass the tokens`);
+    throw new InstallError(tr().target.noStoredTokens(dbFile, options.memberId));
   }
   const target: PortalTarget = {
     kind: 'app',
@@ -83,10 +85,7 @@ export async function openSession(options: SessionOptions, clientOptions: Portal
     // Tokens given on the command line: Bitrix24 invalidates a refresh token once it is used, and there is nowhere
     // safe to keep the new pair, so the user is told instead of finding out later.
     target.onTokens = () => {
-      if (!notices.length) {
-        notices.push('The access token had expired and was renewed: the refresh token you passed is no longer valid. '
-          + 'Take new tokens from the application (or run with --member-id and the automation service\'s database, which keeps them current).');
-      }
+      if (!notices.length) notices.push(tr().target.tokensRenewed);
     };
   }
   let client: PortalClient;

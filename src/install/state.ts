@@ -6,8 +6,10 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { z } from 'zod';
-import { LANGUAGES } from '../template/schema.js';
+// zod's small build: every run reads the ledger, and the full one would add to every command's start.
+import * as z from 'zod/mini';
+import { tr } from '../i18n/index.js';
+import { LANGUAGES } from '../template/constants.js';
 import { InstallError, type Ledger, type LedgerObject, type StepAction, type StepKind } from './model.js';
 
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -20,18 +22,18 @@ export function portalDirName(portalKey: string): string {
 }
 
 const ledgerObjectSchema = z.object({
-  created: z.boolean(), id: z.number().optional(), hash: z.string().optional(), handler: z.string().optional(),
+  created: z.boolean(), id: z.optional(z.number()), hash: z.optional(z.string()), handler: z.optional(z.string()),
 });
 
 const ledgerSchema = z.object({
   version: z.literal(1),
   portal: z.object({ key: z.string(), origin: z.string(), mode: z.enum(['webhook', 'app']) }),
-  template: z.object({ code: z.string(), version: z.string() }).optional(),
-  tier: z.string().optional(),
-  lang: z.enum(LANGUAGES).optional(),
-  publicUrl: z.string().optional(),
-  installedAt: z.string().optional(),
-  updatedAt: z.string().optional(),
+  template: z.optional(z.object({ code: z.string(), version: z.string() })),
+  tier: z.optional(z.string()),
+  lang: z.optional(z.enum(LANGUAGES)),
+  publicUrl: z.optional(z.string()),
+  installedAt: z.optional(z.string()),
+  updatedAt: z.optional(z.string()),
   objects: z.record(z.string(), ledgerObjectSchema),
   localAdditions: z.array(z.object({
     pipeline: z.string(), statusId: z.string(), name: z.string(), after: z.string(),
@@ -64,8 +66,8 @@ const journalSchema = z.object({
   batch: z.number(),
   steps: z.array(z.object({
     id: z.string(), action: z.string(), kind: z.string(), key: z.string(), title: z.string(),
-    natural: z.record(z.string(), z.unknown()).optional(),
-    record: ledgerObjectSchema.optional(),
+    natural: z.optional(z.record(z.string(), z.unknown())),
+    record: z.optional(ledgerObjectSchema),
   })),
 });
 
@@ -86,12 +88,12 @@ function writeAtomic(path: string, data: unknown): void {
   renameSync(tmp, path);
 }
 
-function readJson(path: string, what: string): unknown {
+function readJson(path: string, what: 'ledger' | 'journal' | 'backup'): unknown {
   const text = readFileSync(path, 'utf8');
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new InstallError(`the ${what} ${path} is not valid JSON (${(error as Error).message}); restore it from a copy or move it away`);
+    throw new InstallError(tr().state.notJson(what, path, (error as Error).message));
   }
 }
 
@@ -152,16 +154,15 @@ export class PortalState {
           // Unreadable: written by a process killed mid-write; treat as stale.
         }
         if (holder.pid && holder.host === hostname() && isRunning(holder.pid)) {
-          throw new InstallError(`another ${holder.what ?? 'run'} is working on this portal (pid ${holder.pid}, since ${holder.since}); wait for it to finish `
-            + `(if no such run is going on — the process id was reused — delete ${this.lockFile})`);
+          throw new InstallError(tr().state.locked(holder.what ?? 'run', holder.pid, holder.since ?? '?', this.lockFile));
         }
         if (holder.pid && holder.host && holder.host !== hostname()) {
-          throw new InstallError(`another ${holder.what ?? 'run'} on ${holder.host} holds ${this.lockFile}; if it is not running any more, delete that file`);
+          throw new InstallError(tr().state.lockedElsewhere(holder.what ?? 'run', holder.host, this.lockFile));
         }
         rmSync(this.lockFile, { force: true });
       }
     }
-    throw new InstallError(`could not take the lock ${this.lockFile}`);
+    throw new InstallError(tr().state.lockFailed(this.lockFile));
   }
 
   /** Runs `work` holding the portal's lock (see lock()). */
@@ -179,10 +180,7 @@ export class PortalState {
     const parsed = ledgerSchema.safeParse(readJson(this.ledgerFile, 'ledger'));
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new InstallError(
-        `the ledger ${this.ledgerFile} is damaged (${issue.path.join('.') || 'top level'}: ${issue.message}); `
-        + 'restore it from a copy, or move it away to let the installer match objects by name again',
-      );
+      throw new InstallError(tr().state.ledgerDamaged(this.ledgerFile, `${issue.path.join('.') || '—'}: ${issue.message}`));
     }
     return { ...parsed.data, portal } as Ledger;
   }
@@ -196,7 +194,7 @@ export class PortalState {
     if (!existsSync(this.journalFile)) return undefined;
     const parsed = journalSchema.safeParse(readJson(this.journalFile, 'journal'));
     if (!parsed.success) {
-      throw new InstallError(`the journal ${this.journalFile} is damaged; move it away and run again (objects are matched by name)`);
+      throw new InstallError(tr().state.journalDamaged(this.journalFile));
     }
     return parsed.data as Journal;
   }

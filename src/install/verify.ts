@@ -1,13 +1,14 @@
 // Verify: read the portal and plan, as an install would, and report every difference from the template (drift).
 // Nothing is written. Objects a webhook cannot see (robots, triggers, events, the business process) are listed as
 // not verified, not as drift.
+import { tr } from '../i18n/index.js';
 import type { PortalClient } from '../portal/client.js';
-import { loadTemplate } from '../template/loader.js';
 import type { Lang, Template } from '../template/model.js';
 import { filterByTier } from '../template/tiers.js';
-import { explicitTier, tierFromAppInfo } from './apply.js';
+import { explicitTier, lastInstallTier, tierFromAppInfo } from './apply.js';
 import { InstallError, type ObjectNote, type Plan, type StepAction } from './model.js';
 import { keptElements, noteOf, skipMeaning } from './plan.js';
+import { PLAIN, type Style } from './render.js';
 import { planWithReads, readPortal } from './read.js';
 import { defaultStateDir, PortalState } from './state.js';
 
@@ -41,18 +42,16 @@ export interface VerifyReport {
 }
 
 export async function verifyPortal(client: PortalClient, options: VerifyOptions = {}): Promise<VerifyReport> {
-  const fullTemplate = options.template ?? loadTemplate();
+  const fullTemplate = options.template ?? (await import('../template/loader.js')).loadTemplate();
   const state = new PortalState(options.stateDir ?? defaultStateDir(), client.portalKey, client.origin);
   const ledger = state.loadLedger({ key: client.portalKey, origin: client.origin, mode: client.mode });
   const start = client.httpRequests;
   const snapshot = await readPortal(client, fullTemplate, ledger);
 
   const choice = explicitTier(fullTemplate, options)
-    ?? (ledger.tier ? { tier: ledger.tier, source: 'the last install' } : undefined)
-    ?? (snapshot.app?.info ? tierFromAppInfo(fullTemplate, snapshot.app.info) : undefined);
-  if (!choice) {
-    throw new InstallError(`nothing says which tier this portal should have (no install recorded here): pass --tier ${fullTemplate.tiers.join('|')} or --plan CODE`);
-  }
+    ?? (ledger.tier ? lastInstallTier(fullTemplate, ledger.tier, snapshot.info) : undefined)
+    ?? (snapshot.info && (snapshot.info.licenseType || snapshot.info.license) ? tierFromAppInfo(fullTemplate, snapshot.info) : undefined);
+  if (!choice) throw new InstallError(tr().errors.verifyNoTier(fullTemplate.tiers.join('|')));
   const { tier, source: tierSource } = choice;
   const lang = options.lang ?? ledger.lang ?? 'ru';
   const plan = await planWithReads(client, snapshot, {
@@ -67,7 +66,7 @@ export async function verifyPortal(client: PortalClient, options: VerifyOptions 
       drift.push({ action: s.action, object: s.key, title: s.title, detail: s.detail ?? '' });
     } else if (s.action === 'skip') {
       const meaning = skipMeaning(s, client.mode);
-      if (meaning === 'not-verified') notVerified.push({ object: s.title, reason: 'needs an installed application to be read' });
+      if (meaning === 'not-verified') notVerified.push({ object: s.title, reason: tr().verify.needsAppToRead });
       else if (meaning === 'drift') drift.push({ action: 'skip', object: s.key, title: s.title, detail: s.detail ?? '' });
       else notes.push(noteOf(s));
     }
@@ -80,18 +79,21 @@ export async function verifyPortal(client: PortalClient, options: VerifyOptions 
   };
 }
 
-export function renderVerify(report: VerifyReport): string {
+/** The verify report for people; `advice` is the command that fixes the drift (the CLI builds it from its own flags). */
+export function renderVerify(report: VerifyReport, advice: string, style: Style = PLAIN): string {
+  const t = tr();
   const out: string[] = [];
-  out.push(`${report.portal}: tier ${report.tier} (${report.tierSource}), language ${report.lang}${report.publicUrl ? `, automation service ${report.publicUrl}` : ''}`);
-  if (report.ok) out.push('OK: the portal matches the template.');
+  out.push(t.verify.header(report.portal, report.tier, report.tierSource, t.languageName[report.lang], report.publicUrl));
+  if (report.ok) out.push(style.good(t.verify.ok));
   else {
-    out.push(`Drift (${report.drift.length}):`);
-    const verb: Record<StepAction, string> = { create: 'missing', update: 'differs', delete: 'extra', skip: 'cannot fix', keep: '' };
-    for (const d of report.drift) out.push(`  ${verb[d.action].padEnd(10)} ${d.title}${d.detail ? ` — ${d.detail}` : ''}`);
-    out.push('Run autosalon install to fix what can be fixed.');
+    out.push(style.bad(t.verify.drift(report.drift.length)));
+    const verb: Record<StepAction, string> = { create: t.verify.missing, update: t.verify.differs, delete: t.verify.extra, skip: t.verify.cannotFix, keep: '' };
+    const width = Math.max(...Object.values(verb).map((v) => v.length));
+    for (const d of report.drift) out.push(`  ${style[d.action === 'skip' ? 'skip' : d.action](verb[d.action].padEnd(width))} ${d.title}${d.detail ? style.dim(` — ${d.detail}`) : ''}`);
+    out.push(t.verify.advice(advice));
   }
-  for (const n of report.notes) out.push(`  note: ${n.object} — ${n.reason}`);
-  if (report.notVerified.length) out.push(`Not verified (${report.notVerified.length}): ${report.notVerified.map((n) => n.object).join(', ')} — they need an installed application.`);
-  if (report.kept.length) out.push(`The portal's own elements, not in the template: ${report.kept.length} (left as they are).`);
+  for (const n of report.notes) out.push(`  ${t.verify.note}: ${n.object} — ${n.reason}`);
+  if (report.notVerified.length) out.push(t.verify.notVerified(report.notVerified.length, report.notVerified.map((n) => n.object).join(', ')));
+  if (report.kept.length) out.push(t.verify.kept(report.kept.length));
   return out.join('\n');
 }

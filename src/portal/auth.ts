@@ -1,5 +1,6 @@
 // How the product reaches a portal: an incoming webhook (B24_WEBHOOK_URL) or the OAuth tokens of the installed
 // application. Secrets never leave this module in printable form: describeTarget() and redact() are what output uses.
+import { tr } from '../i18n/index.js';
 import { PortalClient, type OAuthTokens, type PortalClientOptions } from './client.js';
 
 export type PortalTarget =
@@ -41,47 +42,54 @@ export function appCredentials(input: Pick<TargetInput, 'clientId' | 'clientSecr
   return { clientId: input.clientId ?? env.B24_APP_CLIENT_ID ?? '', clientSecret: input.clientSecret ?? env.B24_APP_CLIENT_SECRET ?? '' };
 }
 
-/** Chooses the target from explicit options first, then the environment (.env). */
-export function resolveTarget(input: TargetInput, env: NodeJS.ProcessEnv = process.env): PortalTarget {
-  if (input.accessToken || input.refreshToken) {
-    if (!input.domain) throw new TargetError('app mode needs the portal address: add --domain your.bitrix24.ru');
-    if (!input.accessToken && !input.refreshToken) throw new TargetError('app mode needs --access-token (and --refresh-token to renew it)');
-    const host = input.domain.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
-    return {
-      kind: 'app',
-      tokens: {
-        accessToken: input.accessToken ?? '',
-        refreshToken: input.refreshToken ?? '',
-        // Unknown expiry: treat the token as valid for now; an expired_token answer triggers a refresh.
-        expires: input.accessToken ? Math.floor(Date.now() / 1000) + 3600 : 0,
-        domain: host,
-        clientEndpoint: `https://${host}/rest/`,
-        serverEndpoint: oauthServerEndpoint(input, env),
-        memberId: input.memberId ?? host,
-      },
-      app: appCredentials(input, env),
-    };
-  }
-  const url = input.webhook ?? env.B24_WEBHOOK_URL;
-  if (!url) {
-    throw new TargetError(
-      'no portal to talk to: pass --webhook https://your.bitrix24.ru/rest/1/SECRET/ or set B24_WEBHOOK_URL in .env '
-      + '(an installed application: --access-token, --refresh-token and --domain)',
-    );
-  }
+function appTarget(input: TargetInput, tokens: { accessToken?: string; refreshToken?: string; domain?: string }, env: NodeJS.ProcessEnv): PortalTarget {
+  const t = tr().target;
+  if (!tokens.domain) throw new TargetError(t.needsDomain);
+  const host = tokens.domain.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+  return {
+    kind: 'app',
+    tokens: {
+      accessToken: tokens.accessToken ?? '',
+      refreshToken: tokens.refreshToken ?? '',
+      // Unknown expiry: treat the token as valid for now; an expired_token answer triggers a refresh.
+      expires: tokens.accessToken ? Math.floor(Date.now() / 1000) + 3600 : 0,
+      domain: host,
+      clientEndpoint: `https://${host}/rest/`,
+      serverEndpoint: oauthServerEndpoint(input, env),
+      memberId: input.memberId ?? host,
+    },
+    app: appCredentials(input, env),
+  };
+}
+
+function webhookTarget(url: string): PortalTarget {
+  const t = tr().target;
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new TargetError('the webhook is not a URL: it looks like https://your.bitrix24.ru/rest/1/SECRET/');
+    throw new TargetError(t.webhookNotUrl);
   }
-  if (parsed.protocol !== 'https:') {
-    throw new TargetError('the webhook must start with https:// (Bitrix24 and its SDK take webhooks over HTTPS only): it looks like https://your.bitrix24.ru/rest/1/SECRET/');
-  }
-  if (!/\/rest\/\d+\/[^/]+\/?$/.test(parsed.pathname)) {
-    throw new TargetError(`the webhook URL of ${parsed.origin} does not look like an incoming webhook: expected ${parsed.origin}/rest/<user id>/<secret>/`);
-  }
+  if (parsed.protocol !== 'https:') throw new TargetError(t.webhookNotHttps);
+  if (!/\/rest\/\d+\/[^/]+\/?$/.test(parsed.pathname)) throw new TargetError(t.webhookShape(parsed.origin));
   return { kind: 'webhook', url };
+}
+
+/**
+ * Chooses the target: the application's tokens given on the command line (or standard input), else --webhook, else
+ * tokens in the environment (B24_ACCESS_TOKEN / B24_REFRESH_TOKEN with B24_DOMAIN: not visible in `ps`), else
+ * B24_WEBHOOK_URL (.env).
+ */
+export function resolveTarget(input: TargetInput, env: NodeJS.ProcessEnv = process.env): PortalTarget {
+  const t = tr().target;
+  if (input.accessToken || input.refreshToken) return appTarget(input, { ...input, domain: input.domain ?? env.B24_DOMAIN }, env);
+  if (input.webhook) return webhookTarget(input.webhook);
+  if (env.B24_ACCESS_TOKEN || env.B24_REFRESH_TOKEN) {
+    if (env.B24_WEBHOOK_URL) throw new TargetError(t.bothInEnvironment);
+    return appTarget(input, { accessToken: env.B24_ACCESS_TOKEN || undefined, refreshToken: env.B24_REFRESH_TOKEN || undefined, domain: input.domain ?? env.B24_DOMAIN }, env);
+  }
+  if (!env.B24_WEBHOOK_URL) throw new TargetError(t.noPortal);
+  return webhookTarget(env.B24_WEBHOOK_URL);
 }
 
 export function connect(target: PortalTarget, options: PortalClientOptions = {}): PortalClient {
@@ -91,8 +99,8 @@ export function connect(target: PortalTarget, options: PortalClientOptions = {})
 
 /** The portal's address and mode, safe to print. */
 export function describeTarget(target: PortalTarget): string {
-  if (target.kind === 'webhook') return `${new URL(target.url).origin} (incoming webhook)`;
-  return `https://${target.tokens.domain} (application)`;
+  if (target.kind === 'webhook') return tr().target.describeWebhook(new URL(target.url).origin);
+  return tr().target.describeApp(`https://${target.tokens.domain}`);
 }
 
 /** Every secret of a target, for redaction. */

@@ -8,6 +8,7 @@
 import { ApiVersion, B24Hook, B24OAuth, RefreshTokenError, type AjaxResult } from '@bitrix24/b24jssdk';
 import pRetry, { AbortError } from 'p-retry';
 import qs from 'qs';
+import { tr } from '../i18n/index.js';
 
 export type RestParams = Record<string, unknown>;
 
@@ -55,27 +56,31 @@ export class UnreachableError extends LostResponseError {
   constructor(method: string, origin: string, cause: string) {
     super(method, cause);
     Object.defineProperty(this, 'code', { value: 'UNREACHABLE' });
-    this.message = `cannot reach the portal at ${origin}: ${cause}`;
+    this.message = tr().portal.unreachable(origin, cause);
     this.name = 'UnreachableError';
   }
 }
 
+/**
+ * The portal accepted the request but did not answer within the time allowed (--timeout-ms): it may or may not have
+ * executed it, like any lost answer, but asking again would only wait as long once more, so it is not repeated.
+ */
+export class TimeoutError extends LostResponseError {
+  constructor(method: string, origin: string, readonly timeoutMs: number) {
+    super(method, `no answer in ${timeoutMs} ms`);
+    Object.defineProperty(this, 'code', { value: 'TIMEOUT' });
+    this.message = tr().portal.timeout(origin, timeoutMs);
+    this.name = 'TimeoutError';
+  }
+}
+
 const TLS_ERROR = /CERT|SIGNATURE|SELF_SIGNED|ERR_TLS|ERR_SSL/;
-const NOT_CONNECTED: Record<string, string> = {
-  ECONNREFUSED: 'nothing answers at that address and port (connection refused); check the portal address',
-  ENOTFOUND: 'its host name does not resolve (ENOTFOUND); check the portal address',
-  EAI_AGAIN: 'its host name could not be resolved now (EAI_AGAIN); check the network and the portal address',
-  EHOSTUNREACH: 'the network cannot reach that host (EHOSTUNREACH)',
-  ENETUNREACH: 'the network is unreachable (ENETUNREACH)',
-};
+const NOT_CONNECTED = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'] as const;
 
 /** Why a request could not reach the portal at all, or undefined when it may have been sent. */
 function notConnected(code: string, message: string): string | undefined {
-  if (NOT_CONNECTED[code]) return NOT_CONNECTED[code];
-  if (TLS_ERROR.test(code)) {
-    return `its TLS certificate is not trusted (${message || code}); a portal with its own certificate authority, such as the `
-      + 'Autosalon emulator, needs NODE_EXTRA_CA_CERTS=<its ca.pem> in the environment';
-  }
+  if ((NOT_CONNECTED as readonly string[]).includes(code)) return tr().portal.notConnected[code as (typeof NOT_CONNECTED)[number]];
+  if (TLS_ERROR.test(code)) return tr().portal.untrustedTls(message || code);
   return undefined;
 }
 
@@ -136,12 +141,25 @@ export interface RetryPolicy {
 export interface PortalClientOptions {
   /** Client-side leaky bucket of the SDK: burst and drain per second (Enterprise: 250 / 5). */
   rateLimit?: { burstLimit: number; drainRate: number };
+  /**
+   * The portal's own leaky bucket (docs limits.md): a 503 QUERY_LIMIT_EXCEEDED means it is full, and it drains
+   * `drainPerSecond` requests a second, so one request gets through after 1/drain s. Default: the request-rate
+   * limit's, else 2/s (every plan but Enterprise; waiting 0.5 s there too costs little). `burst` bounds the waits:
+   * a full bucket is empty after burst/drain seconds.
+   */
+  portalBucket?: { burst: number; drainPerSecond: number };
   retry?: Partial<RetryPolicy>;
+  /** A request the portal accepted but has not answered in this time is given up (TimeoutError); default 30 s. */
+  timeoutMs?: number;
   /** Called after every retry wait, for progress output. */
-  onWait?: (info: { method: string; code: string; attempt: number }) => void;
+  onWait?: (info: { method: string; code: string; attempt: number; ms?: number }) => void;
 }
 
 const DEFAULT_RETRY: RetryPolicy = { limitAttempts: 12, readAttempts: 4, minDelayMs: 500, maxDelayMs: 60_000 };
+/** The SDK's own request timeout (abstract-http.ts), kept as the default. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const READ_METHOD = /\.(get|list|fields|types|items|current)$|^(scope|profile|server\.time|app\.info|feature\.get|user\.get|department\.get)$|\.get[A-Z]|\.configuration\.get$/;
 
 /** Reads can be repeated after a lost response; everything else must be looked up instead. */
@@ -155,24 +173,36 @@ type SdkClient = B24Hook | B24OAuth;
 export interface RestCaller {
   call<T = unknown>(method: string, params?: RestParams): Promise<CallResult<T>>;
   batch(commands: Record<string, BatchCommand>, options?: { halt?: boolean }): Promise<BatchResult>;
-  listAll<T = Record<string, unknown>>(method: string, params?: RestParams, itemsKey?: string, firstPages?: number): Promise<T[]>;
+  listAll<T = Record<string, unknown>>(method: string, params?: RestParams, options?: ListOptions): Promise<T[]>;
 }
 
 const PAGE_SIZE = 50;
 /** Bounded: 2000 pages of 50 is far beyond any portal this product configures. */
 const MAX_PAGES = 2000;
 
+export interface ListOptions {
+  /** Where a page keeps its items when the result is an object ({ tasks: [...] }, { items: [...] }). */
+  itemsKey?: string;
+  /**
+   * Pages read in the first request already: a caller that usually lists a few pages (the sweep) then needs one
+   * request. Pages past the total are dropped, since a CRM list answers a page past its last with its first again.
+   */
+  firstPages?: number;
+  /** Read no more than this many items. */
+  max?: number;
+}
+
 /**
- * Every item of a paged list method (50 per page). The first page says how many there are; the other pages are then
- * read together, up to 50 of them in one batch, instead of one request each. `firstPages` reads that many pages in the
- * first request already (a caller that usually lists a few pages, such as the sweep, then needs one request); pages
- * past the total are dropped, since a CRM list answers a page past its last with its first page again.
+ * The items of a paged list method (50 per page) and how many the portal has: the first page says how many there
+ * are; the other pages are then read together, up to 50 of them in one batch, instead of one request each.
  */
-export async function listAll<T = Record<string, unknown>>(
-  rest: RestCaller, method: string, params: RestParams = {}, itemsKey?: string, firstPages = 1,
-): Promise<T[]> {
-  const page = (result: unknown) => ((itemsKey ? (result as Record<string, T[]> | undefined)?.[itemsKey] : result) ?? []) as T[];
-  const speculative = Math.min(Math.max(1, firstPages), 50);
+export async function listPages<T = Record<string, unknown>>(
+  rest: RestCaller, method: string, params: RestParams = {}, options: ListOptions = {},
+): Promise<{ items: T[]; total?: number }> {
+  const { itemsKey } = options;
+  const max = options.max ?? PAGE_SIZE * MAX_PAGES;
+  const page = (result: unknown) => (Array.isArray(result) ? result : itemsKey ? (result as Record<string, T[]> | undefined)?.[itemsKey] ?? [] : []) as T[];
+  const speculative = Math.min(Math.max(1, options.firstPages ?? 1), 50, Math.ceil(max / PAGE_SIZE));
   let first: { items: T[][]; total?: number; next?: number };
   if (speculative === 1) {
     const r = await rest.call(method, { ...params, start: 0 });
@@ -182,24 +212,29 @@ export async function listAll<T = Record<string, unknown>>(
     first = { items: r.pages.map(page), total: r.total.p0, next: r.next.p0 };
   }
   const items = [...first.items[0]];
-  if (first.next === undefined) return items;
+  if (first.next === undefined || items.length >= max) return { items: items.slice(0, max), total: first.total };
   if (first.total === undefined) {
     // Without a total, the pages can only be followed one by one.
-    for (let n = 1, start: number | undefined = first.next; n < MAX_PAGES && start !== undefined; n++) {
+    for (let start: number | undefined = first.next; start !== undefined && items.length < max;) {
       const r: CallResult<unknown> = await rest.call(method, { ...params, start });
       items.push(...page(r.result));
       start = r.next;
     }
-    return items;
+    return { items: items.slice(0, max) };
   }
   const total = first.total;
   first.items.slice(1).forEach((pageItems, i) => {
     if ((i + 1) * PAGE_SIZE < total) items.push(...pageItems);
   });
   const starts: number[] = [];
-  for (let start = speculative * PAGE_SIZE; start < total && starts.length < MAX_PAGES; start += PAGE_SIZE) starts.push(start);
+  for (let start = speculative * PAGE_SIZE; start < Math.min(total, max); start += PAGE_SIZE) starts.push(start);
   for (let i = 0; i < starts.length; i += 50) items.push(...(await readPages(rest, method, params, starts.slice(i, i + 50))).pages.flatMap(page));
-  return items;
+  return { items: items.slice(0, max), total };
+}
+
+/** Every item of a paged list method (see listPages). */
+export async function listAll<T = Record<string, unknown>>(rest: RestCaller, method: string, params: RestParams = {}, options: ListOptions = {}): Promise<T[]> {
+  return (await listPages<T>(rest, method, params, options)).items;
 }
 
 /** The pages at these offsets, in one batch. */
@@ -217,6 +252,8 @@ export class PortalClient {
   /** HTTP requests sent to the portal's REST endpoint (a batch is one). */
   httpRequests = 0;
   private readonly retry: RetryPolicy;
+  private readonly bucket: { burst: number; drainPerSecond: number };
+  private readonly timeoutMs: number;
 
   private constructor(
     private readonly sdk: SdkClient,
@@ -228,7 +265,11 @@ export class PortalClient {
     private readonly options: PortalClientOptions,
   ) {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.bucket = options.portalBucket
+      ?? (options.rateLimit ? { burst: options.rateLimit.burstLimit, drainPerSecond: options.rateLimit.drainRate } : { burst: 50, drainPerSecond: 2 });
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const http = sdk.getHttpClient(ApiVersion.v2);
+    http.ajaxClient.defaults.timeout = this.timeoutMs;
     http.ajaxClient.interceptors.request.use((config) => {
       this.httpRequests++;
       return config;
@@ -296,15 +337,16 @@ export class PortalClient {
     return pRetry(
       async () => {
         try {
-          return await this.callOnce<T>(method, params);
+          return await this.withinBucket<T>(method, params);
         } catch (error) {
-          if (error instanceof UnreachableError) throw new AbortError(error);
+          if (error instanceof UnreachableError || error instanceof TimeoutError) throw new AbortError(error);
           if (error instanceof LostResponseError) {
             lostAttempts++;
             if (!read || lostAttempts >= this.retry.readAttempts) throw new AbortError(error);
             throw error;
           }
-          if (error instanceof PortalError && error.isRateLimit) throw error;
+          // The request-rate limit was waited out in withinBucket; only the operating limit (minutes) is retried here.
+          if (error instanceof PortalError && error.code === 'OPERATION_TIME_LIMIT') throw error;
           throw new AbortError(error as Error);
         }
       },
@@ -320,6 +362,26 @@ export class PortalClient {
         },
       },
     );
+  }
+
+  /**
+   * One request, waiting out a full request-rate bucket (503 QUERY_LIMIT_EXCEEDED) at the rate it drains: the refused
+   * request was not executed and not counted, and 1/drain s later there is room for one more. No doubling: the portal
+   * says exactly how fast it empties (docs limits.md).
+   */
+  private async withinBucket<T>(method: string, params: RestParams): Promise<CallResult<T>> {
+    const ms = Math.ceil(1000 / this.bucket.drainPerSecond);
+    // Enough waits for a full bucket to drain (burst/drain seconds), and some for other clients of the same portal.
+    const attempts = Math.ceil(this.bucket.burst) + 10;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.callOnce<T>(method, params);
+      } catch (error) {
+        if (!(error instanceof PortalError && error.code === 'QUERY_LIMIT_EXCEEDED') || attempt >= attempts) throw error;
+        this.options.onWait?.({ method, code: error.code, attempt, ms });
+        await sleep(ms);
+      }
+    }
   }
 
   /**
@@ -359,8 +421,8 @@ export class PortalClient {
   }
 
   /** Every item of a paged list method (see listAll). */
-  listAll<T = Record<string, unknown>>(method: string, params: RestParams = {}, itemsKey?: string, firstPages?: number): Promise<T[]> {
-    return listAll<T>(this, method, params, itemsKey, firstPages);
+  listAll<T = Record<string, unknown>>(method: string, params: RestParams = {}, options: ListOptions = {}): Promise<T[]> {
+    return listAll<T>(this, method, params, options);
   }
 
   /**
@@ -387,7 +449,7 @@ export class PortalClient {
     try {
       response = (await this.sdk.actions.v2.call.make({ method, params })) as AjaxResult;
     } catch (error) {
-      throw toPortalError(method, error, this.origin);
+      throw toPortalError(method, error, this.origin, this.timeoutMs);
     }
     if (!response.isSuccess) {
       const e = response.getErrors().next().value as { code?: string; message?: string; status?: number } | undefined;
@@ -419,7 +481,7 @@ interface SdkErrorLike {
 }
 
 /** The SDK loses the portal's text for errors whose code is ""; the raw response still has it. */
-function toPortalError(method: string, error: unknown, origin: string): PortalError {
+function toPortalError(method: string, error: unknown, origin: string, timeoutMs: number): PortalError {
   const e = error as SdkErrorLike;
   // The OAuth server refused to renew the access token (invalid_grant, invalid_client): an answer, not a lost one.
   const refusal = [error, e?.originalError].find((x): x is RefreshTokenError => x instanceof RefreshTokenError);
@@ -437,6 +499,7 @@ function toPortalError(method: string, error: unknown, origin: string): PortalEr
   }
   if (raw?.status && raw.status >= 500) return new LostResponseError(method, `HTTP ${raw.status}`);
   const code = String(e?.code ?? '');
+  if (!raw && code === 'REQUEST_TIMEOUT') return new TimeoutError(method, origin, timeoutMs);
   if (!raw && ['NETWORK_ERROR', 'REQUEST_TIMEOUT', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'ECONNABORTED', 'ERR_NETWORK', 'EPIPE'].includes(code)) {
     return new LostResponseError(method, code.toLowerCase().replace(/_/g, ' '));
   }

@@ -2,7 +2,7 @@
 // touches: lead statuses and deal stages, deal pipelines, user fields of the four CRM entities with their labels
 // in every template language, card layouts, item counts of stages about to be deleted and, in app mode, the app's
 // robots, triggers, event bindings, business-process templates and app.info.
-import { CRM_ENTITIES, LANGUAGES, type Lang } from '../template/schema.js';
+import { CRM_ENTITIES, LANGUAGES, type Lang } from '../template/constants.js';
 import type { CrmEntity } from '../template/model.js';
 import { PortalError, type BatchCommand, type BatchResult, type PortalClient } from './client.js';
 
@@ -71,6 +71,8 @@ export interface PortalSnapshot {
   /** Items per STATUS_ID: leads by lead status, deals by deal stage, deals by pipeline. */
   counts: { leads: Record<string, number>; deals: Record<string, number>; dealsByCategory: Record<number, number> };
   app?: AppObjects;
+  /** What app.info says of the portal: in app mode the application's record, for a webhook its SCOPE and LICENSE. */
+  info?: AppInfo;
 }
 
 export interface SnapshotRequest {
@@ -82,6 +84,8 @@ export interface SnapshotRequest {
   categoryCounts?: number[];
   /** The application's own objects and app.info (app mode only). */
   app?: boolean;
+  /** app.info alone: an incoming webhook gets its LICENSE ({region}_{plan}), enough for the tier. */
+  info?: boolean;
 }
 
 export function cardKey(entity: CrmEntity, categoryId?: number): CardKey {
@@ -162,6 +166,15 @@ export async function readMore(client: PortalClient, snapshot: PortalSnapshot, r
     for (const [id, n] of Object.entries(byCategory)) snapshot.counts.dealsByCategory[Number(id)] = n;
   });
 
+  if (request.info && !request.app) {
+    commands.app_info = { method: 'app.info' };
+    // A portal that refuses it simply does not say its plan: the caller asks for --tier then.
+    tolerated.add('app_info');
+    decoders.push((r) => {
+      if (!r.errors.app_info) snapshot.info = parseAppInfo(r.result.app_info);
+    });
+  }
+
   if (request.app) {
     commands.app_info = { method: 'app.info' };
     commands.robots = { method: 'bizproc.robot.list' };
@@ -179,9 +192,10 @@ export async function readMore(client: PortalClient, snapshot: PortalSnapshot, r
         const error = r.errors[key];
         if (error) unavailable[key] = `${error.code ? `${error.code}: ` : ''}${error.description}`;
       }
+      snapshot.info = parseAppInfo(r.result.app_info);
       snapshot.app = {
         unavailable,
-        info: parseAppInfo(r.result.app_info),
+        info: snapshot.info,
         robots: asArray(r.result.robots).map(String),
         triggers: asArray(r.result.triggers).map((t) => ({ code: str(rec(t).CODE), name: str(rec(t).NAME) })),
         events: asArray(r.result.events).map((e) => ({ event: str(rec(e).event).toUpperCase(), handler: str(rec(e).handler) })),

@@ -116,7 +116,8 @@ export async function startEmbeddedProduct(options: EmbeddedProductOptions): Pro
   }
 
   progress(`The emulated portal installs the application (ONAPPINSTALL → ${service.url}/install); the service installs the template in app mode…`);
-  const installed = await emulator.control.installApp({ clientId: app.clientId, handlerUrl: `${service.url}/install` });
+  // Installed headless (the install event), with its application page, so a person can open it in the portal's shell.
+  const installed = await emulator.control.installApp({ clientId: app.clientId, handlerUrl: `${service.url}/install`, pageUrl: `${service.url}/app`, name: 'Автосалон' });
   if (installed.installDelivery?.httpStatus !== 200) {
     await service.close();
     await emulator.close();
@@ -128,13 +129,15 @@ export async function startEmbeddedProduct(options: EmbeddedProductOptions): Pro
   print('');
   print([
     'The emulated portal:',
+    `  portal      ${emulator.portalUrl}  (open it in a browser: the application "Автосалон" is in the left menu; ?user=3 acts as a user who is not`,
+    `              an administrator; the browser must accept the emulator's certificate, or trust ${emulator.caCertPath})`,
     `  REST        ${emulator.origin}/rest/  (incoming webhook: user 1; its secret is in ${stateFile})`,
     `  control API ${emulator.controlUrl}  (GET ${emulator.controlUrl}/stats)`,
     `  OAuth       ${emulator.oauthUrl}`,
     `  CA          ${emulator.caCertPath}  (NODE_EXTRA_CA_CERTS for clients)`,
     `  state       ${stateFile}`,
     'The automation service:',
-    `  install     ${service.url}/install    events ${service.url}/events    robots ${service.url}/robots/…`,
+    `  install     ${service.url}/install    events ${service.url}/events    robots ${service.url}/robots/…    application page ${service.url}/app`,
     `  health      ${service.url}/health`,
     `  database    ${config.dbFile}  (re-call list: npx autosalon recalls --db ${config.dbFile})`,
   ].join('\n'));

@@ -164,3 +164,32 @@ function sameHost(domain: string, endpoint: string): boolean {
     return false;
   }
 }
+
+/** Who a user of the portal is, by the frame token Bitrix24 gave the application page. */
+export interface PageUser { userId: number; admin: boolean }
+
+/**
+ * Asks the portal (at its verified, stored endpoint: the token goes nowhere else) who holds the frame's AUTH_ID, with
+ * `profile` (ID and ADMIN, the same as user.admin). A token the portal refuses means the page is stale.
+ */
+export async function identifyUser(clientEndpoint: string, authId: string): Promise<PageUser> {
+  let response: Response;
+  try {
+    response = await fetch(`${clientEndpoint.replace(/\/+$/, '')}/profile.json`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+      body: new URLSearchParams({ auth: authId }),
+      signal: AbortSignal.timeout(20_000),
+    });
+  } catch (error) {
+    throw new InstallRefused(502, `the portal ${new URL(clientEndpoint).host} did not answer (${(error as Error).message}); open the application again in a minute`);
+  }
+  const body = (await response.json().catch(() => ({}))) as { result?: { ID?: unknown; ADMIN?: unknown }; error?: string; error_description?: string };
+  if (!response.ok || body.error || !body.result) {
+    const why = body.error ? `${body.error}${body.error_description ? `: ${body.error_description}` : ''}` : `HTTP ${response.status}`;
+    const status = response.status === 401 || /token|auth/i.test(body.error ?? '') ? 401 : 502;
+    throw new InstallRefused(status, `the portal did not accept the page's token (${why}): open the application again from Bitrix24`);
+  }
+  const admin = body.result.ADMIN === true || body.result.ADMIN === 'Y' || body.result.ADMIN === 'true';
+  return { userId: Number(body.result.ID) || 0, admin };
+}

@@ -1,6 +1,6 @@
 // The app-mode install run by the service when a portal installs the application: the installer of src/install,
 // with the tier the service read from app.info, the service's public URL for robot handlers and event bindings.
-import { PortalState, runInstall, type InstallOptions, type InstallReport } from '../install/index.js';
+import { PortalState, runInstall, type InstallOptions, type InstallReport, type ProgressEvent } from '../install/index.js';
 import type { PortalClient } from '../portal/client.js';
 import type { InstallOptions as ServiceInstallOptions, InstallRunner } from './processor.js';
 
@@ -11,8 +11,14 @@ import type { InstallOptions as ServiceInstallOptions, InstallRunner } from './p
 export async function installForService(
   client: PortalClient, options: ServiceInstallOptions, extra: Pick<InstallOptions, 'onProgress' | 'template' | 'lang'> = {},
 ): Promise<InstallReport> {
-  const report = await runInstall(client, { tier: options.tier, lang: options.lang, app: options.app, stateDir: options.stateDir, ...extra });
+  // Both see the progress: the service's tracker (the install page) and the caller's own (npm start's terminal).
+  const onProgress = (event: ProgressEvent) => {
+    options.onProgress?.(event);
+    extra.onProgress?.(event);
+  };
+  const report = await runInstall(client, { tier: options.tier, lang: options.lang, app: options.app, stateDir: options.stateDir, ...extra, onProgress });
   await bindUninstall(client, `${options.app.publicUrl}/events`);
+  options.onReport?.(report);
   return report;
 }
 

@@ -1,6 +1,6 @@
 // What Bitrix24 POSTs to the service, validated. Bodies are application/x-www-form-urlencoded with PHP-style
 // bracket keys (auth[member_id], data[FIELDS][ID], document_id[0]); qs turns them into objects, zod checks them.
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import qs from 'qs';
 import { z } from 'zod';
 
@@ -82,15 +82,14 @@ export const installPageQuery = z.object({
   LANG: text.optional(),
 });
 
-/** The application's page opened in Bitrix24 (and its own date form posting back). */
+/** The application's page opened in Bitrix24 (widget_data.md: the user's tokens and the application token in the body). */
 export const appPagePayload = z.object({
   member_id: memberId,
-  /** Sent by Bitrix24 when it opens the page. */
-  APPLICATION_TOKEN: applicationToken.optional(),
-  /** Sent by the page's own date form instead of the application token (see pagePass). */
-  pass: z.string().trim().max(200).optional(),
-  date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'date must look like 2027-02-01').optional(),
-}).refine((p) => p.APPLICATION_TOKEN !== undefined || p.pass !== undefined, { message: 'APPLICATION_TOKEN is missing: open the page from the application in Bitrix24' });
+  APPLICATION_TOKEN: applicationToken,
+  AUTH_ID: text.min(1, 'AUTH_ID is empty'),
+  /** A day to open the re-call list on (checked as a calendar date by the page route). */
+  date: z.string().trim().max(40).optional(),
+});
 
 /** The call of an app robot (bizproc.robot.add HANDLER), per the server's CBPRestActivity. */
 export const robotPayload = z.object({
@@ -120,21 +119,6 @@ export function describeIssues(error: z.ZodError): string {
       return path ? `${path}: ${i.message}` : i.message;
     })
     .join('; ');
-}
-
-/**
- * What the application page's own form posts back instead of the application token, which must not be written into
- * the page: `<expiry ms>.<HMAC of the portal and the expiry keyed with the application token>`. It proves that the
- * page was opened from the portal, opens only that portal's list, and only until it expires.
- */
-export function pagePass(applicationToken: string, memberId: string, expiresAt: number): string {
-  return `${expiresAt}.${createHmac('sha256', applicationToken).update(`app-page|${memberId}|${expiresAt}`).digest('base64url')}`;
-}
-
-/** Whether a pass posted back by the page is this portal's and still valid at `now`. */
-export function validPagePass(pass: string, applicationToken: string, memberId: string, now: number): boolean {
-  const expiresAt = Number(pass.split('.')[0]);
-  return Number.isSafeInteger(expiresAt) && expiresAt > now && applicationToken !== '' && sameToken(pass, pagePass(applicationToken, memberId, expiresAt));
 }
 
 /** Constant-time comparison of a presented application_token with the stored one. */

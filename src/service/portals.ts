@@ -26,30 +26,3 @@ export async function portalSummaries(store: ServiceStore, now: number): Promise
     queue: queues.get(p.memberId) ?? EMPTY_QUEUE, settings: p.settings,
   }));
 }
-
-function settingsLine(s: PortalSettings): string {
-  return [
-    s.timeZone, `re-call ${String(s.recallHour).padStart(2, '0')}:00`,
-    s.leadManagerIds.length ? `lead managers ${s.leadManagerIds.join(',')}` : '',
-    s.supervisorUserId ? `supervisor fallback ${s.supervisorUserId}` : '',
-    s.disabledRules.length ? `${s.disabledRules.length} rule(s) off` : '',
-  ].filter(Boolean).join(', ');
-}
-
-/** A plain-text table, one portal per line, its problem on the line below. */
-export function renderPortals(portals: PortalSummary[]): string {
-  if (portals.length === 0) return 'No portal has installed the application yet.';
-  const header = ['Portal', 'member_id', 'Plan', 'Tier', 'State', 'Queue (due/queued/failed)', 'Settings'];
-  const rows = portals.map((p) => [
-    p.domain, p.memberId, p.plan || '—', p.tier, p.problem && p.installState !== 'failed' ? `${p.installState}, failing` : p.installState,
-    `${p.queue.due}/${p.queue.queued}/${p.queue.failed}`, settingsLine(p.settings),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
-  const out = [line(header), line(widths.map((w) => '-'.repeat(w)))];
-  portals.forEach((p, i) => {
-    out.push(line(rows[i]));
-    if (p.problem) out.push(`  ! ${p.problem}`);
-  });
-  return out.join('\n');
-}

@@ -1,6 +1,7 @@
 // What each job does. Events and sweep checks carry only an item id: the record is read, compared with what
 // was last observed, and the rules that fire run through the ActionRunner. Delayed rules re-check their
 // condition when due. Robot calls run the refusal or the current stage's actions and answer the workflow.
+import type { InstallReport, ProgressEvent } from '../install/index.js';
 import { PortalError, type PortalClient } from '../portal/client.js';
 import type { RuleDef } from '../template/index.js';
 import { ActionRunner, type ActionLog, type RefusalDef } from './actions.js';
@@ -44,6 +45,9 @@ export interface InstallOptions {
   lang: 'ru' | 'en';
   app: { publicUrl: string; clientId: string };
   stateDir: string;
+  /** The installer's progress and its report, for the install page (service.ts feeds them to InstallProgress). */
+  onProgress?: (event: ProgressEvent) => void;
+  onReport?: (report: InstallReport) => void;
 }
 /** Installs the template into a portal in app mode (src/install). */
 export type InstallRunner = (client: PortalClient, options: InstallOptions) => Promise<string>;

@@ -13,7 +13,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   isReadMethod, listAll, LostResponseError, UnreachableError,
-  type BatchCommand, type BatchResult, type CallResult, type PortalClient, type RestCaller, type RestParams,
+  type BatchCommand, type BatchResult, type CallResult, type ListOptions, type PortalClient, type RestCaller, type RestParams,
 } from '../portal/client.js';
 import { digest } from './rules.js';
 
@@ -82,8 +82,8 @@ export class RestPipeline implements RestCaller {
     return this.enqueue(commands, false, options.halt ?? false);
   }
 
-  listAll<T = Record<string, unknown>>(method: string, params: RestParams = {}, itemsKey?: string, firstPages?: number): Promise<T[]> {
-    return listAll<T>(this, method, params, itemsKey, firstPages);
+  listAll<T = Record<string, unknown>>(method: string, params: RestParams = {}, options: ListOptions = {}): Promise<T[]> {
+    return listAll<T>(this, method, params, options);
   }
 
   private enqueue(commands: Record<string, BatchCommand>, single: boolean, halt: boolean): Promise<BatchResult> {

@@ -1,21 +1,28 @@
 // The HTTP face of the service. Every event and robot call is validated (400 when malformed), checked against
 // the portal's stored application_token (401 otherwise, and nothing else happens), written to the durable queue
-// and answered; the work runs after the answer. The install route verifies the tokens before storing them.
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+// and answered; the work runs after the answer. The install route verifies the tokens before storing them. The
+// Market application's pages (the install page and the application page, app-pages.ts) and their JSON API
+// (app-api.ts) are served here too; a browser always gets HTML, in the user's language.
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { Template } from '../template/index.js';
+import { isCalendarDate } from './analytics.js';
+import { registerAppApi } from './app-api.js';
+import { errorPage, problemOfStatus, WebApp, WebNotBuilt, type PageProblem } from './app-pages.js';
+import { SESSION_KEY_PURPOSE, SESSION_TTL_MS, signSession } from './app-session.js';
+import type { Bootstrap, UiLang } from './app-types.js';
 import { settingsDefaults, type ServiceConfig } from './config.js';
-import { InstallRefused, verifyInstall, type InstallRequest } from './install.js';
+import { identifyUser, InstallRefused, verifyInstall, type InstallRequest } from './install.js';
+import { InstallProgress } from './install-progress.js';
 import type { Logger } from './log.js';
 import {
-  appPagePayload, CRM_EVENTS, crmEventPayload, describeIssues, installEventPayload, installPagePayload, installPageQuery, pagePass, parseFormBody,
-  robotDocument, robotPayload, sameToken, uninstallPayload, validPagePass,
+  appPagePayload, CRM_EVENTS, crmEventPayload, describeIssues, installEventPayload, installPagePayload, installPageQuery, parseFormBody,
+  robotDocument, robotPayload, sameToken, uninstallPayload,
 } from './payloads.js';
 import { ROBOT_HANDLERS } from './app-objects.js';
+import type { PortalContext } from './portal-context.js';
 import { itemWorkKey, type ItemJob, type RobotJob } from './processor.js';
-import { recallList, type RecallEntry } from './recalls.js';
 import { robotCallId } from './rules.js';
-import { localToday } from './time.js';
 import type { NewJob, PortalRecord, ServiceStore } from './store/types.js';
 
 export interface ServerDeps {
@@ -28,12 +35,18 @@ export interface ServerDeps {
   onQueued: () => void;
   /** The portal's tokens or state changed: cached clients must go. */
   onPortalChanged: (memberId: string) => void;
-  /** A portal was verified and stored: its install job is queued. */
-  onInstalled?: (portal: PortalRecord) => void;
+  /** The portal's REST context with the stored tokens, for the application pages' API (service.ts). */
+  context?: (memberId: string) => Promise<PortalContext | undefined>;
+  /** Where Bitrix24 is told to call (what verify compares robots and events with). */
+  publicUrl?: () => string | undefined;
+  /** Each portal's running install, fed by the installer (service.ts). */
+  progress?: InstallProgress;
+  /** The built front end (default: dist/web). */
+  web?: WebApp;
 }
 
 class BadRequest extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(readonly status: number, message: string, readonly problem?: PageProblem) {
     super(message);
   }
 }
@@ -47,58 +60,14 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, what: string): z.
   return r.data;
 }
 
-/** How long the application page's date form keeps working without reopening the application. */
-const APP_PAGE_PASS_MS = 12 * 3_600_000;
-
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-/** The install page of an application with an interface must tell Bitrix24 the install is finished. */
-function installPage(lang: string, title: string, text: string): string {
-  return `<!DOCTYPE html><html lang="${escapeHtml(lang)}"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
-<script src="//api.bitrix24.com/api/v1/"></script></head><body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p>
-<script>if (window.BX24) BX24.init(function () { BX24.installFinish(); });</script></body></html>`;
-}
-
-/** The application's page in Bitrix24: the re-call list of a day, with a date picker that posts back to itself. */
-function recallPage(lang: string, date: string, entries: RecallEntry[], hidden: Record<string, string>): string {
-  const ru = lang === 'ru';
-  const head = ru ? ['Сделка', 'Клиент', 'Причина отказа', 'Ответственный'] : ['Deal', 'Client', 'Refusal reason', 'Responsible'];
-  const rows = entries.map((e) => `<tr><td>#${escapeHtml(e.dealId)} ${escapeHtml(e.deal)}${e.open ? '' : ru ? ' (открыта снова)' : ' (reopened)'}</td>`
-    + `<td>${escapeHtml(e.client || '—')}</td><td>${escapeHtml(e.reason || '—')}</td><td>${escapeHtml(e.responsible || '—')}</td></tr>`).join('');
-  const fields = Object.entries(hidden).map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`).join('');
-  return `<!DOCTYPE html><html lang="${escapeHtml(lang)}"><head><meta charset="utf-8"><title>${ru ? 'Повторные звонки' : 'Re-calls'}</title>
-<style>body{font:14px sans-serif;margin:16px}table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:6px 10px;text-align:left}</style></head>
-<body><h1>${ru ? 'Повторные звонки' : 'Re-calls'}</h1><form method="post">${fields}<input type="date" name="date" value="${escapeHtml(date)}">
-<button>${ru ? 'Показать' : 'Show'}</button></form>
-${entries.length ? `<table><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr>${rows}</table>` : `<p>${ru ? 'На этот день звонков нет.' : 'No re-calls on this day.'}</p>`}
-</body></html>`;
-}
-
-/** What a person sees when a page the browser opened cannot be shown: in their language, what happened and what to do. */
-function errorPage(lang: 'ru' | 'en', status: number, detail: string): string {
-  const ru = lang === 'ru';
-  const [title, text] = status === 403
-    ? ru ? ['Нужен администратор', 'Установить и настроить «Автосалон» может только администратор Битрикс24. Обратитесь к администратору портала.']
-      : ['An administrator is needed', 'Only a Bitrix24 administrator can install and set up Autosalon. Ask your portal administrator.']
-    : status === 401
-      ? ru ? ['Страница устарела', 'Страница открыта не из Битрикс24 или устарела. Откройте приложение заново из Битрикс24.']
-        : ['The page has expired', 'The page was not opened from Bitrix24, or it has expired. Open the application again from Bitrix24.']
-      : status < 500
-        ? ru ? ['Запрос неполный', 'Битрикс24 передал не всё, что нужно странице. Откройте приложение заново из Битрикс24.']
-          : ['Incomplete request', 'Bitrix24 did not pass everything this page needs. Open the application again from Bitrix24.']
-        : ru ? ['Сервис недоступен', 'Сервис «Автосалон» не смог выполнить запрос. Попробуйте ещё раз через минуту.']
-          : ['Service unavailable', 'The Autosalon service could not handle the request. Try again in a minute.'];
-  return `<!DOCTYPE html><html lang="${lang}"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
-<style>body{font:14px sans-serif;margin:24px;color:#333}details{color:#777;margin-top:16px}</style></head>
-<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p><details><summary>${ru ? 'Подробности' : 'Details'}</summary>${escapeHtml(detail)}</details></body></html>`;
-}
-
-const pageLang = (query: unknown): 'ru' | 'en' => ((query as Record<string, unknown> | undefined)?.LANG === 'en' ? 'en' : 'ru');
+const pageLang = (value: unknown): UiLang => (value === 'en' ? 'en' : 'ru');
 
 export function buildServer(deps: ServerDeps): FastifyInstance {
   /** Requests a browser made (pages): their errors are HTML, in the language of the page. */
-  const pageRequests = new WeakMap<object, { lang: 'ru' | 'en' }>();
+  const pageRequests = new WeakMap<object, { lang: UiLang }>();
   const { store, config, clock, log } = deps;
+  const progress = deps.progress ?? new InstallProgress(clock);
+  const web = deps.web ?? new WebApp();
   // A request must arrive whole within requestTimeoutMs: a client trickling bytes cannot hold a connection open.
   const app = Fastify({
     logger: false, bodyLimit: 256 * 1024, forceCloseConnections: true,
@@ -117,41 +86,51 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   app.setErrorHandler((error: unknown, request, reply) => {
     const page = pageRequests.get(request);
+    if (page && error instanceof WebNotBuilt) {
+      log.error(error.message);
+      return reply.code(503).type('text/html; charset=utf-8').send(errorPage(page.lang, 'not-built', error.message));
+    }
     if (error instanceof BadRequest || error instanceof InstallRefused) {
-      log.warn(`${request.method} ${request.url}: ${error.status} ${error.message}`);
-      if (page) return reply.code(error.status).type('text/html; charset=utf-8').send(errorPage(page.lang, error.status, error.message));
+      log.warn(`${request.method} ${request.url.split('?')[0]}: ${error.status} ${error.message}`);
+      if (page) {
+        const problem = (error instanceof BadRequest && error.problem) || problemOfStatus(error.status);
+        return reply.code(error.status).type('text/html; charset=utf-8').send(errorPage(page.lang, problem, error.message));
+      }
       const code = error.status === 401 ? 'unauthorized' : error.status === 403 ? 'forbidden' : error.status >= 500 ? 'unavailable' : 'bad_request';
       return reply.code(error.status).send({ error: code, message: error.message });
     }
     const e = error as { statusCode?: number; message?: string };
     if (e.statusCode && e.statusCode < 500) {
+      if (page) return reply.code(e.statusCode).type('text/html; charset=utf-8').send(errorPage(page.lang, 'incomplete', e.message ?? 'bad request'));
       return reply.code(e.statusCode).send({ error: 'bad_request', message: e.message ?? 'bad request' });
     }
-    log.error(`${request.method} ${request.url}: ${e.message ?? String(error)}`);
+    log.error(`${request.method} ${request.url.split('?')[0]}: ${e.message ?? String(error)}`);
+    if (page) return reply.code(503).type('text/html; charset=utf-8').send(errorPage(page.lang, 'unavailable', 'the service could not handle the request'));
     // Nothing was queued: the caller may repeat the delivery.
     return reply.code(503).send({ error: 'unavailable', message: 'the service could not store the request; nothing was accepted' });
   });
 
-  app.setNotFoundHandler((request, reply) => reply.code(404).send({
-    error: 'not_found',
-    message: `${request.method} ${request.url.split('?')[0]} is not an address of the Autosalon service: Bitrix24 POSTs to /install, /events and /robots/…; `
-      + 'the re-call list opens from the application in Bitrix24 (POST /app); GET /health shows the queue',
-  }));
+  // The pages Bitrix24 opens in its frame: whatever goes wrong with them (a body the parser refuses too) is a page.
+  app.addHook('onRequest', async (request) => {
+    const path = request.url.split('?')[0];
+    if (path === '/install' || path === '/app') pageRequests.set(request, { lang: pageLang((request.query as Record<string, unknown> | undefined)?.LANG) });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const message = `${request.method} ${request.url.split('?')[0]} is not an address of the Autosalon service: Bitrix24 POSTs to /install, /events and /robots/…; `
+      + 'the application opens from Bitrix24 (POST /app); GET /health shows the queue';
+    // A person who typed an address gets a page; a program gets JSON.
+    if (/text\/html/.test(request.headers.accept ?? '')) return reply.code(404).type('text/html; charset=utf-8').send(errorPage('ru', 'open-from-bitrix24', message));
+    return reply.code(404).send({ error: 'not_found', message });
+  });
+
+  web.register(app);
 
   /** The portal whose stored application_token the call presents, or 401. */
   async function authorise(auth: { member_id: string; application_token: string }): Promise<PortalRecord> {
     const portal = await store.getPortal(auth.member_id);
     if (!portal || portal.installState === 'uninstalled' || !sameToken(auth.application_token, portal.applicationToken)) {
       throw new BadRequest(401, 'unknown portal or wrong application_token: the call was ignored');
-    }
-    return portal;
-  }
-
-  /** The portal whose application page issued this pass (its date form), or 401. */
-  async function authorisePass(memberId: string, pass: string): Promise<PortalRecord> {
-    const portal = await store.getPortal(memberId);
-    if (!portal || portal.installState === 'uninstalled' || !validPagePass(pass, portal.applicationToken, memberId, clock())) {
-      throw new BadRequest(401, 'the page has expired or was not opened from the portal: open the application again in Bitrix24');
     }
     return portal;
   }
@@ -175,53 +154,110 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     return { status: failing.length ? 'degraded' : 'ok', portals: portals.length, failing, queue: await store.queueStats(clock()) };
   });
 
+  /** Queues the portal's (re)install; an awaiting portal's install time starts now (items made before are history). */
+  async function queueInstall(portal: PortalRecord): Promise<void> {
+    await store.updatePortal(portal.memberId, {
+      installState: 'installing', installError: undefined, ...(portal.installState === 'awaiting' ? { installedAt: clock() } : {}),
+    });
+    progress.queued(portal.memberId);
+    // No dedupe key: each verified install spent its own refresh token, so a second one is a real reinstall.
+    await queue({ memberId: portal.memberId, kind: 'install', runAt: clock(), payload: {} });
+  }
+
   /**
    * A verified administrator's install. A portal that is installed already keeps its own settings, its install time
-   * (items made since then are still work) and its sweep position; a new or uninstalled one starts from the
-   * service's defaults, in the time zone the portal shows.
+   * (items made since then are still work), its sweep position and — from the install page — its install state; a new
+   * or uninstalled one starts from the service's defaults, in the time zone the portal shows. The install event
+   * installs at once; the install page stores the portal as awaiting, and its button starts the install.
    */
-  async function acceptInstall(request: InstallRequest): Promise<PortalRecord> {
+  async function acceptInstall(request: InstallRequest, from: 'event' | 'page'): Promise<PortalRecord> {
     const verified = await verifyInstall(request, {
       app: config.app, oauthUrl: config.oauthUrl, template: deps.template, defaultLang: config.automation.lang, now: clock(),
       settings: settingsDefaults(config),
     });
     const existing = await store.getPortal(verified.portal.memberId);
-    const portal: PortalRecord = existing && existing.installState !== 'uninstalled'
-      ? { ...verified.portal, installedAt: existing.installedAt, lastSweepAt: existing.lastSweepAt, settings: existing.settings }
-      : { ...verified.portal, settings: { ...verified.portal.settings, ...(verified.timeZone ? { timeZone: verified.timeZone } : {}) } };
+    const known = existing && existing.installState !== 'uninstalled' ? existing : undefined;
+    const portal: PortalRecord = known
+      ? {
+        ...verified.portal, installedAt: known.installedAt, lastSweepAt: known.lastSweepAt, settings: known.settings,
+        ...(from === 'page' ? { installState: known.installState, installError: known.installError } : {}),
+      }
+      : {
+        ...verified.portal, installState: from === 'page' ? 'awaiting' : 'installing',
+        settings: { ...verified.portal.settings, ...(verified.timeZone ? { timeZone: verified.timeZone } : {}) },
+      };
     await store.savePortal(portal);
     deps.onPortalChanged(portal.memberId);
-    // No dedupe key: each verified install spent its own refresh token, so a second one is a real reinstall.
-    await queue({ memberId: portal.memberId, kind: 'install', runAt: clock(), payload: {} });
-    log.info(`portal ${portal.domain} (${portal.memberId}): application installed by user ${portal.userId}, plan "${portal.plan || 'unknown'}" → tier ${portal.tier}; installing the template`);
-    deps.onInstalled?.(portal);
+    log.info(`portal ${portal.domain} (${portal.memberId}): application ${from === 'page' ? 'install page opened' : 'installed'} by user ${portal.userId}, plan "${portal.plan || 'unknown'}" → tier ${portal.tier}`);
+    if (from === 'event') {
+      await queueInstall(portal);
+      log.info(`portal ${portal.domain}: installing the template`);
+    }
     return portal;
   }
+
+  /** The application's page: the front end with the page's bootstrap and a signed session (never a token). */
+  async function sendPage(reply: FastifyReply, page: Bootstrap['page'], portal: PortalRecord, user: { userId: number; admin: boolean }, lang: UiLang, date?: string) {
+    const issuedAt = clock();
+    const expiresAt = issuedAt + SESSION_TTL_MS;
+    const session = signSession(store.derivedKey(SESSION_KEY_PURPOSE), { memberId: portal.memberId, userId: user.userId, admin: user.admin, lang, expiresAt });
+    const bootstrap: Bootstrap = { page, lang, session, issuedAt, sessionExpiresAt: expiresAt, admin: user.admin, portal: portal.domain, ...(date ? { date } : {}) };
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(web.page(bootstrap));
+  }
+
+  /** A page address a browser opened without Bitrix24's POST: say where the application opens. */
+  const openFromBitrix24 = (request: FastifyRequest) => {
+    throw new BadRequest(405, `${request.method} ${request.url.split('?')[0]}: Bitrix24 opens this page with a POST from the portal`, 'open-from-bitrix24');
+  };
+  app.get('/install', openFromBitrix24);
+  app.get('/app', openFromBitrix24);
 
   app.post('/install', async (request, reply: FastifyReply) => {
     const form = body(request.body);
     if (form.event !== undefined) {
+      // The install event comes from Bitrix24's servers, not a browser: its errors are JSON.
+      pageRequests.delete(request);
       const p = parse(installEventPayload, form, 'install event');
       const portal = await acceptInstall({
         accessToken: p.auth.access_token, refreshToken: p.auth.refresh_token, memberId: p.auth.member_id, domain: p.auth.domain,
         clientEndpoint: p.auth.client_endpoint, applicationToken: p.auth.application_token, lang: p.data?.LANGUAGE_ID,
-      });
+      }, 'event');
       return { status: 'installed', tier: portal.tier };
     }
-    pageRequests.set(request, { lang: pageLang(request.query) });
+    const lang = pageLang((request.query as Record<string, unknown> | undefined)?.LANG);
     const p = parse(installPagePayload, form, 'install page request');
     const q = parse(installPageQuery, request.query, 'install page query');
     const protocol = q.PROTOCOL === '0' ? 'http' : 'https';
     const portal = await acceptInstall({
       accessToken: p.AUTH_ID, refreshToken: p.REFRESH_ID, memberId: p.member_id, domain: q.DOMAIN,
       clientEndpoint: `${protocol}://${q.DOMAIN}/rest/`, applicationToken: p.APPLICATION_TOKEN, lang: q.LANG,
-    });
-    const ru = portal.lang === 'ru';
-    return reply.type('text/html; charset=utf-8').send(installPage(
-      portal.lang,
-      ru ? 'Автосалон установлен' : 'Autosalon is installed',
-      ru ? 'Воронки, поля и автоматизация настраиваются в фоне, это займёт около минуты.' : 'Pipelines, fields and automation are being set up in the background; this takes about a minute.',
-    ));
+    }, 'page');
+    // verifyInstall let only an administrator through.
+    return sendPage(reply, 'install', portal, { userId: portal.userId, admin: true }, lang);
+  });
+
+  // Bitrix24 opens the application's page with a POST carrying the user's tokens and the application token: the
+  // token must be the one this portal's install stored (the page was opened through this application), and the
+  // portal says who the user is.
+  app.post('/app', async (request, reply) => {
+    const query = (request.query ?? {}) as Record<string, unknown>;
+    const form = body(request.body);
+    if (form.APPLICATION_TOKEN === undefined) throw new BadRequest(401, 'APPLICATION_TOKEN is missing: the page was not opened from the application in Bitrix24 (or is an old page)');
+    const p = parse(appPagePayload, form, 'application page request');
+    const portal = await authorise({ member_id: p.member_id, application_token: p.APPLICATION_TOKEN });
+    if (p.date !== undefined && !isCalendarDate(p.date)) throw new BadRequest(400, `date "${p.date}" is not a day of the calendar (YYYY-MM-DD)`, 'date');
+    const lang = query.LANG === undefined ? portal.lang : pageLang(query.LANG);
+    pageRequests.set(request, { lang });
+    const user = await identifyUser(portal.clientEndpoint, p.AUTH_ID);
+    return sendPage(reply, 'app', portal, user, lang, p.date);
+  });
+
+  registerAppApi(app, {
+    config, store, template: deps.template, clock, log, progress, queueInstall,
+    context: deps.context ?? (async () => {
+      throw new Error('this server was built without access to the portals');
+    }),
+    publicUrl: deps.publicUrl ?? (() => config.publicUrl),
   });
 
   app.post('/events', async (request) => {
@@ -240,22 +276,6 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     const item: ItemJob = { entity, id: p.data.FIELDS.ID };
     await queue({ memberId: portal.memberId, kind: 'event', runAt: clock(), payload: item, coalesceKey: itemWorkKey(portal.memberId, item) });
     return { status: 'accepted' };
-  });
-
-  // Bitrix24 opens the application's page with a POST carrying member_id and APPLICATION_TOKEN.
-  app.post('/app', async (request, reply) => {
-    pageRequests.set(request, { lang: pageLang(request.query) });
-    const p = parse(appPagePayload, body(request.body), 'application page request');
-    const portal = p.APPLICATION_TOKEN !== undefined
-      ? await authorise({ member_id: p.member_id, application_token: p.APPLICATION_TOKEN })
-      : await authorisePass(p.member_id, p.pass ?? '');
-    const query = request.query as Record<string, unknown>;
-    const date = p.date ?? localToday(clock(), portal.settings.timeZone);
-    const lang = String(query.LANG ?? portal.lang) === 'en' ? 'en' : 'ru';
-    const entries = await recallList(store, { date, memberId: portal.memberId });
-    // The date form posts back a pass, never the application token, which would let anyone who sees the page forge events.
-    const pass = pagePass(portal.applicationToken, portal.memberId, clock() + APP_PAGE_PASS_MS);
-    return reply.type('text/html; charset=utf-8').send(recallPage(lang, date, entries, { member_id: portal.memberId, pass }));
   });
 
   for (const [path, handler] of Object.entries(ROBOT_HANDLERS)) {

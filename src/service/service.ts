@@ -5,6 +5,7 @@ import { loadTemplate, type Template } from '../template/index.js';
 import { EffectUnknownError, PermanentActionError } from './actions.js';
 import { ConfigError, settingsDefaults, type ServiceConfig } from './config.js';
 import { appModeInstall, ledgerIds } from './installer.js';
+import { InstallProgress } from './install-progress.js';
 import { createLogger, type Logger } from './log.js';
 import { isAuthorizationFailure, lastingProblem, PortalContext } from './portal-context.js';
 import { itemOfJob, Processor, type InstallRunner } from './processor.js';
@@ -120,10 +121,24 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     }
   }
 
+  // Each portal's install as it runs, for the install page: the runner is told where to report.
+  const progress = new InstallProgress(clock);
+  const runner = options.install ?? appModeInstall;
+  const trackedInstall: InstallRunner = async (client, o) => {
+    const memberId = client.portalKey;
+    progress.started(memberId);
+    try {
+      return await runner(client, { ...o, onProgress: (event) => progress.event(memberId, event), onReport: (report) => progress.finished(memberId, report) });
+    } catch (error) {
+      progress.failed(memberId, lastingProblem(error) ?? (error instanceof Error ? error.message : String(error)));
+      throw error;
+    }
+  };
+
   const processor = new Processor({
     store, context, clock, log,
     install: config.app
-      ? { run: options.install ?? appModeInstall, publicUrl: () => publicUrl || undefined, clientId: config.app.clientId, stateDir: config.stateDir }
+      ? { run: trackedInstall, publicUrl: () => publicUrl || undefined, clientId: config.app.clientId, stateDir: config.stateDir }
       : undefined,
   });
 
@@ -154,7 +169,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   });
 
   const server = buildServer({
-    config, store, template, clock, log,
+    config, store, template, clock, log, progress, context,
+    publicUrl: () => publicUrl || undefined,
     onQueued: () => worker.wake(),
     onPortalChanged: (memberId) => contexts.delete(memberId),
   });
@@ -177,7 +193,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   async function sweep(): Promise<Record<string, SweepResult>> {
     const out: Record<string, SweepResult> = {};
     for (const portal of await store.listPortals()) {
-      if (portal.installState === 'uninstalled') continue;
+      // An awaiting portal has no template yet: its administrator starts the install from the install page.
+      if (portal.installState === 'uninstalled' || portal.installState === 'awaiting') continue;
       const ctx = await context(portal.memberId);
       if (!ctx || ctx.rules.length === 0) continue;
       try {

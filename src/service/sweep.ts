@@ -35,7 +35,7 @@ export async function sweepPortal(ctx: PortalContext, store: ServiceStore, now: 
     const pages = Math.min(MAX_FIRST_PAGES, Math.floor(seen / 50) + 1);
     return ctx.rest.listAll<Row>(`crm.${entity}.list`, {
       filter, select: ['ID', 'DATE_MODIFY', STAGE_FIELD[entity], ...watched(entity)], order: { ID: 'ASC' },
-    }, undefined, pages);
+    }, { firstPages: pages });
   }));
   for (const [i, entity] of ENTITIES.entries()) {
     const rows = lists[i];

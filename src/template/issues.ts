@@ -1,4 +1,5 @@
 import { LineCounter, isNode, type Document } from 'yaml';
+import { tr } from '../i18n/index.js';
 
 export type IssuePath = (string | number)[];
 
@@ -17,7 +18,7 @@ export class TemplateError extends Error {
     readonly dir: string,
     readonly issues: TemplateIssue[],
   ) {
-    super(`template ${dir} has ${issues.length} error(s):\n${issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`);
+    super(`${tr().template.errors(dir, issues.length)}\n${issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`);
     this.name = 'TemplateError';
   }
 }

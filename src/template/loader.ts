@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { compiledTemplate, DEFAULT_TEMPLATE_DIR } from './compiled.js';
 import { IssueList, SourceFile, TemplateError } from './issues.js';
 import type { Template } from './model.js';
 import {
@@ -10,8 +10,7 @@ import {
 } from './schema.js';
 import { validateTemplate } from './validate.js';
 
-/** The template shipped with the product. */
-export const DEFAULT_TEMPLATE_DIR = fileURLToPath(new URL('../../templates/autosalon', import.meta.url));
+export { DEFAULT_TEMPLATE_DIR };
 
 function readSource(dir: string, name: string, issues: IssueList): SourceFile | undefined {
   const path = join(dir, name);
@@ -57,6 +56,15 @@ export interface LoadedSources {
 /** Reads and validates a template directory; throws TemplateError listing every problem found. */
 export function loadTemplate(dir: string = DEFAULT_TEMPLATE_DIR): Template {
   const root = resolve(dir);
+  if (root === DEFAULT_TEMPLATE_DIR) {
+    const compiled = compiledTemplate(root);
+    if (compiled) return compiled;
+  }
+  return readTemplate(root, dir);
+}
+
+/** Reads and validates the YAML files (what the build's compiled template was made by). */
+export function readTemplate(root: string, dir: string = root): Template {
   const issues = new IssueList();
   if (!existsSync(root) || !statSync(root).isDirectory()) {
     throw new TemplateError(dir, [{ file: '.', path: [], message: `no template directory at ${root}` }]);

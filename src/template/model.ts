@@ -36,6 +36,11 @@ export interface Template {
   app: AppFile;
 }
 
+/** The stages Bitrix24 gives every new deal pipeline (CCrmStatus::GetDefaultDealStages). */
+export const PORTAL_DEFAULT_DEAL_STAGES = ['NEW', 'PREPARATION', 'PREPAYMENT_INVOICE', 'EXECUTING', 'FINAL_INVOICE', 'WON', 'LOSE', 'APOLOGY'] as const;
+/** The portal cuts the full STATUS_ID of a new pipeline's default stages to this length (C10:PREPAYMENT_INVOIC). */
+export const DEFAULT_STAGE_ID_LENGTH = 21;
+
 /** The pseudo-pipeline code of the lead statuses (add-stage --pipeline leads). */
 export const LEADS_PIPELINE = 'leads';
 

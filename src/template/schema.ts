@@ -1,8 +1,9 @@
 // The shape of each template file. Cross-file rules (references, duplicates, tiers) live in validate.ts.
 import { z } from 'zod';
 
-export const LANGUAGES = ['ru', 'en'] as const;
-export type Lang = (typeof LANGUAGES)[number];
+import { CRM_ENTITIES, FIELD_TYPES } from './constants.js';
+
+export { CRM_ENTITIES, FIELD_TYPES, LANGUAGES, type CrmEntity, type Lang } from './constants.js';
 
 export const label = z.strictObject({
   ru: z.string().trim().min(1, 'the Russian label is empty'),
@@ -74,15 +75,7 @@ export const pipelineFile = z.strictObject({
 export type PipelineFile = z.infer<typeof pipelineFile>;
 
 // ---- fields.yaml ----------------------------------------------------------------------------
-export const CRM_ENTITIES = ['lead', 'deal', 'contact', 'company'] as const;
 export const crmEntity = z.enum(CRM_ENTITIES);
-export type CrmEntity = z.infer<typeof crmEntity>;
-
-// The built-in user field types of crm.userfield.types.
-export const FIELD_TYPES = [
-  'string', 'integer', 'double', 'boolean', 'datetime', 'date', 'money', 'url', 'address',
-  'enumeration', 'file', 'employee', 'crm_status', 'iblock_section', 'iblock_element', 'crm',
-] as const;
 
 export const fieldDef = z.strictObject({
   code: z.string().min(1),
@@ -102,7 +95,8 @@ export const fieldDef = z.strictObject({
 });
 export type FieldDef = z.infer<typeof fieldDef>;
 
-export const fieldsFile = z.strictObject({ fields: z.array(fieldDef).min(1) });
+// An export of a portal without custom fields has none.
+export const fieldsFile = z.strictObject({ fields: z.array(fieldDef) });
 
 // ---- cards.yaml -----------------------------------------------------------------------------
 export const cardSection = z.strictObject({
@@ -124,7 +118,8 @@ export const cardsFile = z.strictObject({
   // Used only when the portal has never saved a common card: set() replaces the whole card,
   // so the standard fields must be sent along with the template's sections.
   baseSections: z.record(crmEntity, z.array(cardSection)),
-  cards: z.array(cardDef).min(1),
+  // A template may leave every card as the portal has it (an export of a portal whose cards were never set up).
+  cards: z.array(cardDef),
 });
 
 // ---- automation.yaml ------------------------------------------------------------------------
@@ -220,7 +215,8 @@ export const appFile = z.strictObject({
       name: label,
     }),
   ),
-  events: z.array(z.string().regex(/^ON[A-Z]+$/, 'an event name is upper case, starting with ON')).min(1),
+  // None when the template has no automation (an export of a portal): nothing then needs the service's events.
+  events: z.array(z.string().regex(/^ON[A-Z]+$/, 'an event name is upper case, starting with ON')),
   businessProcesses: z.array(
     z.strictObject({
       code: z.string().regex(/^[a-z][a-z0-9_]*$/),

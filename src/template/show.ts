@@ -1,34 +1,36 @@
+import { tr } from '../i18n/index.js';
 import type { ActionDef, Lang, RuleDef, StageDef, Template, TriggerDef } from './model.js';
 import { CRM_ENTITIES } from './schema.js';
 import { filterByTier } from './tiers.js';
 
 export function templateSummary(t: Template): string {
   const stages = t.pipelines.reduce((n, p) => n + p.stages.length, 0);
-  return `${t.code} ${t.version}: ${t.leads.statuses.length} lead statuses, ${t.pipelines.length} pipelines with ${stages} stages, `
-    + `${t.fields.length} fields, ${t.cards.length} cards, ${t.rules.length} automation rules, tiers ${t.tiers.join(' < ')}`;
+  return tr().show.summary(t.code, t.version, t.leads.statuses.length, t.pipelines.length, stages, t.fields.length, t.cards.length, t.rules.length, t.tiers.join(' < '));
 }
 
 function describeAction(a: ActionDef, t: Template, lang: Lang): string {
-  if ('notify' in a) return `notify ${a.notify.to.join(', ')}: "${a.notify.message[lang]}"`;
-  if ('createTask' in a) return `task "${a.createTask.title[lang]}" for ${a.createTask.to}, due in ${a.createTask.deadline}`;
-  if ('createTodo' in a) return `to-do "${a.createTodo.title[lang]}" for ${a.createTodo.to}, due in ${a.createTodo.deadline}`;
-  if ('requireFields' in a) return `required: ${a.requireFields.map((c) => t.fields.find((f) => f.code === c)?.label[lang] ?? c).join(', ')}`;
-  if ('checkFormat' in a) return `check the format of ${a.checkFormat.join(', ')}`;
-  if ('setStage' in a) return `move to ${a.setStage}`;
-  if ('convert' in a) return `convert: contact, company, deal in the pipeline chosen by ${a.convert.pipelineField} (default ${a.convert.default})`;
-  return `refusal process: re-call on the 1st/15th of next month, written to ${a.refusal.recallField}`;
+  const s = tr().show;
+  if ('notify' in a) return s.notify(a.notify.to.join(', '), a.notify.message[lang]);
+  if ('createTask' in a) return s.task(a.createTask.title[lang], a.createTask.to, a.createTask.deadline);
+  if ('createTodo' in a) return s.todo(a.createTodo.title[lang], a.createTodo.to, a.createTodo.deadline);
+  if ('requireFields' in a) return s.required(a.requireFields.map((c) => t.fields.find((f) => f.code === c)?.label[lang] ?? c).join(', '));
+  if ('checkFormat' in a) return s.checkFormat(a.checkFormat.join(', '));
+  if ('setStage' in a) return s.moveTo(a.setStage);
+  if ('convert' in a) return s.convert(a.convert.pipelineField, a.convert.default);
+  return s.refusal(a.refusal.recallField);
 }
 
 function describeTrigger(w: TriggerDef): string {
+  const s = tr().show;
   const after = 'after' in w && w.after ? ` +${w.after}` : '';
   const cond = w.on !== 'change' && w.if
-    ? 'stageIn' in w.if ? ` if still in ${w.if.stageIn.join('/')}`
-      : 'semanticsNotIn' in w.if ? ` if not ${w.if.semanticsNotIn.join('/')}`
-        : ` if ${w.if.field} in ${w.if.in.join('/')}`
+    ? 'stageIn' in w.if ? s.ifStillIn(w.if.stageIn.join('/'))
+      : 'semanticsNotIn' in w.if ? s.ifNot(w.if.semanticsNotIn.join('/'))
+        : s.ifFieldIn(w.if.field, w.if.in.join('/'))
     : '';
-  if (w.on === 'create') return `on create${after}${cond}`;
-  if (w.on === 'change') return `on change of ${w.fields.join(', ')}`;
-  return `on enter${after}${cond}`;
+  if (w.on === 'create') return `${s.onCreate}${after}${cond}`;
+  if (w.on === 'change') return s.onChange(w.fields.join(', '));
+  return `${s.onEnter}${after}${cond}`;
 }
 
 function rulesForStage(rules: RuleDef[], pipeline: string | undefined, stage: StageDef): RuleDef[] {
@@ -41,10 +43,11 @@ function rulesForStage(rules: RuleDef[], pipeline: string | undefined, stage: St
 
 export function renderTemplateTree(full: Template, opts: { tier?: string; lang: Lang }): string {
   const { lang } = opts;
+  const s = tr().show;
   const t = opts.tier ? filterByTier(full, opts.tier) : full;
   const out: string[] = [];
-  const tierNote = opts.tier ? `tier ${opts.tier}` : `all tiers (${full.tiers.join(' < ')})`;
-  out.push(`${t.name[lang]} ${t.version} — ${tierNote}, labels ${lang}`);
+  const tierNote = opts.tier ? s.tier(opts.tier) : s.allTiers(full.tiers.join(' < '));
+  out.push(s.title(t.name[lang], t.version, tierNote, lang));
 
   const stageLines = (stages: StageDef[], pipeline: string | undefined) => {
     for (const s of stages) {
@@ -63,43 +66,43 @@ export function renderTemplateTree(full: Template, opts: { tier?: string; lang: 
   };
 
   if (t.leads.statuses.length) {
-    out.push('', `Lead statuses [${t.leads.tier}]`);
+    out.push('', `${s.leadStatuses} [${t.leads.tier}]`);
     stageLines(t.leads.statuses, undefined);
-    if (t.leads.remove.length) out.push(`    removed where unused: ${t.leads.remove.join(', ')}`);
+    if (t.leads.remove.length) out.push(`    ${s.removedWhereUnused(t.leads.remove.join(', '))}`);
     otherRuleLines(t.rules.filter((r) => r.entity === 'lead'));
   }
   for (const p of t.pipelines) {
-    out.push('', `Pipeline ${p.code} — ${p.name[lang]} [${p.tier}]`);
+    out.push('', `${s.pipeline} ${p.code} — ${p.name[lang]} [${p.tier}]`);
     stageLines(p.stages, p.code);
     otherRuleLines(t.rules.filter((r) => r.pipelines?.includes(p.code)));
   }
 
-  out.push('', 'Fields');
+  out.push('', s.fields);
   for (const entity of CRM_ENTITIES) {
     const fields = t.fields.filter((f) => f.entities.includes(entity));
     if (!fields.length) continue;
     out.push(`  ${entity}`);
     for (const f of fields) {
       const items = f.items ? ` (${f.items.map((i) => `${i.value[lang]}=${i.xmlId}`).join(' / ')})` : '';
-      const kind = `${f.type}${f.multiline ? ', multi-line' : ''}${f.multiple ? ', multiple' : ''}`;
-      const shown = entity === 'deal' && f.shownIn ? `  shown in ${f.shownIn.join(', ')}` : '';
+      const kind = `${f.type}${f.multiline ? `, ${s.multiline}` : ''}${f.multiple ? `, ${s.multiple}` : ''}`;
+      const shown = entity === 'deal' && f.shownIn ? `  ${s.shownIn(f.shownIn.join(', '))}` : '';
       out.push(`    ${f.code.padEnd(21)} ${kind.padEnd(22)} "${f.label[lang]}"${items}${shown}`);
     }
   }
 
-  out.push('', 'Cards');
+  out.push('', s.cards);
   for (const c of t.cards) {
     const where = c.pipeline ? `${c.entity} (${c.pipeline})` : c.entity;
-    out.push(`  ${where}: ${c.sections.map((s) => `"${s.title[lang]}" [${s.fields.length} fields]`).join(', ')}`);
+    out.push(`  ${where}: ${c.sections.map((x) => s.section(x.title[lang], x.fields.length)).join(', ')}`);
   }
 
   if (t.app.robots.length || t.app.events.length) {
-    out.push('', `Application objects [${t.app.tier}] (need an installed app; skipped with a webhook)`);
-    for (const r of t.app.robots) out.push(`  robot ${r.code}: ${r.name[lang]}`);
-    for (const r of t.app.triggers) out.push(`  trigger ${r.code}: ${r.name[lang]}`);
-    for (const b of t.app.businessProcesses) out.push(`  business process ${b.code}: ${b.name[lang]}`);
-    out.push(`  events: ${t.app.events.join(', ')}`);
+    out.push('', s.appObjects(t.app.tier));
+    for (const r of t.app.robots) out.push(`  ${s.robot} ${r.code}: ${r.name[lang]}`);
+    for (const r of t.app.triggers) out.push(`  ${s.trigger} ${r.code}: ${r.name[lang]}`);
+    for (const b of t.app.businessProcesses) out.push(`  ${s.businessProcess} ${b.code}: ${b.name[lang]}`);
+    out.push(`  ${s.events}: ${t.app.events.join(', ')}`);
   }
-  if (!t.rules.length) out.push('', 'Automation: none in this tier');
+  if (!t.rules.length) out.push('', s.noAutomation);
   return out.join('\n');
 }

@@ -41,6 +41,17 @@ export function tierForAppInfo(
   return tierForPlan(template, info.license || info.licenseType || 'unknown');
 }
 
+/** The plan codes the mapping names, as written in template.yaml (a trailing * stands for every code it begins). */
+export function knownPlanCodes(template: Pick<Template, 'manifest'>): string[] {
+  return Object.values(template.manifest.plans.tiers).flat();
+}
+
+/** The tier of a plan code a person gave (--plan), or undefined when the mapping does not name it. */
+export function knownPlanTier(template: Pick<Template, 'manifest'>, code: string): PlanTier | undefined {
+  const found = tierForPlan(template, code);
+  return found.matchedBy === 'unknown' ? undefined : found;
+}
+
 export function isTier(template: Pick<Template, 'tiers'>, tier: string): boolean {
   return template.tiers.includes(tier);
 }

@@ -1,7 +1,7 @@
 // Rules that span files or need the whole template: references, duplicates, platform limits.
 import type { IssueList, IssuePath, SourceFile } from './issues.js';
 import type { LoadedSources } from './loader.js';
-import { LEADS_PIPELINE, STANDARD_FIELDS, type StageDef, type Template } from './model.js';
+import { LEADS_PIPELINE, PORTAL_DEFAULT_DEAL_STAGES, STANDARD_FIELDS, type StageDef, type Template } from './model.js';
 import type { ActionDef, CrmEntity, FieldDef } from './schema.js';
 
 /** The spec's contract: FIELD_NAME including UF_CRM_ is at most 20 characters. */
@@ -96,7 +96,8 @@ export function validateTemplate(t: Template, src: LoadedSources, pipelineSource
       }
     }
     checkTier(source, ['tier'], p.tier);
-    checkStages(source, ['stages'], p.stages, { first: 'NEW', success: 'WON', failure: 'LOSE', maxLength: MAX_DEAL_STAGE_CODE }, issues);
+    // Bitrix24 creates a pipeline's default stages itself (cutting their IDs to fit): their codes may be longer.
+    checkStages(source, ['stages'], p.stages, { first: 'NEW', success: 'WON', failure: 'LOSE', maxLength: MAX_DEAL_STAGE_CODE, exempt: PORTAL_DEFAULT_DEAL_STAGES }, issues);
   }
   const pipelineTier = (code: string) => t.pipelines.find((p) => p.code === code)?.tier;
   const stagesOf = (pipeline: string | undefined): StageDef[] | undefined =>
@@ -259,7 +260,7 @@ function checkDuplicates<T>(values: T[], report: (index: number, firstIndex: num
   });
 }
 
-interface StageRules { first: string; success: string; failure: string; maxLength: number }
+interface StageRules { first: string; success: string; failure: string; maxLength: number; exempt?: readonly string[] }
 
 /** Bitrix24 keeps system stages NEW / WON / LOSE (leads: NEW / CONVERTED / JUNK) and orders process < success < failure. */
 function checkStages(file: SourceFile, base: IssuePath, stages: StageDef[], rules: StageRules, issues: IssueList): void {
@@ -267,7 +268,7 @@ function checkStages(file: SourceFile, base: IssuePath, stages: StageDef[], rule
   checkDuplicates(codes, (i, first) => issues.add(file, [...base, i, 'code'], `duplicate stage code "${codes[i]}" (first at ${base.join('.')}[${first}])`));
   stages.forEach((s, i) => {
     if (!STATUS_ID_CHARS.test(s.code)) issues.add(file, [...base, i, 'code'], `stage code "${s.code}" may use only A-Z, 0-9 and _`);
-    if (s.code.length > rules.maxLength) issues.add(file, [...base, i, 'code'], `stage code "${s.code}" is longer than ${rules.maxLength} characters`);
+    if (s.code.length > rules.maxLength && !rules.exempt?.includes(s.code)) issues.add(file, [...base, i, 'code'], `stage code "${s.code}" is longer than ${rules.maxLength} characters`);
   });
   const successes = stages.filter((s) => s.semantics === 'success');
   if (successes.length !== 1) issues.add(file, base, `exactly one success stage is needed (found ${successes.length})`);

@@ -47,10 +47,12 @@ describe('autosalon, when the portal cannot be reached or the input is wrong', (
     expect(r.stderr).toMatch(/Did you mean --tier\?/);
   });
 
-  it('npm start with B24_WEBHOOK_URL and no tier says how to give one through npm', async () => {
-    const r = await runCliAsync(['start'], { B24_WEBHOOK_URL: `https://127.0.0.1:9/rest/1/${SECRET}/`, AUTOSALON_STATE_DIR: tempStateDir() });
+  it('npm start with B24_WEBHOOK_URL installs into that portal (its plan decides the tier) and says when it cannot reach it', async () => {
+    const port = await closedPort();
+    const r = await runCliAsync(['start'], { B24_WEBHOOK_URL: `https://127.0.0.1:${port}/rest/1/${SECRET}/`, AUTOSALON_STATE_DIR: tempStateDir() });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/npm start -- --tier base\|crm_plus \(or -- --plan CODE/);
+    expect(r.stderr).toMatch(/B24_WEBHOOK_URL is set: installing into that portal/);
+    expect(r.stderr).toMatch(/cannot reach the portal at https:\/\/127\.0\.0\.1:\d+: nothing answers/);
     expect(r.stderr).not.toMatch(STACK);
     expect(r.stdout + r.stderr).not.toContain(SECRET);
   });
@@ -76,15 +78,19 @@ describe('messages of portal errors', () => {
     // A CRM method's refusal of a user without rights has an empty code, as the snapshot reader reports it.
     const noRights = new PortalError('crm.lead.userfield.list', '', 'reading the portal (uf_lead_ru): Access denied.', 400);
     expect(noRights.isAccessDenied).toBe(true);
-    expect(asUserError(noRights, as('webhook')).message).toMatch(/Access denied\. \(HTTP 400\): the webhook's user lacks rights; create the incoming webhook as a portal administrator$/);
+    expect(asUserError(noRights, as('webhook')).message)
+      .toBe('the portal refused: "reading the portal (uf_lead_ru): Access denied." (no code, crm.lead.userfield.list): the webhook\'s user lacks rights; create the incoming webhook as a portal administrator');
     expect(asUserError(noRights, as('app')).message).toMatch(/: the application lacks rights here; it must be installed by a portal administrator$/);
     const scope = new PortalError('crm.status.list', 'insufficient_scope', 'The request requires higher privileges than provided by the webhook token', 400);
-    expect(asUserError(scope, as('webhook')).message).toMatch(/: the webhook lacks a scope this needs \(crm for the installer\): tick it in the incoming webhook's settings$/);
+    expect(asUserError(scope, as('webhook')).message).toMatch(/: the webhook lacks a permission this needs \(crm for the installer\): tick it in the incoming webhook's settings$/);
     const unknown = new PortalError('batch', 'NO_AUTH_FOUND', 'Wrong authorization data', 401);
     expect(asUserError(unknown, as('webhook')).message).toMatch(/: check the webhook URL \(its user id and secret\)$/);
     expect(asUserError(unknown, as('app')).message).toMatch(/: the access token is unknown or revoked; take new tokens from the application$/);
     expect(asUserError(new PortalError('crm.status.add', '', 'The field STATUS_ID is required.', 400), as('webhook')).message)
-      .toBe('the portal refused: crm.status.add: error — The field STATUS_ID is required. (HTTP 400)');
+      .toBe('the portal refused: "The field STATUS_ID is required." (no code, crm.status.add)');
+    // A free plan: REST needs a subscription; said in words.
+    const free = new PortalError('batch', 'ACCESS_DENIED', 'REST is available only by subscription', 401);
+    expect(asUserError(free, as('webhook')).message).toMatch(/: REST works only on paid plans and trials: on the free plan, start a trial \(or a paid plan\) first$/);
   });
 
   it('a lost answer is said once, with what to do', () => {

@@ -21,23 +21,27 @@ afterAll(async () => {
 const writes = () => Object.keys(emulator.control.stats().calls).filter((m) => /\.(add|update|delete|set)$/.test(m));
 
 describe('autosalon install / verify / uninstall (CLI)', () => {
-  it('a webhook install without --tier or --plan stops, naming both, before any request', async () => {
+  it('a mistyped --plan, or --plan and --tier that disagree, stop before any request, naming what to give', async () => {
     emulator.control.resetStats();
-    const r = await runCliAsync(['install'], env);
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/--tier base\|crm_plus/);
-    expect(r.stderr).toMatch(/--plan CODE/);
-    expect(r.stderr).not.toMatch(/at .*\.ts:\d+/); // no stack trace
+    const typo = await runCliAsync(['install', '--plan', 'basc'], env);
+    expect(typo.status).toBe(1);
+    expect(typo.stderr).toMatch(/unknown plan code "basc": the template knows project, tf, start, .*basic.*pro\*/);
+    expect(typo.stderr).not.toMatch(/at .*\.ts:\d+/); // no stack trace
+    const both = await runCliAsync(['install', '--plan', 'pro', '--tier', 'base'], env);
+    expect(both.status).toBe(1);
+    expect(both.stderr).toMatch(/--plan pro means tier crm_plus, but --tier says base/);
     expect(emulator.control.stats().httpRequests).toBe(0);
   });
 
-  it('without a terminal and without --yes, a plan that changes the portal\'s own objects is not applied', async () => {
+  it('without a terminal and without --yes, a plan that changes the portal\'s own objects is not applied; the tier comes from the portal\'s plan', async () => {
     emulator.control.resetStats();
-    const r = await runCliAsync(['install', '--tier', 'crm_plus'], env);
+    // No --tier: the webhook's app.info gives LICENSE ru_pro, which the template maps to crm_plus.
+    const r = await runCliAsync(['install'], env);
     expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/Tier crm_plus \(the portal's plan ru_pro, from app\.info\)/);
     expect(r.stdout).toMatch(/Plan: \d+ to create/);
-    expect(r.stdout).toMatch(/~ update status NEW "Новое обращение"/);
-    expect(r.stderr).toMatch(/add --yes/i);
+    expect(r.stdout).toMatch(/~ status NEW "Новое обращение"/);
+    expect(r.stderr).toMatch(/changes 3 objects that were on the portal before Autosalon \(2 to update, 1 to delete\); nothing was changed\. Add --yes/);
     expect(writes()).toEqual([]);
   });
 
@@ -72,8 +76,8 @@ describe('autosalon install / verify / uninstall (CLI)', () => {
   it('add-stage adds a support stage after the named stage', async () => {
     const r = await runCliAsync(['add-stage', '--pipeline', 'wash', '--name', 'Сушка', '--after', 'Ожидание мойки / мойка'], env);
     expect(r.status).toBe(0);
-    const statusId = /\((C\d+:UC_[A-Z0-9]{6})\)/.exec(r.stdout)?.[1];
-    expect(r.stdout).toMatch(/Added process stage "Сушка" \(C\d+:UC_[A-Z0-9]{6}\) to wash after "Ожидание мойки \/ мойка", sort 25/);
+    const statusId = /\((C\d+:SUSHKA);/.exec(r.stdout)?.[1];
+    expect(r.stdout).toMatch(/Added the stage "Сушка" \(C\d+:SUSHKA; in-progress, sort 25\) to wash after "Ожидание мойки \/ мойка"/);
     const wash = (await categories(emulator))[2];
     expect((await statuses(emulator, `DEAL_STAGE_${wash.id}`)).map((s) => s.STATUS_ID)).toContain(statusId);
   });

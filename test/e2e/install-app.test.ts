@@ -67,7 +67,7 @@ describe('installing as the application', () => {
   it('takes the tier from app.info and registers robots, the trigger, the events and the refusal process', async () => {
     const { emulator, app, install, client, stateDir } = await appPortal('pro');
     const report = await install();
-    expect(report.tierSource).toBe('app.info pro');
+    expect(report.tierSource).toBe('the portal\'s plan pro, from app.info');
     expect(report.tier).toBe('crm_plus');
     expect(report.failed).toEqual([]);
     expect(report.skipped).toEqual([]);

@@ -158,9 +158,15 @@ describe('installing through a webhook', () => {
     expect(['repair', 'shop', 'wash'].map((p) => ledger.objects[`category:${p}`]?.created)).toEqual([true, true, true]);
   });
 
-  it('waits out a storm of 503 QUERY_LIMIT_EXCEEDED and still converges', async () => {
-    const { emulator, install } = await portal({ rateLimit: { burst: 1, drainPerSecond: 8 } });
-    const report = await install({ maxBatch: 10 });
+  it('waits out a storm of 503 QUERY_LIMIT_EXCEEDED at the rate the portal\'s bucket drains, and still converges', async () => {
+    const bucket = { burst: 1, drainPerSecond: 8 };
+    const { emulator, stateDir } = await portal({ rateLimit: bucket });
+    const waits: number[] = [];
+    const client = PortalClient.fromWebhook(emulator.webhookUrl, { portalBucket: bucket, onWait: ({ ms }) => waits.push(ms ?? 0) });
+    const report = await runInstall(client, { tier: 'crm_plus', stateDir, template, maxBatch: 10 });
+    // Every wait is one drain interval (1/8 s), never a doubling backoff.
+    expect(waits.length).toBeGreaterThan(0);
+    expect(new Set(waits)).toEqual(new Set([125]));
     expect(emulator.control.stats().rejected503).toBeGreaterThan(0);
     expect(report.failed).toEqual([]);
     expect(report.converged).toBe(true);

@@ -27,17 +27,21 @@ it('npm start runs the whole product: the service installs the template in app m
     expect(first.status).toBe(0);
     expect(first.stderr).toMatch(/The emulated portal installs the application \(ONAPPINSTALL → http:\/\/127\.0\.0\.1:\d+\/install\)/);
     expect(first.stdout).toMatch(/the embedded emulator https:\/\/127\.0\.0\.1:\d+ \(app mode\)/);
-    expect(first.stdout).toMatch(/create robot autosalon_refusal .* handler http:\/\/127\.0\.0\.1:\d+\/robots\/refusal/);
-    expect(first.stdout).toMatch(/create event ONCRMDEALUPDATE → the automation service — http:\/\/127\.0\.0\.1:\d+\/events/);
+    expect(first.stdout).toMatch(/\+ robot autosalon_refusal .* handler http:\/\/127\.0\.0\.1:\d+\/robots\/refusal/);
+    // The event bindings share their handler: it is said once, the events under it.
+    expect(first.stdout).toMatch(/\+ handler http:\/\/127\.0\.0\.1:\d+\/events:\n {6}event ONCRMLEADADD → the automation service\n[\s\S]* {6}event ONCRMDEALUPDATE → the automation service\n/);
     expect(first.stdout).toMatch(/The portal now matches the template/);
     expect(first.stdout).toMatch(/The automation service:\n {2}install {5}http:\/\/127\.0\.0\.1:\d+\/install/);
     expect(first.stdout).not.toContain('elsewhere.example');
+    // The portal's shell, where a person opens the application from the left menu.
+    expect(first.stdout).toMatch(/The emulated portal:\n {2}portal {6}https:\/\/127\.0\.0\.1:\d+\/ {2}\(open it in a browser: the application "Автосалон" is in the left menu/);
     const store = new SqliteStore(join(home, '.autosalon', 'service.sqlite'), { readonly: true });
     const [portal] = await store.listPortals();
     await store.close();
     expect(portal).toMatchObject({ tier: 'crm_plus', plan: 'pro', installState: 'installed' });
     // The service is told when the admin removes the application, as a Market install would be.
-    const portalState = JSON.parse(readFileSync(join(home, '.autosalon', 'emulator', 'portal.json'), 'utf8')) as { eventBindings: { event: string; handler: string }[] };
+    const portalState = JSON.parse(readFileSync(join(home, '.autosalon', 'emulator', 'portal.json'), 'utf8')) as { eventBindings: { event: string; handler: string }[]; apps: { pageUrl?: string; setupPending?: boolean }[] };
+    expect(portalState.apps).toMatchObject([{ pageUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/app$/), setupPending: false }]);
     expect(portalState.eventBindings.filter((b) => b.event === 'ONAPPUNINSTALL').map((b) => b.handler)).toEqual([expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/events$/)]);
 
     // On fixed ports (the default 8943/8944 in real use) a second start finds nothing to change.

@@ -125,7 +125,8 @@ describe('autosalon emulator (CLI)', () => {
     const { line, stop } = await startCli(['--portals', '2', '--state', stateFile, '--limits', 'off', '--time-zone', 'Asia/Vladivostok']);
     const portals = line.portals as unknown as Record<string, string>[];
     expect(portals).toHaveLength(2);
-    expect(portals[0]).toEqual({ webhookUrl: line.webhookUrl, origin: line.origin, domain: new URL(line.origin).host, memberId: line.memberId, plan: 'pro', timeZone: 'Asia/Vladivostok' });
+    expect(line.portalUrl).toBe(`${line.origin}/`);
+    expect(portals[0]).toEqual({ webhookUrl: line.webhookUrl, origin: line.origin, portalUrl: `${line.origin}/`, domain: new URL(line.origin).host, memberId: line.memberId, plan: 'pro', timeZone: 'Asia/Vladivostok' });
     expect(portals[1].memberId).not.toBe(line.memberId);
     const ca = readFileSync(line.caCertPath, 'utf8');
     expect(await httpsJson(`${portals[1].webhookUrl}crm.lead.add`, ca, 'POST', { fields: { TITLE: 'on portal 2' } })).toMatchObject({ result: 1 });

@@ -190,6 +190,7 @@ describe('the control API for many portals', () => {
     expect(added.body).toEqual({
       webhookUrl: expect.stringMatching(/^https:\/\/127\.0\.0\.1:\d+\/rest\/1\/[a-z0-9]+\/$/),
       origin: expect.stringMatching(/^https:\/\/127\.0\.0\.1:\d+$/),
+      portalUrl: expect.stringMatching(/^https:\/\/127\.0\.0\.1:\d+\/$/),
       domain: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
       memberId: expect.stringMatching(/^[0-9a-f]{32}$/),
       plan: 'ent250',
@@ -198,7 +199,7 @@ describe('the control API for many portals', () => {
     const second = added.body as unknown as EmulatedPortal;
     expect(emu.portals.map((p) => p.memberId)).toEqual([emu.memberId, second.memberId]);
     expect((await control(emu, 'GET', '/portals')).body).toEqual([
-      { webhookUrl: emu.webhookUrl, origin: emu.origin, domain: new URL(emu.origin).host, memberId: emu.memberId, plan: 'pro', timeZone: 'Europe/Moscow' },
+      { webhookUrl: emu.webhookUrl, origin: emu.origin, portalUrl: emu.portalUrl, domain: new URL(emu.origin).host, memberId: emu.memberId, plan: 'pro', timeZone: 'Europe/Moscow' },
       added.body,
     ]);
     // The new portal serves REST with its own language.

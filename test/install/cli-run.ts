@@ -1,16 +1,17 @@
 // Runs the real CLI as a child process without blocking this process (an in-process emulator must keep answering).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { BIN } from '../helpers/cli.js';
+import { BIN, cliEnv } from '../helpers/cli.js';
 
 export interface CliRun { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
 export function runCliAsync(
   args: string[],
   env: Record<string, string | undefined>,
-  options: { onStderr?: (text: string, child: ChildProcess) => void; timeoutMs?: number; cwd?: string } = {},
+  options: { onStderr?: (text: string, child: ChildProcess) => void; timeoutMs?: number; cwd?: string; stdin?: string } = {},
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { env: cliEnv(env), cwd: options.cwd, stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (options.stdin !== undefined) child.stdin!.end(options.stdin);
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });

@@ -47,7 +47,7 @@ describe('the uninstall plan', () => {
     const find = (text: string) => plan.steps.find((s) => s.title.includes(text))!;
     expect(find('status NEW')).toMatchObject({ action: 'update', call: { params: { fields: { COLOR: '#39A8EF' } } } });
     expect(plan.steps.filter((s) => s.title.includes('status NEW')).map((s) => s.action)).toEqual(['update', 'skip']);
-    expect(find('UC_CALLBACK')).toMatchObject({ action: 'skip', detail: 'holds 2 lead(s): kept' });
+    expect(find('UC_CALLBACK')).toMatchObject({ action: 'skip', blocked: true, detail: 'holds 2 leads: kept; move them to another status first, then run uninstall again' });
     expect(find('Ремонт авто')).toMatchObject({ action: 'skip', detail: expect.stringMatching(/holds 4 deal/) });
     expect(find('Магазин').action).toBe('delete');
   });
@@ -58,7 +58,7 @@ describe('the uninstall plan', () => {
     ledger.objects['event:ONCRMDEALUPDATE'] = { created: true, handler: 'https://svc.example.com/events' };
     const plan = planUninstall(crmPlus, snapshot, ledger, new Map(), 'webhook');
     const app = plan.steps.filter((s) => s.group === 'app');
-    expect(app.map((s) => `${s.action} ${s.title}`)).toEqual(['skip robot autosalon_refusal', 'skip event ONCRMDEALUPDATE']);
-    expect(app[0].detail).toMatch(/uninstall the Autosalon app/);
+    expect(app.map((s) => `${s.action} ${s.title}`)).toEqual(['skip robot autosalon_refusal "Автосалон: отказ и повторный звонок"', 'skip event ONCRMDEALUPDATE → https://svc.example.com/events']);
+    expect(app[0].detail).toMatch(/uninstall the Autosalon application in Bitrix24/);
   });
 });

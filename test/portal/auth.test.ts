@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseTokens } from '../../src/cli/session.js';
 import { describeTarget, redact, resolveTarget, secretsOf, TargetError } from '../../src/portal/auth.js';
 
 describe('choosing the portal', () => {
@@ -16,7 +17,7 @@ describe('choosing the portal', () => {
   });
 
   it('with nothing configured, names every way to give a portal', () => {
-    expect(() => resolveTarget({}, {})).toThrow(/--webhook .* B24_WEBHOOK_URL .* --access-token/);
+    expect(() => resolveTarget({}, {})).toThrow(/--webhook .* B24_WEBHOOK_URL .* --tokens-stdin, B24_ACCESS_TOKEN \/ B24_REFRESH_TOKEN and --domain, or --member-id/);
   });
 
   it('app mode needs the domain, and takes the app credentials and OAuth server from the environment', () => {
@@ -28,6 +29,22 @@ describe('choosing the portal', () => {
       kind: 'app', app: { clientId: 'local.1', clientSecret: 'sec' },
       tokens: { domain: 'x.bitrix24.ru', clientEndpoint: 'https://x.bitrix24.ru/rest/', serverEndpoint: 'https://oauth.example.com/rest/', memberId: 'm1' },
     });
+  });
+
+  it('takes the application\'s tokens from the environment (never visible in ps), after --webhook and before B24_WEBHOOK_URL', () => {
+    const env = { B24_ACCESS_TOKEN: 'env-access', B24_REFRESH_TOKEN: 'env-refresh', B24_DOMAIN: 'x.bitrix24.ru' };
+    expect(resolveTarget({}, env)).toMatchObject({ kind: 'app', tokens: { accessToken: 'env-access', refreshToken: 'env-refresh', domain: 'x.bitrix24.ru' } });
+    expect(resolveTarget({ webhook: 'https://a.bitrix24.ru/rest/1/abcdef123/' }, env)).toMatchObject({ kind: 'webhook' });
+    expect(resolveTarget({ accessToken: 'flag-access', domain: 'y.bitrix24.ru' }, env)).toMatchObject({ tokens: { accessToken: 'flag-access', domain: 'y.bitrix24.ru' } });
+    expect(() => resolveTarget({}, { ...env, B24_WEBHOOK_URL: 'https://a.bitrix24.ru/rest/1/abcdef123/' })).toThrow(/both B24_WEBHOOK_URL and the application's tokens .* are set/);
+    expect(() => resolveTarget({}, { B24_ACCESS_TOKEN: 'a' })).toThrow(/--domain your\.bitrix24\.ru \(or B24_DOMAIN\)/);
+  });
+
+  it('reads tokens given on standard input: Bitrix24\'s JSON or KEY=VALUE lines', () => {
+    expect(parseTokens('{"access_token":"a1","refresh_token":"r1","domain":"x.bitrix24.ru","member_id":"m1","expires_in":3600}'))
+      .toEqual({ accessToken: 'a1', refreshToken: 'r1', domain: 'x.bitrix24.ru', memberId: 'm1' });
+    expect(parseTokens('export B24_ACCESS_TOKEN="a2"\nREFRESH_TOKEN=r2\n# comment\n')).toEqual({ accessToken: 'a2', refreshToken: 'r2', domain: undefined, memberId: undefined });
+    expect(() => parseTokens('nothing useful')).toThrow(/--tokens-stdin reads the application's tokens from standard input/);
   });
 
   it('never lets a secret reach printable text', () => {

@@ -119,7 +119,7 @@ describe('RestPipeline', () => {
     expect(requests()).toMatchObject({ httpRequests: 2, calls: { batch: 1 } });
     // Asked to, it reads the first pages in the first request already.
     emulator.control.resetStats();
-    const again = await pipeline.listAll<{ ID: string }>('crm.company.list', { select: ['ID'], order: { ID: 'ASC' } }, undefined, 5);
+    const again = await pipeline.listAll<{ ID: string }>('crm.company.list', { select: ['ID'], order: { ID: 'ASC' } }, { firstPages: 5 });
     expect(again.map((c) => c.ID)).toEqual(companies.map((c) => c.ID));
     expect(requests()).toMatchObject({ httpRequests: 1, calls: { batch: 1, 'crm.company.list': 5 } });
   });

@@ -249,17 +249,6 @@ describe('install', () => {
   });
 });
 
-describe('other addresses', () => {
-  it('answer 404 saying which addresses the service has, and what opens the re-call list', async () => {
-    for (const [method, url] of [['GET', '/app'], ['GET', '/nope?x=1'], ['POST', '/robots/unknown']] as const) {
-      const r = await server().inject({ method, url });
-      expect(r.statusCode).toBe(404);
-      expect(r.json().message).toBe(`${method} ${url.split('?')[0]} is not an address of the Autosalon service: Bitrix24 POSTs to /install, /events and /robots/…; `
-        + 'the re-call list opens from the application in Bitrix24 (POST /app); GET /health shows the queue');
-    }
-  });
-});
-
 describe('health', () => {
   it('reports the queue without secrets', async () => {
     await store.enqueue({ memberId: 'member-1', kind: 'event', payload: {}, runAt: NOW });
@@ -275,53 +264,5 @@ describe('health', () => {
       status: 'degraded', portals: 1,
       failing: [{ memberId: 'member-1', domain: 'a.bitrix24.ru', installState: 'installed', problem: 'the application was installed without the "crm" permission' }],
     });
-  });
-});
-
-describe('application page', () => {
-  it('shows the re-call list of the chosen date to the portal that presents its token', async () => {
-    await store.openEpisode({
-      memberId: 'member-1', dealId: '5', stageId: 'C3:LOSE', enteredAt: 0, recallDate: '2027-02-01', reason: 'Дорого <b>', dealTitle: 'Ремонт',
-      client: 'Иван', responsibleId: 3, responsibleName: 'Анна', source: 'event', createdAt: 0,
-    });
-    const page = await server().inject({ method: 'POST', url: '/app?DOMAIN=a.bitrix24.ru&LANG=ru', ...form({ member_id: 'member-1', APPLICATION_TOKEN: TOKEN, AUTH_ID: 'x', date: '2027-02-01' }) });
-    expect(page.statusCode).toBe(200);
-    expect(page.body).toContain('#5 Ремонт');
-    expect(page.body).toContain('Дорого &#60;b&#62;');
-    const empty = await server().inject({ method: 'POST', url: '/app', ...form({ member_id: 'member-1', APPLICATION_TOKEN: TOKEN, date: '2027-02-02' }) });
-    expect(empty.body).toContain('На этот день звонков нет.');
-    const forged = await server().inject({ method: 'POST', url: '/app', ...form({ member_id: 'member-1', APPLICATION_TOKEN: 'guess', date: '2027-02-01' }) });
-    expect(forged.statusCode).toBe(401);
-    expect(forged.body).not.toContain('Ремонт');
-  });
-
-  it('never writes the application token into the page; its date form posts back a pass that works for that portal until it expires', async () => {
-    await store.openEpisode({
-      memberId: 'member-1', dealId: '6', stageId: 'C3:LOSE', enteredAt: 0, recallDate: '2027-02-15', reason: '', dealTitle: 'Мойка',
-      client: '', responsibleId: 3, responsibleName: 'Анна', source: 'event', createdAt: 0,
-    });
-    const page = await server().inject({ method: 'POST', url: '/app', ...form({ member_id: 'member-1', APPLICATION_TOKEN: TOKEN }) });
-    expect(page.statusCode).toBe(200);
-    expect(page.body).not.toContain(TOKEN);
-    const pass = /name="pass" value="([^"]+)"/.exec(page.body)?.[1] ?? '';
-    expect(pass).not.toBe('');
-    const next = await server().inject({ method: 'POST', url: '/app', ...form({ member_id: 'member-1', pass, date: '2027-02-15' }) });
-    expect(next.statusCode).toBe(200);
-    expect(next.body).toContain('#6 Мойка');
-    const tampered = pass.replace(/^\d+/, (ms) => String(Number(ms) + 1));
-    for (const wrong of [tampered, 'x', '']) {
-      const r = await server().inject({ method: 'POST', url: '/app', ...form({ member_id: 'member-1', pass: wrong, date: '2027-02-15' }) });
-      expect(r.statusCode).toBe(401);
-      expect(r.body).not.toContain('Мойка');
-    }
-    const later = buildServer({
-      config: loadServiceConfig({ AUTOSALON_STATE_DIR: '/tmp/autosalon-test' }), store, template, clock: () => NOW + 13 * 3_600_000,
-      log: createLogger('silent'), onQueued: () => undefined, onPortalChanged: () => undefined,
-    });
-    const expired = await later.inject({ method: 'POST', url: '/app', ...form({ member_id: 'member-1', pass, date: '2027-02-15' }) });
-    expect(expired.statusCode).toBe(401);
-    // A browser gets a page in the user's language, never JSON.
-    expect(expired.headers['content-type']).toMatch(/text\/html/);
-    expect(expired.body).toContain('Откройте приложение заново из Битрикс24');
   });
 });

@@ -111,7 +111,8 @@ export const commonMethods: MethodTable = [
         CODE: app.code,
         VERSION: app.version,
         STATUS: 'L',
-        INSTALLED: app.installed,
+        // installation-finish.md: INSTALLED stays false until the installer page calls installFinish.
+        INSTALLED: app.installed && !app.setupPending,
         PAYMENT_EXPIRED: 'N',
         DAYS: null,
         LANGUAGE_ID: portal.lang,

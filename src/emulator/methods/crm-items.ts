@@ -10,6 +10,7 @@ import { CRM_ENTITIES, type CrmEntity, type CrmOperation, type CrmRecord, type M
 import { formatDateField, localDateText, parseDateTime } from '../time.js';
 import { STANDARD_FIELDS, type FieldMeta } from './crm-fields.js';
 import { dealStageEntity, fieldDescription, semanticId, statusesOf } from './crm-status.js';
+import { recordStageHistory } from './crm-stagehistory.js';
 import { userFieldsOf } from './crm-userfield.js';
 
 export const MULTIFIELD_TYPES = ['PHONE', 'EMAIL', 'WEB', 'IM', 'LINK'];
@@ -353,6 +354,7 @@ export function insertRecord(portal: Portal, entity: CrmEntity, record: CrmRecor
     record.MOVED_BY_ID = String(userId);
     record.MOVED_TIME = now;
     syncStage(portal, entity, record, now);
+    recordStageHistory(portal, entity, record, undefined, now);
   }
   if (entity === 'contact') record.EXPORT ??= 'Y';
   if (entity === 'company') record.IS_MY_COMPANY ??= 'N';
@@ -402,6 +404,7 @@ export function commitUpdate(portal: Portal, entity: CrmEntity, record: CrmRecor
   draft.HAS_EMAIL = (draft.EMAIL as unknown[] | undefined)?.length ? 'Y' : 'N';
   syncStage(portal, entity, draft, now);
   const moved = entity === 'deal' && String(draft.CATEGORY_ID ?? '0') !== String(record.CATEGORY_ID ?? '0');
+  recordStageHistory(portal, entity, draft, record, now);
   Object.keys(record).forEach((k) => delete record[k]);
   Object.assign(record, draft);
   if (moved) {

@@ -470,7 +470,7 @@ const FILTER_PREFIXES = ['', '=', '%', '>', '<', '@', '!', '!@', '!=', '!%', '><
 const ARRAY_PREFIXES = new Set(['@', '!@', '!=', '=', '']);
 
 /** Validator\Filter: every key a known field with a known prefix (or a numeric sub-filter, or logic); arrays only for IN-like prefixes. */
-function validateFilter(filter: Record<string, unknown>, allowed: Set<string>): void {
+export function validateFilter(filter: Record<string, unknown>, allowed: Set<string>): void {
   for (const [key, value] of Object.entries(filter)) {
     if (isObject(value) || Array.isArray(value)) validateFilter(isObject(value) ? value : Object.fromEntries(value.map((v, i) => [String(i), v])), allowed);
     const known = key === 'logic' || key === 'LOGIC' || /^\d+$/.test(key) || FILTER_PREFIXES.some((p) => key.startsWith(p) && allowed.has(key.slice(p.length)));

@@ -3,7 +3,7 @@
 // portal and column so a stored value cannot be moved to another row. Each value names the key it was written with,
 // so a key can be rotated: start once with the new key in AUTOSALON_SECRET_KEY and the old one in
 // AUTOSALON_SECRET_KEY_PREVIOUS, and every value is re-encrypted with the new key.
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { ConfigError } from '../config.js';
 
 const VERSION = 'v1';
@@ -67,6 +67,11 @@ export class TokenCipher {
     } catch {
       throw new ConfigError(`a stored token does not decrypt (${context}): the database was changed outside the service, or the value was moved between rows`);
     }
+  }
+
+  /** A key for another use of the secret key (HKDF-SHA256): never the key itself. */
+  derive(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), `autosalon|${purpose}`, 32));
   }
 
   /** The value was written with an older key. */

@@ -10,7 +10,8 @@ import { pickLane, nextDueAt } from '../schedule.js';
 import { defaultSettings, type PortalSettings } from '../settings.js';
 import { setUpCipher, type SecretKeys, type TokenCipher } from './secrets.js';
 import type {
-  ActionState, ClaimScope, Job, JobStatus, NewEpisode, NewJob, NewRequirement, Observation, PortalInfo, PortalRecord, QueueLane, QueueStats, RecallEpisode,
+  ActionState, ClaimScope, Job, JobKind, JobStatus, NewEpisode, NewJob, NewRequirement, Observation, PortalActivity, PortalInfo, PortalPatch, PortalRecord,
+  QueueLane, QueueStats, RecallEpisode,
   RecallQuery, Requirement, ServiceStore, TokenUpdate,
 } from './types.js';
 
@@ -459,9 +460,9 @@ export class SqliteStore implements ServiceStore {
     });
   }
 
-  async updatePortal(memberId: string, patch: Partial<Pick<PortalInfo, 'tier' | 'plan' | 'installState' | 'installError' | 'lastSweepAt' | 'lastError' | 'lastErrorAt'>>): Promise<void> {
+  async updatePortal(memberId: string, patch: PortalPatch): Promise<void> {
     this.patch('portals', 'member_id', memberId, patch, {
-      tier: 'tier', plan: 'plan', installState: 'install_state', installError: 'install_error', lastSweepAt: 'last_sweep_at',
+      tier: 'tier', plan: 'plan', installState: 'install_state', installError: 'install_error', installedAt: 'installed_at', lastSweepAt: 'last_sweep_at',
       lastError: 'last_error', lastErrorAt: 'last_error_at',
     });
   }
@@ -623,6 +624,20 @@ export class SqliteStore implements ServiceStore {
     if (filter.memberId) where.push('member_id = @memberId');
     const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id`;
     return (this.db.prepare(sql).all(filter) as JobRow[]).map(toJob);
+  }
+
+  async portalActivity(memberId: string, failures = 5): Promise<PortalActivity> {
+    const last = this.db.prepare<[string], { at: number | null }>(`SELECT MAX(created_at) AS at FROM jobs WHERE member_id = ? AND kind IN ('event', 'robot')`).get(memberId);
+    const failed = this.db.prepare<[string, number], { id: number; kind: JobKind; last_error: string | null; finished_at: number | null; created_at: number }>(
+      `SELECT id, kind, last_error, finished_at, created_at FROM jobs WHERE member_id = ? AND status = 'failed' ORDER BY id DESC LIMIT ?`).all(memberId, failures);
+    return {
+      lastEventAt: last?.at ?? undefined,
+      failures: failed.map((r) => ({ id: r.id, kind: r.kind, error: r.last_error ?? '', at: r.finished_at ?? r.created_at })),
+    };
+  }
+
+  derivedKey(purpose: string): Buffer {
+    return this.tokens().derive(purpose);
   }
 
   async pruneJobs(finishedBefore: number): Promise<number> {

@@ -5,7 +5,11 @@
 import type { Lang } from '../../template/schema.js';
 import type { PortalSettings } from '../settings.js';
 
-export type InstallState = 'installing' | 'installed' | 'failed' | 'uninstalled';
+/**
+ * awaiting: an administrator opened the install page (the portal and its tokens are verified and stored), and the
+ * install has not been started from it yet; nothing runs for the portal until then.
+ */
+export type InstallState = 'awaiting' | 'installing' | 'installed' | 'failed' | 'uninstalled';
 
 /** What the service knows of a portal besides its tokens: enough to list, report and configure it. */
 export interface PortalInfo {
@@ -32,6 +36,9 @@ export interface PortalInfo {
   /** ms */
   lastErrorAt?: number;
 }
+
+/** What changes of a portal without touching its tokens or settings. */
+export type PortalPatch = Partial<Pick<PortalInfo, 'tier' | 'plan' | 'installState' | 'installError' | 'installedAt' | 'lastSweepAt' | 'lastError' | 'lastErrorAt'>>;
 
 /** A portal with its tokens (stored encrypted; the store hands them out decrypted). */
 export interface PortalRecord extends PortalInfo {
@@ -86,6 +93,13 @@ export interface QueueStats {
   running: number;
   failed: number;
   done: number;
+}
+
+export interface PortalActivity {
+  /** ms: when the latest event or robot call of the portal was received. */
+  lastEventAt?: number;
+  /** The latest failed jobs, newest first. */
+  failures: { id: number; kind: JobKind; error: string; at: number }[];
 }
 
 /** One portal's place in the worker's rotation: when its earliest queued job is due, and when it was last served. */
@@ -175,7 +189,7 @@ export interface ServiceStore {
   /** Every portal, without tokens. */
   listPortals(): Promise<PortalInfo[]>;
   updateTokens(memberId: string, tokens: TokenUpdate): Promise<void>;
-  updatePortal(memberId: string, patch: Partial<Pick<PortalInfo, 'tier' | 'plan' | 'installState' | 'installError' | 'lastSweepAt' | 'lastError' | 'lastErrorAt'>>): Promise<void>;
+  updatePortal(memberId: string, patch: PortalPatch): Promise<void>;
   saveSettings(memberId: string, settings: PortalSettings): Promise<void>;
   /** Forgets the tokens and the application token; drops the portal's pending jobs. */
   markUninstalled(memberId: string, now: number): Promise<void>;
@@ -205,6 +219,8 @@ export interface ServiceStore {
   /** ms of the next queued job, if any (of portals not in `busy`). */
   nextRunAt(busy?: ReadonlySet<string>): Promise<number | undefined>;
   listJobs(filter?: { status?: JobStatus; memberId?: string }): Promise<Job[]>;
+  /** For the portal's administrator: when its last event or robot call arrived, and its latest failed jobs. */
+  portalActivity(memberId: string, failures?: number): Promise<PortalActivity>;
   /** Deletes jobs that finished (done) before the given time; failed jobs stay for inspection. */
   pruneJobs(finishedBefore: number): Promise<number>;
 
@@ -236,6 +252,10 @@ export interface ServiceStore {
   openRequirements(memberId: string, entity: 'lead' | 'deal', itemId: string): Promise<Requirement[]>;
   /** The to-do was marked done, or could not be (outcome says why); either way it is not looked at again. */
   closeRequirement(id: number, outcome: string, now: number): Promise<void>;
+
+  // ---- keys
+  /** A key for `purpose` derived from the service's secret key (the application page's sessions are signed with one). */
+  derivedKey(purpose: string): Buffer;
 
   close(): Promise<void>;
 }
