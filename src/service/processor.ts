@@ -14,6 +14,16 @@ import {
 import type { Job, ServiceStore } from './store/types.js';
 
 export interface ItemJob { entity: ItemEntity; id: string }
+export interface DelayedJob extends ItemJob { ruleId: string; occurrence: string }
+export interface RobotJob extends ItemJob {
+  handler: RobotHandler;
+  workflowId: string;
+  eventToken: string;
+  properties: Record<string, unknown>;
+  useSubscription: boolean;
+  /** ms: when the robot ran */
+  at: number;
+}
 
 /**
  * The coalesce key of an event or sweep check: while one waits in the queue, another for the same item adds nothing
@@ -28,16 +38,6 @@ export function itemOfJob(job: Job): string | undefined {
   if (job.kind === 'install') return undefined;
   const { entity, id } = job.payload as ItemJob;
   return `${job.memberId}|${entity}|${id}`;
-}
-export interface DelayedJob extends ItemJob { ruleId: string; occurrence: string }
-export interface RobotJob extends ItemJob {
-  handler: RobotHandler;
-  workflowId: string;
-  eventToken: string;
-  properties: Record<string, unknown>;
-  useSubscription: boolean;
-  /** ms: when the robot ran */
-  at: number;
 }
 
 export interface InstallOptions {
