@@ -165,7 +165,7 @@ export async function benchService(options: ServiceBenchOptions): Promise<Servic
     await sleep(1_000);
 
     let loneMs: number | undefined;
-    if (options.batching && options.portals === 1 && options.scenario === 'deals') {
+    if (options.batching && options.portals === 1 && options.scenario === 'deals' && sweepSeconds === 0) {
       const started = Date.now();
       const lone = importDeals(portals[0], 1, 'Одна');
       await until('service bench: the lone deal\'s effects', () => (allOnce(lone()) ? true : undefined), 60_000, 2);
