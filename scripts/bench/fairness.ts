@@ -9,6 +9,7 @@ import { startEmulator } from '../../src/emulator/index.js';
 import { loadServiceConfig } from '../../src/service/config.js';
 import { createLogger } from '../../src/service/log.js';
 import { startService } from '../../src/service/service.js';
+import { until } from './wait.js';
 
 export interface FairnessResult {
   concurrency: number;
@@ -19,18 +20,6 @@ export interface FairnessResult {
   aDone: number;
   a503: number;
   b503: number;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`fairness bench: ${what} did not happen within ${timeoutMs / 1000} s`);
-    await sleep(20);
-  }
 }
 
 export async function benchFairness(options: { certDir: string; backlog?: number; concurrency?: number }): Promise<FairnessResult> {
@@ -47,7 +36,7 @@ export async function benchFairness(options: { certDir: string; backlog?: number
   const service = await startService({ config, log: createLogger('error'), localPortal: true });
   try {
     for (const portal of [a, b]) await portal.control.installApp({ clientId: registered.clientId, handlerUrl: `${service.url}/install` });
-    await until('both installs', async () => {
+    await until('fairness bench: both installs', async () => {
       const states = await Promise.all([a, b].map(async (p) => (await service.store.getPortal(p.memberId))?.installState));
       return states.every((s) => s === 'installed') ? true : undefined;
     }, 120_000);
@@ -57,13 +46,13 @@ export async function benchFairness(options: { certDir: string; backlog?: number
       portal.control.resetStats();
     }
     for (let i = 0; i < backlog; i++) a.control.addRecord('lead', { TITLE: `Импорт ${i}`, SOURCE_ID: 'WEB', ASSIGNED_BY_ID: 3 });
-    await until('A\'s events queued at the service', async () => {
+    await until('fairness bench: A\'s events queued at the service', async () => {
       const queued = (await service.store.queueStatsByPortal(Date.now())).get(a.memberId);
       return queued && queued.queued + queued.running + queued.done >= backlog ? true : undefined;
     }, 120_000);
     const started = Date.now();
     b.control.addRecord('lead', { TITLE: 'Лид портала B', SOURCE_ID: 'WEB', ASSIGNED_BY_ID: 3 });
-    await until('B\'s notification', () => (b.control.collection('notifications').some((n) => n.message === 'Новый лид: Лид портала B') ? true : undefined), 120_000);
+    await until('fairness bench: B\'s notification', () => (b.control.collection('notifications').some((n) => n.message === 'Новый лид: Лид портала B') ? true : undefined), 120_000);
     const servedBMs = Date.now() - started;
     const aDone = (await service.store.queueStatsByPortal(Date.now())).get(a.memberId)?.done ?? 0;
     return { concurrency, backlog, servedBMs, aDone, a503: a.control.stats().rejected503, b503: b.control.stats().rejected503 };

@@ -117,6 +117,18 @@ export interface OAuthTokens {
 
 export interface OAuthApp { clientId: string; clientSecret: string }
 
+/** The client-side request budget (see PortalClient.budget). */
+export interface RequestBudget {
+  /** Requests that may go now (fractions refill continuously). */
+  available: number;
+  /** The most that can be saved up. */
+  burst: number;
+  /** ms until the next request may go, 0 when one may now. */
+  nextInMs: number;
+  /** ms per request refilled. */
+  intervalMs: number;
+}
+
 export interface RetryPolicy {
   /** Attempts for a rate-limited request (503 / 429) before giving up. */
   limitAttempts: number;
@@ -156,6 +168,85 @@ export function isReadMethod(method: string): boolean {
 }
 
 type SdkClient = B24Hook | B24OAuth;
+
+/** What callers of REST need: PortalClient itself, or the service's batching pipeline in front of it. */
+export interface RestCaller {
+  call<T = unknown>(method: string, params?: RestParams): Promise<CallResult<T>>;
+  batch(commands: Record<string, BatchCommand>, options?: { halt?: boolean }): Promise<BatchResult>;
+  listAll<T = Record<string, unknown>>(method: string, params?: RestParams, options?: ListOptions): Promise<T[]>;
+}
+
+const PAGE_SIZE = 50;
+/** Bounded: 2000 pages of 50 is far beyond any portal this product configures. */
+const MAX_PAGES = 2000;
+
+export interface ListOptions {
+  /** Where a page keeps its items when the result is an object ({ tasks: [...] }, { items: [...] }). */
+  itemsKey?: string;
+  /**
+   * Pages read in the first request already: a caller that usually lists a few pages (the sweep) then needs one
+   * request. Pages past the total are dropped, since a CRM list answers a page past its last with its first again.
+   */
+  firstPages?: number;
+  /** Read no more than this many items. */
+  max?: number;
+}
+
+/**
+ * The items of a paged list method (50 per page) and how many the portal has: the first page says how many there
+ * are; the other pages are then read together, up to 50 of them in one batch, instead of one request each.
+ */
+export async function listPages<T = Record<string, unknown>>(
+  rest: RestCaller, method: string, params: RestParams = {}, options: ListOptions = {},
+): Promise<{ items: T[]; total?: number }> {
+  const { itemsKey } = options;
+  const max = options.max ?? PAGE_SIZE * MAX_PAGES;
+  const page = (result: unknown) => (Array.isArray(result) ? result : itemsKey ? (result as Record<string, T[]> | undefined)?.[itemsKey] ?? [] : []) as T[];
+  const speculative = Math.min(Math.max(1, options.firstPages ?? 1), 50, Math.ceil(max / PAGE_SIZE));
+  let first: { items: T[][]; total?: number; next?: number };
+  if (speculative === 1) {
+    const r = await rest.call(method, { ...params, start: 0 });
+    first = { items: [page(r.result)], total: r.total, next: r.next };
+  } else {
+    const r = await readPages(rest, method, params, Array.from({ length: speculative }, (_, i) => i * PAGE_SIZE));
+    first = { items: r.pages.map(page), total: r.total.p0, next: r.next.p0 };
+  }
+  const items = [...first.items[0]];
+  if (first.next === undefined || items.length >= max) return { items: items.slice(0, max), total: first.total };
+  if (first.total === undefined) {
+    // Without a total, the pages can only be followed one by one.
+    for (let start: number | undefined = first.next; start !== undefined && items.length < max;) {
+      const r: CallResult<unknown> = await rest.call(method, { ...params, start });
+      items.push(...page(r.result));
+      start = r.next;
+    }
+    return { items: items.slice(0, max) };
+  }
+  const total = first.total;
+  first.items.slice(1).forEach((pageItems, i) => {
+    if ((i + 1) * PAGE_SIZE < total) items.push(...pageItems);
+  });
+  const starts: number[] = [];
+  for (let start = speculative * PAGE_SIZE; start < Math.min(total, max); start += PAGE_SIZE) starts.push(start);
+  for (let i = 0; i < starts.length; i += 50) items.push(...(await readPages(rest, method, params, starts.slice(i, i + 50))).pages.flatMap(page));
+  return { items: items.slice(0, max), total };
+}
+
+/** Every item of a paged list method (see listPages). */
+export async function listAll<T = Record<string, unknown>>(rest: RestCaller, method: string, params: RestParams = {}, options: ListOptions = {}): Promise<T[]> {
+  return (await listPages<T>(rest, method, params, options)).items;
+}
+
+/** The pages at these offsets, in one batch. */
+async function readPages(rest: RestCaller, method: string, params: RestParams, starts: number[]): Promise<{ pages: unknown[]; total: Record<string, number>; next: Record<string, number> }> {
+  const r = await rest.batch(Object.fromEntries(starts.map((start) => [`p${start}`, { method, params: { ...params, start } }])));
+  const pages = starts.map((start) => {
+    const error = r.errors[`p${start}`];
+    if (error) throw error;
+    return r.result[`p${start}`];
+  });
+  return { pages, total: r.total, next: r.next };
+}
 
 export class PortalClient {
   /** HTTP requests sent to the portal's REST endpoint (a batch is one). */
@@ -329,18 +420,28 @@ export class PortalClient {
     };
   }
 
-  /** Every item of a paged list method (50 per page), following `next`. */
-  async listAll<T = Record<string, unknown>>(method: string, params: RestParams = {}, itemsKey?: string): Promise<T[]> {
-    const items: T[] = [];
-    let start: number | undefined = 0;
-    // Bounded: a page is 50 items; 2000 pages is far beyond any portal this product configures.
-    for (let page = 0; page < 2000 && start !== undefined; page++) {
-      const r: CallResult<unknown> = await this.call(method, { ...params, start });
-      const pageItems = (itemsKey ? (r.result as Record<string, T[]>)[itemsKey] : r.result) as T[];
-      items.push(...(pageItems ?? []));
-      start = r.next;
-    }
-    return items;
+  /** Every item of a paged list method (see listAll). */
+  listAll<T = Record<string, unknown>>(method: string, params: RestParams = {}, options: ListOptions = {}): Promise<T[]> {
+    return listAll<T>(this, method, params, options);
+  }
+
+  /**
+   * The client-side request budget now (the SDK's leaky bucket): whole requests that may go at once, and in how many
+   * ms the next one may when none can. A batching caller composes its batch only when a request can go, so commands
+   * that arrive while it waits ride along instead of waiting for the one after.
+   */
+  budget(): RequestBudget {
+    const stats = this.sdk.getHttpClient(ApiVersion.v2).getStats() as unknown as { tokens?: number; lastRefill?: number; drainRate?: number; burstLimit?: number };
+    const { tokens, lastRefill, drainRate, burstLimit } = stats;
+    if (tokens === undefined || lastRefill === undefined || !drainRate || !burstLimit) return { available: Infinity, burst: Infinity, nextInMs: 0, intervalMs: 0 };
+    const available = Math.min(burstLimit, tokens + ((Date.now() - lastRefill) * drainRate) / 1000);
+    const intervalMs = 1000 / drainRate;
+    return { available, burst: burstLimit, nextInMs: available >= 1 ? 0 : Math.ceil((1 - available) * intervalMs), intervalMs };
+  }
+
+  /** How rate-limited and lost requests are retried (the batching pipeline follows the same policy per command). */
+  get retryPolicy(): RetryPolicy {
+    return this.retry;
   }
 
   private async callOnce<T>(method: string, params: RestParams): Promise<CallResult<T>> {

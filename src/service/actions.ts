@@ -9,6 +9,7 @@ import { recallDate, recallDueAt } from '../recall/index.js';
 import { fillPlaceholders, type ActionDef, type CrmEntity } from '../template/index.js';
 import { fieldsOf } from '../template/model.js';
 import { isNotFound, type PortalContext } from './portal-context.js';
+import { actionScope } from './rest-pipeline.js';
 import { digest, durationMs, isEmptyValue, normalizeValue, type ItemEntity, type ItemState, type PlannedAction } from './rules.js';
 import type { RecallEpisode, ServiceStore } from './store/types.js';
 import { recallDescription, texts } from './texts.js';
@@ -63,11 +64,14 @@ export class ActionRunner {
     }
   }
 
-  /** Records the key, performs the effect (told whether an earlier attempt may have done it), marks it done. */
+  /**
+   * Records the key, performs the effect (told whether an earlier attempt may have done it), marks it done. The REST
+   * commands of the effect carry the key into the batch they share with other jobs (RestPipeline).
+   */
   async once<T>(key: string, effect: (resuming: boolean) => Promise<T>): Promise<T | undefined> {
     const before = await this.store.beginAction(key, this.memberId, this.clock());
     if (before.state === 'done') return before.result as T;
-    const result = await effect(before.state === 'started');
+    const result = await actionScope.run(key, () => effect(before.state === 'started'));
     await this.store.finishAction(key, result ?? null, this.clock());
     return result;
   }
@@ -131,7 +135,7 @@ export class ActionRunner {
       `u${user}`,
       { method: 'im.notify.system.add', params: { USER_ID: user, MESSAGE: message, TAG: `${tag}|${user}` } },
     ]));
-    const r = await this.ctx.client.batch(commands);
+    const r = await this.ctx.rest.batch(commands);
     const failed = Object.values(r.errors);
     if (failed.length) throw failed[0];
     return { notified: to };
@@ -153,14 +157,14 @@ export class ActionRunner {
     const { responsible, title, description } = await this.assignment(item, def, 'task');
     const binding = `${CRM_TASK_PREFIX[item.entity]}_${item.id}`;
     const find = async () => {
-      const { result } = await this.ctx.client.call<{ tasks?: Row[] }>('tasks.task.list', {
+      const { result } = await this.ctx.rest.call<{ tasks?: Row[] }>('tasks.task.list', {
         filter: { UF_CRM_TASK: binding, TITLE: title, RESPONSIBLE_ID: responsible }, select: ['ID', 'TITLE'],
       });
       const found = (result?.tasks ?? []).find((t) => String(t.title ?? t.TITLE) === title);
       return found ? Number(found.id ?? found.ID) : undefined;
     };
     return this.createOnce(`task "${title}" on ${item.entity} ${item.id}`, resuming, find, async () => {
-      const { result } = await this.ctx.client.call<{ task: Row }>('tasks.task.add', {
+      const { result } = await this.ctx.rest.call<{ task: Row }>('tasks.task.add', {
         fields: {
           TITLE: title, DESCRIPTION: description, RESPONSIBLE_ID: responsible,
           DEADLINE: portalDateTime(at + durationMs(def.deadline), this.tz), UF_CRM_TASK: [binding],
@@ -171,7 +175,7 @@ export class ActionRunner {
   }
 
   private async findTodo(item: { entity: ItemEntity; id: string }, subject: string): Promise<number | undefined> {
-    const { result } = await this.ctx.client.call<Row[]>('crm.activity.list', {
+    const { result } = await this.ctx.rest.call<Row[]>('crm.activity.list', {
       filter: { OWNER_TYPE_ID: CRM_ENTITY_TYPE_ID[item.entity], OWNER_ID: item.id, SUBJECT: subject },
       select: ['ID', 'SUBJECT'],
     });
@@ -181,7 +185,7 @@ export class ActionRunner {
 
   private async addTodo(item: { entity: ItemEntity; id: string }, fields: { title: string; description: string; responsible: number; deadline: number }, resuming: boolean): Promise<number> {
     return this.createOnce(`to-do "${fields.title}" on ${item.entity} ${item.id}`, resuming, () => this.findTodo(item, fields.title), async () => {
-      const { result } = await this.ctx.client.call<{ id: number }>('crm.activity.todo.add', {
+      const { result } = await this.ctx.rest.call<{ id: number }>('crm.activity.todo.add', {
         ownerTypeId: CRM_ENTITY_TYPE_ID[item.entity], ownerId: Number(item.id), deadline: portalDateTime(fields.deadline, this.tz),
         title: fields.title, description: fields.description, responsibleId: fields.responsible,
       });
@@ -242,7 +246,7 @@ export class ActionRunner {
       if (this.missingFields(item, requirement.fields).length > 0) continue;
       let outcome = 'completed';
       try {
-        await this.ctx.client.call('crm.activity.update', { id: requirement.activityId, fields: { COMPLETED: 'Y' } });
+        await this.ctx.rest.call('crm.activity.update', { id: requirement.activityId, fields: { COMPLETED: 'Y' } });
         this.log.info(`${item.entity} ${item.id}: required fields filled, to-do ${requirement.activityId} marked done`);
       } catch (error) {
         if (!(error instanceof PortalError) || isTransient(error)) throw error;
@@ -271,7 +275,7 @@ export class ActionRunner {
     if (item.stageCode === code) return { moved: false };
     const prefix = /^C\d+:/.exec(item.stageId)?.[0] ?? '';
     const fields = item.entity === 'lead' ? { STATUS_ID: code } : { STAGE_ID: `${prefix}${code}` };
-    await this.ctx.client.call(`crm.${item.entity}.update`, { id: item.id, fields });
+    await this.ctx.rest.call(`crm.${item.entity}.update`, { id: item.id, fields });
     return { moved: true, to: code };
   }
 
@@ -291,7 +295,7 @@ export class ActionRunner {
     if (categoryId === undefined) {
       throw new PermanentActionError(`lead ${item.id}: the pipeline "${pipeline}" is not in the portal; run "autosalon install" to create it`);
     }
-    const existing = await this.ctx.client.batch({
+    const existing = await this.ctx.rest.batch({
       deal: { method: 'crm.deal.list', params: { filter: { LEAD_ID: item.id }, select: ['ID'], order: { ID: 'ASC' } } },
       contact: { method: 'crm.contact.list', params: { filter: { LEAD_ID: item.id }, select: ['ID'], order: { ID: 'ASC' } } },
       company: { method: 'crm.company.list', params: { filter: { LEAD_ID: item.id }, select: ['ID'], order: { ID: 'ASC' } } },
@@ -362,11 +366,11 @@ export class ActionRunner {
   private async createByLead(entity: 'deal' | 'contact' | 'company', leadId: string, fields: Row): Promise<number> {
     const clean = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && v.length === 0)));
     const find = async () => {
-      const { result } = await this.ctx.client.call<Row[]>(`crm.${entity}.list`, { filter: { LEAD_ID: leadId }, select: ['ID'], order: { ID: 'ASC' } });
+      const { result } = await this.ctx.rest.call<Row[]>(`crm.${entity}.list`, { filter: { LEAD_ID: leadId }, select: ['ID'], order: { ID: 'ASC' } });
       return result?.length ? Number(result[0].ID) : undefined;
     };
     return this.createOnce(`${entity} of lead ${leadId}`, false, find, async () => {
-      const { result } = await this.ctx.client.call<{ item: { id: number } }>('crm.item.add', {
+      const { result } = await this.ctx.rest.call<{ item: { id: number } }>('crm.item.add', {
         entityTypeId: CRM_ENTITY_TYPE_ID[entity], fields: { ...clean, leadId: Number(leadId) }, useOriginalUfNames: 'Y',
       });
       return Number(result.item.id);
@@ -446,7 +450,7 @@ export class ActionRunner {
         const workflowId = await this.createOnce(
           `refusal business process on deal ${item.id}`, resuming,
           () => this.findWorkflow(process.templateId, documentId),
-          async () => String((await this.ctx.client.call<string>('bizproc.workflow.start', {
+          async () => String((await this.ctx.rest.call<string>('bizproc.workflow.start', {
             TEMPLATE_ID: process.templateId, DOCUMENT_ID: ['crm', 'CCrmDocumentDeal', documentId],
           })).result),
         );
@@ -472,7 +476,7 @@ export class ActionRunner {
   private async findWorkflow(templateId: number, documentId: string): Promise<string | undefined> {
     let rows: Row[];
     try {
-      rows = (await this.ctx.client.call<Row[]>('bizproc.workflow.instances', {
+      rows = (await this.ctx.rest.call<Row[]>('bizproc.workflow.instances', {
         select: ['ID', 'TEMPLATE_ID', 'DOCUMENT_ID'], filter: { TEMPLATE_ID: templateId, DOCUMENT_ID: documentId },
       })).result ?? [];
     } catch (error) {
@@ -495,7 +499,7 @@ export class ActionRunner {
         return { fired: 'unknown' };
       }
       try {
-        await this.ctx.client.call('crm.automation.trigger.execute', { CODE: code, OWNER_TYPE_ID: CRM_ENTITY_TYPE_ID[item.entity], OWNER_ID: Number(item.id) });
+        await this.ctx.rest.call('crm.automation.trigger.execute', { CODE: code, OWNER_TYPE_ID: CRM_ENTITY_TYPE_ID[item.entity], OWNER_ID: Number(item.id) });
       } catch (error) {
         if (error instanceof LostResponseError) {
           this.log.warn(`${item.entity} ${item.id}: the answer to the app trigger ${code} was lost; not executed again`);
@@ -532,7 +536,7 @@ export class ActionRunner {
     }
     await this.once(`${base}|field`, async () => {
       if (!normalizeValue(item.values[def.recallField]).startsWith(episode.recallDate)) {
-        await this.ctx.client.call('crm.deal.update', { id: item.id, fields: { [def.recallField]: episode.recallDate } });
+        await this.ctx.rest.call('crm.deal.update', { id: item.id, fields: { [def.recallField]: episode.recallDate } });
       }
       return { [def.recallField]: episode.recallDate };
     });
@@ -553,7 +557,7 @@ export class ActionRunner {
     if (episode.reason === reason) return;
     if (episode.activityId) {
       try {
-        await this.ctx.client.call('crm.activity.todo.updateDescription', {
+        await this.ctx.rest.call('crm.activity.todo.updateDescription', {
           id: episode.activityId, ownerTypeId: CRM_ENTITY_TYPE_ID.deal, ownerId: Number(item.id), value: this.recallText(episode, def, reason),
         });
       } catch (error) {

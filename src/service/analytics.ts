@@ -3,7 +3,7 @@
 // first reaction against the 1-hour rule (the first status change, from crm.stagehistory.list), each pipeline's
 // funnel by stage with conversion to won and the time spent per stage, refusal reasons, and re-calls scheduled, done
 // and won back. Reads are paged in batches (up to 50 pages of 50 per request) and bounded.
-import type { PortalClient, RestParams } from '../portal/client.js';
+import { listPages, type PortalClient, type RestParams } from '../portal/client.js';
 import { recallDueAt } from '../recall/index.js';
 import { filterByTier, type Lang, type Template } from '../template/index.js';
 import type { Analytics } from './app-types.js';
@@ -39,21 +39,8 @@ const pageItems = (result: unknown): Row[] => (Array.isArray(result) ? result : 
 
 /** Every item of a list (ordered by ID), up to `max`: the first page, then the others 50 pages to a batch request. */
 export async function listPaged(client: PortalClient, method: string, params: RestParams, max = MAX_ITEMS): Promise<{ items: Row[]; truncated: boolean }> {
-  const first = await client.call(method, { ...params, start: 0 });
-  const items = pageItems(first.result);
-  const total = first.total ?? items.length;
-  const starts: number[] = [];
-  for (let start = PAGE; start < Math.min(total, max); start += PAGE) starts.push(start);
-  for (let i = 0; i < starts.length; i += PAGE) {
-    const chunk = starts.slice(i, i + PAGE);
-    const r = await client.batch(Object.fromEntries(chunk.map((start) => [`p${start}`, { method, params: { ...params, start } }])));
-    for (const start of chunk) {
-      const error = r.errors[`p${start}`];
-      if (error) throw error;
-      items.push(...pageItems(r.result[`p${start}`]));
-    }
-  }
-  return { items: items.slice(0, max), truncated: total > max };
+  const { items, total } = await listPages<Row>(client, method, params, { itemsKey: 'items', max });
+  return { items, truncated: (total ?? items.length) > max };
 }
 
 /** Items of a list by their IDs (50 to a filter, 50 filters to a batch request). */

@@ -42,8 +42,13 @@ export interface ServiceConfig {
   workerPollMs: number;
   /** Refresh an access token this many seconds before it expires. */
   tokenRefreshMarginSeconds: number;
-  /** How many portals the worker serves at once (one job per portal at a time). */
+  /** How many portals the worker serves at once (one runner per portal at a time). */
   workerConcurrency: number;
+  /**
+   * The REST calls of a portal's jobs share batch requests, many jobs of the portal running side by side (default on).
+   * Off: one job per portal at a time and one request per call — kept to compare (npm run bench).
+   */
+  restBatching: boolean;
   /** A request must arrive whole (headers and body) within this time, or its connection is closed. */
   requestTimeoutMs: number;
   /** An idle kept-alive connection is closed after this time. */
@@ -74,6 +79,7 @@ const ENV = {
   workerPoll: 'AUTOSALON_WORKER_POLL_MS',
   refreshMargin: 'AUTOSALON_TOKEN_REFRESH_MARGIN_SECONDS',
   workerConcurrency: 'AUTOSALON_WORKER_CONCURRENCY',
+  restBatching: 'AUTOSALON_REST_BATCHING',
   requestTimeout: 'AUTOSALON_REQUEST_TIMEOUT_MS',
   keepAliveTimeout: 'AUTOSALON_KEEP_ALIVE_TIMEOUT_MS',
   secretKey: 'AUTOSALON_SECRET_KEY',
@@ -124,6 +130,7 @@ export interface ConfigOverrides {
   workerPollMs?: number;
   tokenRefreshMarginSeconds?: number;
   workerConcurrency?: number;
+  restBatching?: boolean;
   requestTimeoutMs?: number;
   keepAliveTimeoutMs?: number;
   secretKey?: Buffer;
@@ -200,6 +207,11 @@ export function loadServiceConfig(env: Record<string, string | undefined> = proc
     workerPollMs: overrides.workerPollMs ?? parse(integer(ENV.workerPoll, 10), get(ENV.workerPoll), 500),
     tokenRefreshMarginSeconds: overrides.tokenRefreshMarginSeconds ?? parse(integer(ENV.refreshMargin, 0, 3000), get(ENV.refreshMargin), 60),
     workerConcurrency: overrides.workerConcurrency ?? parse(integer(ENV.workerConcurrency, 1, 256), get(ENV.workerConcurrency), 8),
+    restBatching: overrides.restBatching ?? parse(
+      z.enum(['on', 'off'], { error: `${ENV.restBatching} must be on or off` }).transform((v) => v === 'on'),
+      get(ENV.restBatching)?.toLowerCase(),
+      true,
+    ),
     requestTimeoutMs: overrides.requestTimeoutMs ?? parse(integer(ENV.requestTimeout, 100, 600_000), get(ENV.requestTimeout), 15_000),
     keepAliveTimeoutMs: overrides.keepAliveTimeoutMs ?? parse(integer(ENV.keepAliveTimeout, 100, 600_000), get(ENV.keepAliveTimeout), 5_000),
     secretKey: overrides.secretKey ?? secretKey(get(ENV.secretKey), ENV.secretKey),

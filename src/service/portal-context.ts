@@ -1,15 +1,17 @@
 // One portal as the worker sees it: its REST client (OAuth tokens kept fresh in the store), the part of the
 // template its tier gets, and what must be read from the portal to apply the rules — which category is which
 // pipeline, the semantics of every stage, enumeration items, users and their department heads.
-import { LostResponseError, PortalClient, PortalError, type OAuthTokens, type PortalClientOptions } from '../portal/client.js';
+import { LostResponseError, PortalClient, PortalError, type OAuthTokens, type PortalClientOptions, type RestCaller } from '../portal/client.js';
 import { filterByTier, type Lang, type Semantics, type Template } from '../template/index.js';
 import { refusalProcessOf } from './app-objects.js';
 import type { AppCredentials } from './config.js';
 import { ledgerCategories } from './installer.js';
 import type { ItemEntity, ItemState, Previous } from './rules.js';
 import type { PortalSettings } from './settings.js';
+import { RestPipeline, type PipelineLog } from './rest-pipeline.js';
 import type { PortalRecord, ServiceStore } from './store/types.js';
 import { displayDate, displayDateTime, parsePortalTime } from './time.js';
+import { TtlCache } from './ttl-cache.js';
 
 export interface EnumItem { id: string; xmlId: string; value: string }
 
@@ -32,8 +34,10 @@ export interface UserInfo { id: number; name: string; departments: number[] }
 /** The refusal business process: its template on the portal, or why it cannot be started there. */
 export type RefusalProcess = { templateId: number } | { unavailable: string };
 
+/** Pipelines, stages, list items, the refusal process: read again after this, or at once when a record names one unknown. */
 const LAYOUT_TTL_MS = 5 * 60_000;
-const USER_TTL_MS = 10 * 60_000;
+/** Users and department heads: a new head or a moved employee is seen within this time. */
+const USER_TTL_MS = 5 * 60_000;
 
 const SEMANTICS_CODE: Record<string, Semantics> = { S: 'success', F: 'failure', P: 'process' };
 const EXTRA_SEMANTICS: Record<string, Semantics> = { process: 'process', success: 'success', failure: 'failure', apology: 'failure' };
@@ -58,6 +62,10 @@ export interface PortalAccess {
   /** Refresh an access token this many seconds before it expires. */
   refreshMarginSeconds: number;
   clientOptions?: PortalClientOptions;
+  /** Share REST requests between the jobs running side by side (RestPipeline); off: one request per call. */
+  batching?: boolean;
+  /** Where the pipeline reports a lost batch answer. */
+  log?: PipelineLog;
 }
 
 /**
@@ -106,12 +114,14 @@ export class PortalContext {
   readonly template: Template;
   /** The portal's REST client: refreshes through the configured OAuth server, saves every new token pair. */
   readonly client: PortalClient;
+  /** What the automation calls REST through: the batching pipeline in front of the client, or the client itself. */
+  readonly rest: RestCaller;
   /** The refresh token the client holds: the stored one it was built with, then each one it renewed and stored. */
   private heldRefreshToken: string;
-  private layoutCache?: Layout;
-  private readonly users = new Map<number, { at: number; user: UserInfo }>();
-  private readonly heads = new Map<number, { at: number; head?: number }>();
-  private processCache?: { at: number; value: RefusalProcess };
+  private readonly layoutCache: TtlCache<'layout', Layout>;
+  private readonly users: TtlCache<number, UserInfo | undefined>;
+  private readonly heads: TtlCache<number, { head?: number }>;
+  private readonly processCache: TtlCache<'process', RefusalProcess>;
 
   constructor(
     readonly portal: PortalRecord,
@@ -124,6 +134,11 @@ export class PortalContext {
     this.template = filterByTier(fullTemplate, fullTemplate.tiers.includes(portal.tier) ? portal.tier : fullTemplate.tiers[0]);
     this.heldRefreshToken = portal.refreshToken;
     this.client = this.connect(access);
+    this.rest = access.batching === false ? this.client : new RestPipeline(this.client, access.log);
+    this.layoutCache = new TtlCache(LAYOUT_TTL_MS, clock);
+    this.processCache = new TtlCache(LAYOUT_TTL_MS, clock);
+    this.users = new TtlCache(USER_TTL_MS, clock);
+    this.heads = new TtlCache(USER_TTL_MS, clock);
   }
 
   get memberId(): string {
@@ -187,10 +202,14 @@ export class PortalContext {
   }
 
   /** Reads categories, statuses and enumeration fields in one request; kept for a few minutes. */
-  async layout(force = false): Promise<Layout> {
+  layout(force = false): Promise<Layout> {
+    const load = () => this.loadLayout();
+    return force ? this.layoutCache.reload('layout', load) : this.layoutCache.get('layout', load);
+  }
+
+  private async loadLayout(): Promise<Layout> {
     const now = this.clock();
-    if (!force && this.layoutCache && now - this.layoutCache.loadedAt < LAYOUT_TTL_MS) return this.layoutCache;
-    const r = await this.client.batch({
+    const r = await this.rest.batch({
       categories: { method: 'crm.category.list', params: { entityTypeId: 2 } },
       statuses: { method: 'crm.status.list', params: { order: { SORT: 'ASC' } } },
       leadFields: { method: 'crm.lead.userfield.list', params: { filter: { USER_TYPE_ID: 'enumeration' } } },
@@ -241,7 +260,6 @@ export class PortalContext {
         })));
       }
     }
-    this.layoutCache = layout;
     return layout;
   }
 
@@ -250,17 +268,13 @@ export class PortalContext {
    * the portal's list of this application's deal templates (SYSTEM_CODE rest_app_{app id}) is searched by name.
    * Kept for a few minutes, like the layout.
    */
-  async refusalProcess(): Promise<RefusalProcess> {
-    const now = this.clock();
-    if (this.processCache && now - this.processCache.at < LAYOUT_TTL_MS) return this.processCache.value;
-    const value = await this.findRefusalProcess();
-    this.processCache = { at: now, value };
-    return value;
+  refusalProcess(): Promise<RefusalProcess> {
+    return this.processCache.get('process', () => this.findRefusalProcess());
   }
 
   /** Starting the process failed for a reason that lasts (the plan, the rights, a deleted template). */
   refusalProcessUnavailable(reason: string): void {
-    this.processCache = { at: this.clock(), value: { unavailable: reason } };
+    this.processCache.set('process', { unavailable: reason });
   }
 
   private async findRefusalProcess(): Promise<RefusalProcess> {
@@ -268,7 +282,7 @@ export class PortalContext {
     if (!bp) return { unavailable: `the tier ${this.portal.tier} has no refusal business process` };
     const recorded = this.ledger().get(`bp:${bp.code}`);
     if (recorded !== undefined) return { templateId: recorded };
-    const r = await this.client.batch({
+    const r = await this.rest.batch({
       app: { method: 'app.info' },
       templates: {
         method: 'bizproc.workflow.template.list',
@@ -286,7 +300,7 @@ export class PortalContext {
   /** The record, or undefined when the portal no longer has it. */
   async getItem(entity: ItemEntity | 'contact' | 'company', id: string | number): Promise<Row | undefined> {
     try {
-      const { result } = await this.client.call<Row>(`crm.${entity}.get`, { id });
+      const { result } = await this.rest.call<Row>(`crm.${entity}.get`, { id });
       return result ?? undefined;
     } catch (error) {
       if (isNotFound(error)) return undefined;
@@ -301,6 +315,7 @@ export class PortalContext {
     let pipeline: string | undefined;
     if (entity === 'deal') {
       const categoryId = Number(record.CATEGORY_ID ?? 0);
+      // A pipeline made after the layout was read: read it again (not more than once a second).
       if (categoryId > 0 && !layout.pipelineOfCategory.has(categoryId) && this.clock() - layout.loadedAt > 1000) {
         layout = await this.layout(true);
       }
@@ -337,7 +352,7 @@ export class PortalContext {
   stageName(item: ItemState): string {
     const stages = item.entity === 'lead' ? this.template.leads.statuses : this.template.pipelines.find((p) => p.code === item.pipeline)?.stages;
     const stage = stages?.find((s) => s.code === item.stageCode);
-    return stage ? stage.name[this.lang] : this.layoutCache?.stageNames.get(`${item.entity}:${item.stageId}`) ?? item.stageId;
+    return stage ? stage.name[this.lang] : this.layoutCache.peek('layout')?.stageNames.get(`${item.entity}:${item.stageId}`) ?? item.stageId;
   }
 
   fieldLabel(code: string): string {
@@ -352,19 +367,17 @@ export class PortalContext {
     return (await this.layout()).enums.get(`${entity}:${field}`) ?? [];
   }
 
-  async user(id: number): Promise<UserInfo | undefined> {
-    const cached = this.users.get(id);
-    if (cached && this.clock() - cached.at < USER_TTL_MS) return cached.user;
-    const { result } = await this.client.call<Row[]>('user.get', { FILTER: { ID: id } });
-    const row = result?.[0];
-    if (!row) return undefined;
-    const user: UserInfo = {
-      id,
-      name: [row.NAME, row.LAST_NAME].filter((p) => typeof p === 'string' && p.trim()).join(' ') || String(row.EMAIL ?? `#${id}`),
-      departments: (Array.isArray(row.UF_DEPARTMENT) ? row.UF_DEPARTMENT : [row.UF_DEPARTMENT]).map(Number).filter((n) => n > 0),
-    };
-    this.users.set(id, { at: this.clock(), user });
-    return user;
+  user(id: number): Promise<UserInfo | undefined> {
+    return this.users.get(id, async () => {
+      const { result } = await this.rest.call<Row[]>('user.get', { FILTER: { ID: id } });
+      const row = result?.[0];
+      if (!row) return undefined;
+      return {
+        id,
+        name: [row.NAME, row.LAST_NAME].filter((p) => typeof p === 'string' && p.trim()).join(' ') || String(row.EMAIL ?? `#${id}`),
+        departments: (Array.isArray(row.UF_DEPARTMENT) ? row.UF_DEPARTMENT : [row.UF_DEPARTMENT]).map(Number).filter((n) => n > 0),
+      };
+    });
   }
 
   /** The head of the user's (first) department; the configured fallback when there is none or it is the user. */
@@ -373,15 +386,11 @@ export class PortalContext {
     const department = user?.departments[0];
     let head: number | undefined;
     if (department) {
-      const cached = this.heads.get(department);
-      if (cached && this.clock() - cached.at < USER_TTL_MS) {
-        head = cached.head;
-      } else {
-        const { result } = await this.client.call<Row[]>('department.get', { ID: department });
+      ({ head } = await this.heads.get(department, async () => {
+        const { result } = await this.rest.call<Row[]>('department.get', { ID: department });
         const value = Number(result?.[0]?.UF_HEAD ?? 0);
-        head = value > 0 ? value : undefined;
-        this.heads.set(department, { at: this.clock(), head });
-      }
+        return { head: value > 0 ? value : undefined };
+      }));
     }
     if (head && head !== userId) return head;
     return this.settings.supervisorUserId;

@@ -8,7 +8,8 @@ import { ActionRunner, type ActionLog, type RefusalDef } from './actions.js';
 import { APP_TRIGGER_RULES, type RobotHandler } from './app-objects.js';
 import type { PortalContext } from './portal-context.js';
 import {
-  actionKey, deriveChange, planCurrentStage, planDueCheck, planRules, robotCallId, watchedFields, watchedValues, type ItemEntity, type ItemState, type Plan, type Previous,
+  actionKey, deriveChange, normalizeValue, planCurrentStage, planDueCheck, planRules, robotCallId, watchedFields, watchedValues,
+  type ItemEntity, type ItemState, type Plan, type Previous,
 } from './rules.js';
 import type { Job, ServiceStore } from './store/types.js';
 
@@ -22,6 +23,21 @@ export interface RobotJob extends ItemJob {
   useSubscription: boolean;
   /** ms: when the robot ran */
   at: number;
+}
+
+/**
+ * The coalesce key of an event or sweep check: while one waits in the queue, another for the same item adds nothing
+ * (reading the item once serves both).
+ */
+export function itemWorkKey(memberId: string, item: ItemJob): string {
+  return `item|${memberId}|${item.entity}|${item.id}`;
+}
+
+/** The CRM item a job works on, if any: the worker never runs two jobs of one item at the same time. */
+export function itemOfJob(job: Job): string | undefined {
+  if (job.kind === 'install') return undefined;
+  const { entity, id } = job.payload as ItemJob;
+  return `${job.memberId}|${entity}|${id}`;
 }
 
 export interface InstallOptions {
@@ -112,7 +128,7 @@ export class Processor {
     // Saved last: if anything above fails, the retry derives the same change, and done keys are skipped.
     await store.saveObservation({
       memberId, entity: item.entity, itemId: item.id, stageId: item.stageId, stageEnteredAt: item.stageEnteredAt,
-      watched: watchedValues(item, watched), updatedAt: clock(),
+      watched: watchedValues(item, watched), updatedAt: clock(), modifiedAt: normalizeValue(item.values.DATE_MODIFY) || undefined,
     });
   }
 
@@ -171,7 +187,7 @@ export class Processor {
     const key = `${ctx.memberId}|robot|${robotCallId(job.workflowId, job.eventToken)}`;
     await this.runner(ctx).once(key, async (resuming) => {
       try {
-        await ctx.client.call('bizproc.event.send', {
+        await ctx.rest.call('bizproc.event.send', {
           EVENT_TOKEN: job.eventToken,
           RETURN_VALUES: values,
           ...(logMessage ? { LOG_MESSAGE: logMessage } : {}),

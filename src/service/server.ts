@@ -21,7 +21,7 @@ import {
 } from './payloads.js';
 import { ROBOT_HANDLERS } from './app-objects.js';
 import type { PortalContext } from './portal-context.js';
-import type { ItemJob, RobotJob } from './processor.js';
+import { itemWorkKey, type ItemJob, type RobotJob } from './processor.js';
 import { robotCallId } from './rules.js';
 import type { NewJob, PortalRecord, ServiceStore } from './store/types.js';
 
@@ -273,7 +273,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     const p = parse(crmEventPayload, form, 'event');
     const portal = await authorise(p.auth);
     const { entity } = CRM_EVENTS[p.event];
-    await queue({ memberId: portal.memberId, kind: 'event', runAt: clock(), payload: { entity, id: p.data.FIELDS.ID } satisfies ItemJob });
+    const item: ItemJob = { entity, id: p.data.FIELDS.ID };
+    await queue({ memberId: portal.memberId, kind: 'event', runAt: clock(), payload: item, coalesceKey: itemWorkKey(portal.memberId, item) });
     return { status: 'accepted' };
   });
 

@@ -8,13 +8,19 @@ import { appModeInstall, ledgerIds } from './installer.js';
 import { InstallProgress } from './install-progress.js';
 import { createLogger, type Logger } from './log.js';
 import { isAuthorizationFailure, lastingProblem, PortalContext } from './portal-context.js';
-import { Processor, type InstallRunner } from './processor.js';
+import { itemOfJob, Processor, type InstallRunner } from './processor.js';
 import { buildServer } from './server.js';
 import { privateStateDir, serviceKeys } from './secret-key.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { Job, ServiceStore } from './store/types.js';
 import { sweepPortal, type SweepResult } from './sweep.js';
 import { Worker } from './worker.js';
+
+/**
+ * Due jobs of one portal taken together. A job's next step is mostly one command, so 50 jobs fill one batch request
+ * per step; more would only make the portal's other jobs wait longer for the batch to end.
+ */
+const WORKER_BATCH_JOBS = 50;
 
 export interface ServiceOptions {
   config: ServiceConfig;
@@ -73,7 +79,10 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       return cached;
     }
     if (!config.app) throw new PermanentActionError('the service has no application credentials: set B24_APP_CLIENT_ID and B24_APP_CLIENT_SECRET');
-    const access = { app: config.app, oauthUrl: config.oauthUrl, store, refreshMarginSeconds: config.tokenRefreshMarginSeconds, clientOptions: options.portalClient };
+    const access = {
+      app: config.app, oauthUrl: config.oauthUrl, store, refreshMarginSeconds: config.tokenRefreshMarginSeconds, clientOptions: options.portalClient,
+      batching: config.restBatching, log,
+    };
     const ctx = new PortalContext(portal, access, template, clock, () => ledgerIds(config.stateDir, memberId));
     contexts.set(memberId, ctx);
     return ctx;
@@ -90,10 +99,11 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   async function portalWorks(memberId: string): Promise<void> {
     const ctx = contexts.get(memberId);
     if (!ctx?.portal.lastError) return;
-    await store.updatePortal(memberId, { lastError: undefined, lastErrorAt: undefined });
+    // Cleared first: the portal's other jobs running alongside do not clear and report it again.
     ctx.portal.lastError = undefined;
     ctx.portal.lastErrorAt = undefined;
     log.info(`portal ${ctx.portal.domain} (${memberId}) works again`);
+    await store.updatePortal(memberId, { lastError: undefined, lastErrorAt: undefined });
   }
 
   /**
@@ -137,6 +147,11 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     startDelayMs: config.workerStartDelayMs,
     pollMs: config.workerPollMs,
     concurrency: config.workerConcurrency,
+    // Without batching, one job per portal at a time: each REST call is its own request, as before the pipeline.
+    batchSize: config.restBatching ? WORKER_BATCH_JOBS : 1,
+    serialKey: itemOfJob,
+    // The template install changes what the rules read (pipelines, fields): no other job of the portal runs meanwhile.
+    exclusive: (job) => job.kind === 'install',
     isPermanent: (error) => error instanceof PermanentActionError || lastingProblem(error) !== undefined,
     onError: (job, error, willRetry) => {
       const problem = lastingProblem(error);
@@ -184,7 +199,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       if (!ctx || ctx.rules.length === 0) continue;
       try {
         out[portal.memberId] = await sweepPortal(ctx, store, clock(), config.sweepOverlapSeconds * 1000);
-        if (out[portal.memberId].leads + out[portal.memberId].deals > 0) worker.wake();
+        if (out[portal.memberId].queued > 0) worker.wake();
       } catch (error) {
         log.warn(`sweep of ${portal.domain} failed, next time it covers this period too: ${(error as Error).message}`);
       }

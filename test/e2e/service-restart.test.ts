@@ -21,6 +21,8 @@ describe('autosalon serve killed right after answering an event', () => {
   let emulator: RunningEmulator;
   let registered: InstalledApp;
   let dir: string;
+  /** The service's port: the event bindings registered at install point at it. */
+  let servicePort = 0;
   const children: ChildProcess[] = [];
 
   beforeAll(async () => {
@@ -75,9 +77,14 @@ describe('autosalon serve killed right after answering an event', () => {
 
   const exited = (child: ChildProcess) => new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve)));
 
+  async function stop(running: { child: ChildProcess }): Promise<void> {
+    running.child.kill('SIGTERM');
+    await exited(running.child);
+  }
+
   it('does the action exactly once after the restart', async () => {
     const first = await serve(0, 0);
-    const port = Number(new URL(first.url).port);
+    servicePort = Number(new URL(first.url).port);
     await emulator.control.installApp({ clientId: registered.clientId, handlerUrl: `${first.url}/install` });
     await until('the template install', async () => {
       const { portal, queue } = await storeState();
@@ -87,7 +94,7 @@ describe('autosalon serve killed right after answering an event', () => {
     await exited(first.child);
 
     // This one answers and queues, but its worker would start only in ten minutes.
-    const doomed = await serve(port, 600_000);
+    const doomed = await serve(servicePort, 600_000);
     const user = PortalClient.fromWebhook(emulator.webhookUrl);
     const { result: leadId } = await user.call<number>('crm.lead.add', { fields: { TITLE: 'Заявка перед сбоем', SOURCE_ID: 'WEB', ASSIGNED_BY_ID: MANAGER } });
     await emulator.control.waitForDeliveries();
@@ -99,7 +106,7 @@ describe('autosalon serve killed right after answering an event', () => {
     const notes = () => emulator.control.collection('notifications').filter((n) => n.message === 'Новый лид: Заявка перед сбоем');
     expect(notes()).toHaveLength(0);
 
-    await serve(port, 0);
+    const again = await serve(servicePort, 0);
     await until('the queued event to be processed', async () => {
       const { queue } = await storeState();
       return queue.due === 0 && queue.running === 0 && notes().length > 0;
@@ -109,6 +116,37 @@ describe('autosalon serve killed right after answering an event', () => {
     await until('the follow-up events to be processed', async () => (await storeState()).queue.due === 0);
     expect(notes().map((n) => n.userId)).toEqual([MANAGER]);
     expect((await user.call<{ STATUS_ID: string }>('crm.lead.get', { id: leadId })).result.STATUS_ID).toBe('NEW');
+    await stop(again);
+  }, 120_000);
+
+  it('killed in the middle of a batch (the portal ran it, its answer not back yet): every effect exactly once after the restart', async () => {
+    const repair = emulator.control.collection('dealCategories').find((c) => c.name === 'Ремонт авто')!.id;
+    // The worker starts once every event is queued, so the twelve jobs run together and share their requests.
+    const doomed = await serve(servicePort, 1_500);
+    const titles = Array.from({ length: 12 }, (_, i) => `Импорт перед сбоем ${i}`);
+    const ids = titles.map((title) => emulator.control.addRecord('deal', { TITLE: title, CATEGORY_ID: repair, ASSIGNED_BY_ID: MANAGER }));
+    await emulator.control.waitForDeliveries();
+    // Every answer comes back 1.5 s after the portal did the work: the kill lands between the two.
+    emulator.control.setFaults({ latencySpikeRate: 1, latencySpikeMs: 1_500 });
+    const tasksOf = (id: number) => emulator.control.collection('tasks').filter((t) => (t.fields.UF_CRM_TASK as string[] | undefined)?.includes(`D_${id}`)).length;
+    const notesOf = (title: string) => emulator.control.collection('notifications').filter((n) => n.message === `По сделке «${title}» поставлена задача «Получить полную информацию».`).length;
+    await until('the batch of tasks to run on the portal', () => (ids.some((id) => tasksOf(id) > 0) ? true : undefined), 30_000);
+    doomed.child.kill('SIGKILL');
+    await exited(doomed.child);
+    emulator.control.setFaults({});
+    const atKill = { tasks: ids.filter((id) => tasksOf(id) > 0).length, notes: titles.filter((t) => notesOf(t) > 0).length };
+    // One batch carried the tasks, and the service heard nothing back before it died.
+    expect(atKill).toEqual({ tasks: 12, notes: 0 });
+
+    const restarted = await serve(servicePort, 0);
+    await until('every notification after the restart', () => (titles.every((t) => notesOf(t) > 0) ? true : undefined), 30_000);
+    await until('an idle queue', async () => {
+      const { queue } = await storeState();
+      return queue.due === 0 && queue.running === 0 ? true : undefined;
+    });
+    expect(ids.map(tasksOf)).toEqual(ids.map(() => 1));
+    expect(titles.map(notesOf)).toEqual(titles.map(() => 1));
+    await stop(restarted);
   }, 120_000);
 });
 

@@ -7,7 +7,7 @@ describe('loadServiceConfig', () => {
     const c = loadServiceConfig({});
     expect(c).toMatchObject({
       host: '127.0.0.1', port: 3000, oauthUrl: 'https://oauth.bitrix.info', dbFile: resolve('.autosalon/service.sqlite'),
-      sweepIntervalSeconds: 300, app: undefined,
+      sweepIntervalSeconds: 300, app: undefined, restBatching: true,
       automation: { timeZone: 'Europe/Moscow', leadManagerIds: [], supervisorUserId: undefined, lang: 'ru' },
     });
   });
@@ -16,11 +16,11 @@ describe('loadServiceConfig', () => {
     const c = loadServiceConfig({
       AUTOSALON_STATE_DIR: '/srv/as', AUTOSALON_TIME_ZONE: 'Asia/Tomsk', AUTOSALON_SUPERVISOR_USER_ID: '9', AUTOSALON_LEAD_MANAGER_IDS: '3, 4;5',
       AUTOSALON_SWEEP_INTERVAL_SECONDS: '60', B24_OAUTH_URL: 'https://oauth.example/', B24_APP_CLIENT_ID: 'local.1', B24_APP_CLIENT_SECRET: 's',
-      AUTOSALON_PUBLIC_URL: 'https://hooks.example.com/autosalon/', AUTOSALON_PORT: '8080',
+      AUTOSALON_PUBLIC_URL: 'https://hooks.example.com/autosalon/', AUTOSALON_PORT: '8080', AUTOSALON_REST_BATCHING: 'OFF',
     }, { port: 0 });
     expect(c).toMatchObject({
       port: 0, dbFile: '/srv/as/service.sqlite', oauthUrl: 'https://oauth.example', publicUrl: 'https://hooks.example.com/autosalon',
-      sweepIntervalSeconds: 60, app: { clientId: 'local.1', clientSecret: 's' },
+      sweepIntervalSeconds: 60, app: { clientId: 'local.1', clientSecret: 's' }, restBatching: false,
       automation: { timeZone: 'Asia/Tomsk', supervisorUserId: 9, leadManagerIds: [3, 4, 5] },
     });
   });
@@ -28,7 +28,10 @@ describe('loadServiceConfig', () => {
   it('names every wrong variable and what it should look like', () => {
     let error: unknown;
     try {
-      loadServiceConfig({ AUTOSALON_TIME_ZONE: 'Moscow', AUTOSALON_LEAD_MANAGER_IDS: '3,bob', AUTOSALON_PORT: 'x', B24_APP_CLIENT_ID: 'local.1', AUTOSALON_PUBLIC_URL: 'ftp://x' });
+      loadServiceConfig({
+        AUTOSALON_TIME_ZONE: 'Moscow', AUTOSALON_LEAD_MANAGER_IDS: '3,bob', AUTOSALON_PORT: 'x', B24_APP_CLIENT_ID: 'local.1', AUTOSALON_PUBLIC_URL: 'ftp://x',
+        AUTOSALON_REST_BATCHING: 'maybe',
+      });
     } catch (e) {
       error = e;
     }
@@ -39,6 +42,7 @@ describe('loadServiceConfig', () => {
     expect(message).toMatch(/AUTOSALON_PORT must be a number/);
     expect(message).toMatch(/set both B24_APP_CLIENT_ID and B24_APP_CLIENT_SECRET/);
     expect(message).toMatch(/AUTOSALON_PUBLIC_URL must be an http\(s\) URL/);
+    expect(message).toMatch(/AUTOSALON_REST_BATCHING must be on or off/);
   });
 });
 

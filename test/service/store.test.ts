@@ -90,6 +90,60 @@ describe('SqliteStore', () => {
     expect((await store.listJobs()).map((j) => j.payload)).toEqual([1, 2]);
   });
 
+  it('a batch claim takes the due jobs of one portal (earliest first, up to the limit), then the next portal\'s', async () => {
+    for (let n = 0; n < 5; n++) await store.enqueue({ memberId: 'A', kind: 'event', payload: { n }, runAt: 10 + n });
+    await store.enqueue({ memberId: 'A', kind: 'delayed', payload: { n: 'later' }, runAt: 500 });
+    await store.enqueue({ memberId: 'B', kind: 'event', payload: { n: 'b' }, runAt: 12 });
+    const first = await store.claimDueBatch(100, 1000, 3);
+    expect(first.map((j) => [j.memberId, j.payload, j.status, j.attempts])).toEqual([
+      ['A', { n: 0 }, 'running', 1], ['A', { n: 1 }, 'running', 1], ['A', { n: 2 }, 'running', 1],
+    ]);
+    // A was just served, and A is busy: B's turn.
+    expect((await store.claimDueBatch(100, 1000, 3, { busy: new Set(['A']) })).map((j) => j.payload)).toEqual([{ n: 'b' }]);
+    expect((await store.claimDueBatch(100, 1000, 50)).map((j) => j.payload)).toEqual([{ n: 3 }, { n: 4 }]);
+    expect(await store.claimDueBatch(100, 1000, 50)).toEqual([]);
+    // A runner taking more of its own portal's due work.
+    await store.enqueue({ memberId: 'B', kind: 'event', payload: { n: 'b2' }, runAt: 90 });
+    expect(await store.claimDueBatch(100, 1000, 50, { memberId: 'A' })).toEqual([]);
+    expect((await store.claimDueBatch(100, 1000, 50, { memberId: 'B', busy: new Set(['B']) })).map((j) => j.payload)).toEqual([{ n: 'b2' }]);
+  });
+
+  it('work on one item waits as one job: a second event queued before the first is taken adds nothing', async () => {
+    const key = 'item|A|deal|5';
+    const a = await store.enqueue({ memberId: 'A', kind: 'event', payload: { id: '5' }, runAt: 10, coalesceKey: key });
+    const b = await store.enqueue({ memberId: 'A', kind: 'check', payload: { id: '5' }, runAt: 20, coalesceKey: key });
+    expect(b).toEqual({ id: a.id, created: false });
+    const [taken] = await store.claimDueBatch(100, 1000, 50);
+    expect(taken.id).toBe(a.id);
+    // Taken: the item may change after it is read, so the next event is a job of its own.
+    const c = await store.enqueue({ memberId: 'A', kind: 'event', payload: { id: '5' }, runAt: 150, coalesceKey: key });
+    expect(c.created).toBe(true);
+    // The first fails and goes back for a retry in a while: the newer one is merged into it, due at the earlier time.
+    await store.retry(a.id, 5000, 'HTTP 500');
+    const jobs = await store.listJobs();
+    expect(jobs.map((j) => [j.id, j.status, j.runAt])).toEqual([[a.id, 'queued', 150], [c.id, 'done', 150]]);
+    expect(jobs[1].lastError).toBe(`merged into job ${a.id} (the same item)`);
+    const [again] = await store.claimDueBatch(150, 1000, 50);
+    expect(again).toMatchObject({ id: a.id, attempts: 2 });
+    // The same after a crash: a restart requeues the running job, merging one queued meanwhile.
+    const d = await store.enqueue({ memberId: 'A', kind: 'event', payload: { id: '5' }, runAt: 160, coalesceKey: key });
+    expect(await store.requeueRunning()).toBe(1);
+    expect((await store.listJobs({ status: 'queued' })).map((j) => j.id)).toEqual([a.id]);
+    expect((await store.listJobs()).find((j) => j.id === d.id)?.status).toBe('done');
+  });
+
+  it('remembers the DATE_MODIFY at which each item was observed, and gives many observations at once', async () => {
+    const base = { memberId: 'm1', entity: 'deal' as const, stageId: 'C1:NEW', stageEnteredAt: 1, watched: { UF_CRM_AS_VIN: 'X' } };
+    await store.saveObservation({ ...base, itemId: '5', updatedAt: 100, modifiedAt: '2027-01-15T09:00:00+03:00' });
+    await store.saveObservation({ ...base, itemId: '6', updatedAt: 200 });
+    const seen = await store.getObservations('m1', 'deal', ['5', '6', '7']);
+    expect([...seen.keys()].sort()).toEqual(['5', '6']);
+    expect(seen.get('5')).toEqual({ ...base, itemId: '5', updatedAt: 100, modifiedAt: '2027-01-15T09:00:00+03:00' });
+    expect(seen.get('6')).toEqual({ ...base, itemId: '6', updatedAt: 200 });
+    expect(await store.getObservation('m1', 'deal', '5')).toEqual(seen.get('5'));
+    expect((await store.getObservations('m1', 'lead', ['5'])).size).toBe(0);
+  });
+
   it('a job whose lease ran out is taken again, and a restart requeues running jobs', async () => {
     await store.enqueue({ memberId: 'm1', kind: 'event', payload: {}, runAt: 0 });
     const job = await store.claimDue(0, 100);
@@ -165,6 +219,7 @@ describe('SqliteStore', () => {
     const db = new Database(file);
     // Back to the first schema, with the tokens in plain text as that version kept them.
     db.exec(`DROP TABLE requirements; DROP TABLE meta; DROP TABLE queue_lanes; DROP INDEX jobs_portal_due; DROP INDEX jobs_leased;
+      DROP INDEX jobs_coalesce; ALTER TABLE jobs DROP COLUMN coalesce_key; ALTER TABLE observations DROP COLUMN modified_at;
       ALTER TABLE portals DROP COLUMN settings; ALTER TABLE portals DROP COLUMN last_error; ALTER TABLE portals DROP COLUMN last_error_at;
       UPDATE portals SET access_token = 'at', refresh_token = 'rt', application_token = 'app-token'`);
     db.pragma('user_version = 1');

@@ -76,7 +76,7 @@ describe('Worker', () => {
 });
 
 describe('Worker across portals', () => {
-  it('a portal\'s backlog does not delay another portal: one job per portal at a time, the others served meanwhile', async () => {
+  it('without batching, one job per portal at a time; a portal\'s backlog does not delay another portal', async () => {
     const ran: string[] = [];
     let runningOfA = 0;
     let mostOfAAtOnce = 0;
@@ -89,7 +89,7 @@ describe('Worker across portals', () => {
       await new Promise((r) => setTimeout(r, 5));
       ran.push(`${job.memberId}${String(job.payload)}`);
       if (job.memberId === 'A') runningOfA--;
-    }, { clock, startDelayMs: 0, pollMs: 10, concurrency: 4 });
+    }, { clock, startDelayMs: 0, pollMs: 10, concurrency: 4, batchSize: 1 });
     for (let i = 0; i < 200; i++) await store.enqueue({ memberId: 'A', kind: 'event', payload: i, runAt: now });
     await store.enqueue({ memberId: 'B', kind: 'event', payload: 0, runAt: now + 1 });
     now += 1;
@@ -99,5 +99,62 @@ describe('Worker across portals', () => {
     expect(mostOfAAtOnce).toBe(1);
     // A's own jobs ran in order.
     expect(ran.filter((r) => r.startsWith('A'))).toEqual(Array.from({ length: 200 }, (_, i) => `A${i}`));
+  });
+
+  it('takes a batch of a portal\'s due jobs and runs them side by side; jobs of one item one after another; the other portal meanwhile', async () => {
+    const ran: string[] = [];
+    const running = new Map<string, number>();
+    let mostOfAAtOnce = 0;
+    const overlapping: string[] = [];
+    const worker = new Worker(store, async (job) => {
+      const { item } = job.payload as { item: string };
+      if (running.has(item)) overlapping.push(item);
+      running.set(item, job.id);
+      mostOfAAtOnce = Math.max(mostOfAAtOnce, [...running.keys()].filter((k) => k.startsWith('A')).length);
+      await new Promise((r) => setTimeout(r, 5));
+      running.delete(item);
+      ran.push(`${item}#${job.id}`);
+    }, { clock, startDelayMs: 0, pollMs: 10, concurrency: 4, batchSize: 50, serialKey: (job) => (job.payload as { item: string }).item });
+    // 120 jobs of A on 100 items (the first 20 items twice), then one of B.
+    const ids: number[] = [];
+    for (let i = 0; i < 120; i++) ids.push((await store.enqueue({ memberId: 'A', kind: 'event', payload: { item: `A${i % 100}` }, runAt: now })).id);
+    await store.enqueue({ memberId: 'B', kind: 'event', payload: { item: 'B0' }, runAt: now + 1 });
+    now += 1;
+    expect(await worker.drain()).toBe(121);
+    expect(mostOfAAtOnce).toBeGreaterThan(40);
+    expect(mostOfAAtOnce).toBeLessThanOrEqual(50);
+    expect(overlapping).toEqual([]);
+    // B's job ran while A's first batch did, not after A's 120.
+    expect(ran.findIndex((r) => r.startsWith('B0'))).toBeLessThanOrEqual(50);
+    // The two jobs of an item ran in the order they were queued.
+    expect(ran.filter((r) => r.startsWith('A7#'))).toEqual([`A7#${ids[7]}`, `A7#${ids[107]}`]);
+    expect(await store.queueStats(now)).toMatchObject({ queued: 0, running: 0, done: 121 });
+  });
+
+  it('a failing job of a batch is retried alone; the others are done', async () => {
+    const worker = new Worker(store, async (job) => {
+      if ((job.payload as { n: number }).n === 3) throw new Error('this one failed');
+    }, { clock, startDelayMs: 0, pollMs: 10, batchSize: 50, retryBaseMs: 1000 });
+    for (let n = 0; n < 6; n++) await store.enqueue({ memberId: 'A', kind: 'event', payload: { n }, runAt: now });
+    expect(await worker.drain()).toBe(6);
+    expect(await store.listJobs({ status: 'queued' })).toMatchObject([{ payload: { n: 3 }, runAt: now + 1000, lastError: 'this one failed' }]);
+    expect(await store.listJobs({ status: 'done' })).toHaveLength(5);
+  });
+
+  it('an exclusive job runs alone: after the portal\'s earlier jobs, before its later ones', async () => {
+    const log: string[] = [];
+    const worker = new Worker(store, async (job) => {
+      const { name } = job.payload as { name: string };
+      log.push(`start ${name}`);
+      await new Promise((r) => setTimeout(r, name === 'install' ? 20 : 5));
+      log.push(`end ${name}`);
+    }, { clock, startDelayMs: 0, pollMs: 10, batchSize: 50, exclusive: (job) => job.kind === 'install' });
+    for (const name of ['a', 'b']) await store.enqueue({ memberId: 'A', kind: 'event', payload: { name }, runAt: now });
+    await store.enqueue({ memberId: 'A', kind: 'install', payload: { name: 'install' }, runAt: now });
+    for (const name of ['c', 'd']) await store.enqueue({ memberId: 'A', kind: 'event', payload: { name }, runAt: now });
+    expect(await worker.drain()).toBe(5);
+    const at = (entry: string) => log.indexOf(entry);
+    expect(at('start install')).toBeGreaterThan(Math.max(at('end a'), at('end b')));
+    expect(Math.min(at('start c'), at('start d'))).toBeGreaterThan(at('end install'));
   });
 });

@@ -10,7 +10,8 @@ import { pickLane, nextDueAt } from '../schedule.js';
 import { defaultSettings, type PortalSettings } from '../settings.js';
 import { setUpCipher, type SecretKeys, type TokenCipher } from './secrets.js';
 import type {
-  ActionState, Job, JobKind, JobStatus, NewEpisode, NewJob, NewRequirement, Observation, PortalActivity, PortalInfo, PortalPatch, PortalRecord, QueueLane, QueueStats, RecallEpisode,
+  ActionState, ClaimScope, Job, JobKind, JobStatus, NewEpisode, NewJob, NewRequirement, Observation, PortalActivity, PortalInfo, PortalPatch, PortalRecord,
+  QueueLane, QueueStats, RecallEpisode,
   RecallQuery, Requirement, ServiceStore, TokenUpdate,
 } from './types.js';
 
@@ -141,6 +142,13 @@ const MIGRATIONS: string[] = [
   CREATE INDEX jobs_portal_due ON jobs (member_id, status, run_at, id);
   CREATE INDEX jobs_leased ON jobs (locked_until) WHERE status = 'running';
   `,
+  `
+  -- Work on one item that waits as one job: a second event for it before the first is taken adds nothing.
+  ALTER TABLE jobs ADD COLUMN coalesce_key TEXT;
+  CREATE UNIQUE INDEX jobs_coalesce ON jobs (coalesce_key) WHERE status = 'queued';
+  -- DATE_MODIFY of the item when it was observed: a sweep skips items not modified since.
+  ALTER TABLE observations ADD COLUMN modified_at TEXT;
+  `,
 ];
 
 interface PortalRow {
@@ -152,7 +160,7 @@ interface PortalRow {
 
 interface JobRow {
   id: number; member_id: string; kind: string; payload: string; run_at: number; dedupe_key: string | null;
-  status: string; attempts: number; last_error: string | null; created_at: number;
+  status: string; attempts: number; last_error: string | null; created_at: number; coalesce_key: string | null;
 }
 
 interface EpisodeRow {
@@ -179,6 +187,17 @@ const toPortalInfo = (r: PortalRow, settingsDefaults: PortalSettings): PortalInf
   lastErrorAt: r.last_error_at ?? undefined,
 });
 
+interface ObservationRow { stage_id: string; stage_entered_at: number; watched: string; updated_at: number; modified_at: string | null }
+
+const toObservation = (memberId: string, entity: 'lead' | 'deal', itemId: string, row: ObservationRow): Observation => ({
+  memberId, entity, itemId,
+  stageId: row.stage_id,
+  stageEnteredAt: row.stage_entered_at,
+  watched: JSON.parse(row.watched) as Record<string, string>,
+  updatedAt: row.updated_at,
+  ...(row.modified_at !== null ? { modifiedAt: row.modified_at } : {}),
+});
+
 const toJob = (r: JobRow): Job => ({
   id: r.id,
   memberId: r.member_id,
@@ -186,6 +205,7 @@ const toJob = (r: JobRow): Job => ({
   payload: JSON.parse(r.payload) as unknown,
   runAt: r.run_at,
   dedupeKey: r.dedupe_key ?? undefined,
+  coalesceKey: r.coalesce_key ?? undefined,
   status: r.status as JobStatus,
   attempts: r.attempts,
   lastError: r.last_error ?? undefined,
@@ -363,30 +383,38 @@ export class SqliteStore implements ServiceStore {
       laneRecompute: db.prepare(`UPDATE queue_lanes SET due_at = (SELECT min(run_at) FROM jobs WHERE member_id = @memberId AND status = 'queued')
         WHERE member_id = @memberId`),
       laneServed: db.prepare(`UPDATE queue_lanes SET served_seq = (SELECT coalesce(max(served_seq), 0) + 1 FROM queue_lanes) WHERE member_id = ?`),
-      portalNextDue: db.prepare<[string], JobRow>(`SELECT * FROM jobs WHERE member_id = ? AND status = 'queued' ORDER BY run_at, id LIMIT 1`),
-      leaseExpired: db.prepare<[number], { id: number; member_id: string; run_at: number }>(`UPDATE jobs SET status = 'queued', locked_until = NULL
-        WHERE status = 'running' AND locked_until < ? RETURNING id, member_id, run_at`),
+      portalDue: db.prepare<[string, number, number], JobRow>(`SELECT * FROM jobs WHERE member_id = ? AND status = 'queued' AND run_at <= ?
+        ORDER BY run_at, id LIMIT ?`),
+      leaseExpired: db.prepare<[number], { id: number; run_at: number }>(`SELECT id, run_at FROM jobs WHERE status = 'running' AND locked_until < ?`),
       jobPortal: db.prepare<[number], { member_id: string; run_at: number }>('SELECT member_id, run_at FROM jobs WHERE id = ?'),
-      insertJob: db.prepare(`INSERT INTO jobs (member_id, kind, payload, run_at, dedupe_key, created_at)
-        VALUES (@memberId, @kind, @payload, @runAt, @dedupeKey, @createdAt) ON CONFLICT (dedupe_key) DO NOTHING`),
+      insertJob: db.prepare(`INSERT INTO jobs (member_id, kind, payload, run_at, dedupe_key, coalesce_key, created_at)
+        VALUES (@memberId, @kind, @payload, @runAt, @dedupeKey, @coalesceKey, @createdAt) ON CONFLICT DO NOTHING`),
       jobByKey: db.prepare<[string], { id: number }>('SELECT id FROM jobs WHERE dedupe_key = ?'),
+      queuedByCoalesceKey: db.prepare<[string], { id: number }>(`SELECT id FROM jobs WHERE coalesce_key = ? AND status = 'queued'`),
       lease: db.prepare(`UPDATE jobs SET status = 'running', locked_until = ?, attempts = attempts + 1 WHERE id = ?`),
       complete: db.prepare(`UPDATE jobs SET status = 'done', locked_until = NULL, finished_at = ? WHERE id = ?`),
       retry: db.prepare(`UPDATE jobs SET status = 'queued', locked_until = NULL, run_at = ?, last_error = ? WHERE id = ?`),
       fail: db.prepare(`UPDATE jobs SET status = 'failed', locked_until = NULL, last_error = ?, finished_at = ? WHERE id = ?`),
       prune: db.prepare(`DELETE FROM jobs WHERE status = 'done' AND finished_at < ?`),
-      requeue: db.prepare<[], { member_id: string; run_at: number }>(`UPDATE jobs SET status = 'queued', locked_until = NULL WHERE status = 'running'
-        RETURNING member_id, run_at`),
+      running: db.prepare<[], { id: number; run_at: number }>(`SELECT id, run_at FROM jobs WHERE status = 'running'`),
+      queuedSibling: db.prepare<[number], { id: number; run_at: number }>(`SELECT s.id, s.run_at FROM jobs j JOIN jobs s
+        ON s.coalesce_key = j.coalesce_key AND s.status = 'queued' AND s.id <> j.id WHERE j.id = ?`),
+      mergedInto: db.prepare(`UPDATE jobs SET status = 'done', finished_at = ?, last_error = ? WHERE id = ?`),
       stats: db.prepare<[number], { status: string; n: number; due: number }>(`SELECT status, count(*) AS n,
         sum(CASE WHEN run_at <= ? THEN 1 ELSE 0 END) AS due FROM jobs GROUP BY status`),
       statsByPortal: db.prepare<[number], { member_id: string; status: string; n: number; due: number }>(`SELECT member_id, status, count(*) AS n,
         sum(CASE WHEN run_at <= ? THEN 1 ELSE 0 END) AS due FROM jobs GROUP BY member_id, status`),
-      getObservation: db.prepare<[string, string, string], { stage_id: string; stage_entered_at: number; watched: string; updated_at: number }>(
-        'SELECT stage_id, stage_entered_at, watched, updated_at FROM observations WHERE member_id = ? AND entity = ? AND item_id = ?'),
-      saveObservation: db.prepare(`INSERT INTO observations (member_id, entity, item_id, stage_id, stage_entered_at, watched, updated_at)
-        VALUES (@memberId, @entity, @itemId, @stageId, @stageEnteredAt, @watched, @updatedAt)
+      getObservation: db.prepare<[string, string, string], ObservationRow>(
+        'SELECT stage_id, stage_entered_at, watched, updated_at, modified_at FROM observations WHERE member_id = ? AND entity = ? AND item_id = ?'),
+      saveObservation: db.prepare(`INSERT INTO observations (member_id, entity, item_id, stage_id, stage_entered_at, watched, updated_at, modified_at)
+        VALUES (@memberId, @entity, @itemId, @stageId, @stageEnteredAt, @watched, @updatedAt, @modifiedAt)
         ON CONFLICT (member_id, entity, item_id) DO UPDATE SET stage_id = excluded.stage_id,
-          stage_entered_at = excluded.stage_entered_at, watched = excluded.watched, updated_at = excluded.updated_at`),
+          stage_entered_at = excluded.stage_entered_at, watched = excluded.watched, updated_at = excluded.updated_at,
+          modified_at = excluded.modified_at`),
+      countObservedSince: db.prepare<[string, string, number], { n: number }>(
+        'SELECT count(*) AS n FROM observations WHERE member_id = ? AND entity = ? AND updated_at >= ?'),
+      getObservations: db.prepare<[string, string, string], ObservationRow & { item_id: string }>(`SELECT item_id, stage_id, stage_entered_at, watched,
+        updated_at, modified_at FROM observations WHERE member_id = ? AND entity = ? AND item_id IN (SELECT value FROM json_each(?))`),
       insertAction: db.prepare(`INSERT INTO actions (key, member_id, status, started_at) VALUES (?, ?, 'started', ?)
         ON CONFLICT (key) DO NOTHING`),
       getAction: db.prepare<[string], { status: string; result: string | null; started_at: number }>(
@@ -460,43 +488,77 @@ export class SqliteStore implements ServiceStore {
     })();
   }
 
-  /**
-   * Inserts are committed in groups: jobs queued while the event loop is busy share one transaction (one fsync),
-   * and each promise resolves only after its group is on disk.
-   */
   enqueue(job: NewJob): Promise<{ id: number; created: boolean }> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ job, resolve, reject });
+    return this.grouped(() => this.insertJob(job));
+  }
+
+  private pending: { write: () => unknown; resolve: (value: never) => void; reject: (error: unknown) => void }[] = [];
+
+  /**
+   * Writes are committed in groups: those made while the event loop is busy — events arriving, the jobs of a batch
+   * recording their actions as started and done — share one transaction, so one disk sync, and each promise resolves
+   * only once its group is on disk (an action is recorded as started durably before its effect is sent). Each write
+   * is a savepoint of its own: one that fails is refused alone.
+   */
+  private grouped<T>(write: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ write, resolve: resolve as (value: never) => void, reject });
       if (this.pending.length === 1) setImmediate(() => this.flush());
     });
   }
 
-  private pending: { job: NewJob; resolve: (r: { id: number; created: boolean }) => void; reject: (e: unknown) => void }[] = [];
-
   private flush(): void {
     const group = this.pending;
     this.pending = [];
-    let results: { id: number; created: boolean }[];
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
     try {
-      results = this.db.transaction(() => group.map(({ job }) => this.insertJob(job)))();
+      this.db.transaction(() => {
+        for (const p of group) {
+          try {
+            outcomes.push({ ok: true, value: this.db.transaction(p.write)() });
+          } catch (error) {
+            outcomes.push({ ok: false, error });
+          }
+        }
+      }).immediate();
     } catch (error) {
       for (const p of group) p.reject(error);
       return;
     }
-    group.forEach((p, i) => p.resolve(results[i]));
+    group.forEach((p, i) => {
+      const outcome = outcomes[i];
+      if (outcome.ok) p.resolve(outcome.value as never);
+      else p.reject(outcome.error);
+    });
   }
 
   private insertJob(job: NewJob): { id: number; created: boolean } {
     const r = this.stmt.insertJob.run({
       memberId: job.memberId, kind: job.kind, payload: JSON.stringify(job.payload ?? null), runAt: job.runAt,
-      dedupeKey: job.dedupeKey ?? null, createdAt: Date.now(),
+      dedupeKey: job.dedupeKey ?? null, coalesceKey: job.coalesceKey ?? null, createdAt: Date.now(),
     });
     if (r.changes === 1) {
       this.stmt.laneQueued.run(job.memberId, job.runAt);
       return { id: Number(r.lastInsertRowid), created: true };
     }
-    const existing = this.stmt.jobByKey.get(job.dedupeKey as string);
+    const existing = (job.dedupeKey !== undefined ? this.stmt.jobByKey.get(job.dedupeKey) : undefined)
+      ?? (job.coalesceKey !== undefined ? this.stmt.queuedByCoalesceKey.get(job.coalesceKey) : undefined);
     return { id: existing?.id ?? 0, created: false };
+  }
+
+  /**
+   * Puts a taken job back in the queue at runAt. A job for the same item queued meanwhile (a newer event) is merged
+   * into it: one job does the item's work, keeping the attempts made so far, at the earlier of the two times.
+   */
+  private requeue(jobId: number, runAt: number, error: string | null): void {
+    const sibling = this.stmt.queuedSibling.get(jobId);
+    if (sibling) {
+      this.stmt.mergedInto.run(Date.now(), `merged into job ${jobId} (the same item)`, sibling.id);
+      runAt = Math.min(runAt, sibling.run_at);
+    }
+    this.stmt.retry.run(runAt, error, jobId);
+    const job = this.stmt.jobPortal.get(jobId);
+    if (job) this.stmt.laneQueued.run(job.member_id, runAt);
   }
 
   private lanes(): QueueLane[] {
@@ -504,40 +566,41 @@ export class SqliteStore implements ServiceStore {
   }
 
   async claimDue(now: number, leaseMs: number, busy: ReadonlySet<string> = new Set()): Promise<Job | undefined> {
+    return (await this.claimDueBatch(now, leaseMs, 1, { busy }))[0];
+  }
+
+  async claimDueBatch(now: number, leaseMs: number, limit: number, scope: ClaimScope = {}): Promise<Job[]> {
     return this.db.transaction(() => {
       // Jobs whose lease ran out (their process died) are queued again first.
-      for (const expired of this.stmt.leaseExpired.all(now)) this.stmt.laneQueued.run(expired.member_id, expired.run_at);
-      const memberId = pickLane(this.lanes(), now, busy);
-      if (memberId === undefined) return undefined;
-      const row = this.stmt.portalNextDue.get(memberId) as JobRow;
-      this.stmt.lease.run(now + leaseMs, row.id);
+      for (const expired of this.stmt.leaseExpired.all(now)) this.requeue(expired.id, expired.run_at, null);
+      const memberId = scope.memberId ?? pickLane(this.lanes(), now, scope.busy ?? new Set());
+      if (memberId === undefined) return [];
+      const rows = this.stmt.portalDue.all(memberId, now, Math.max(1, limit));
+      if (rows.length === 0) return [];
+      for (const row of rows) this.stmt.lease.run(now + leaseMs, row.id);
       this.stmt.laneRecompute.run({ memberId });
       this.stmt.laneServed.run(memberId);
-      return toJob({ ...row, status: 'running', attempts: row.attempts + 1 });
+      return rows.map((row) => toJob({ ...row, status: 'running', attempts: row.attempts + 1 }));
     }).immediate();
   }
 
   async complete(jobId: number, now: number): Promise<void> {
-    this.stmt.complete.run(now, jobId);
+    await this.grouped(() => this.stmt.complete.run(now, jobId));
   }
 
   async retry(jobId: number, runAt: number, error: string): Promise<void> {
-    this.db.transaction(() => {
-      this.stmt.retry.run(runAt, error, jobId);
-      const job = this.stmt.jobPortal.get(jobId);
-      if (job) this.stmt.laneQueued.run(job.member_id, runAt);
-    })();
+    await this.grouped(() => this.requeue(jobId, runAt, error));
   }
 
   async fail(jobId: number, error: string, now: number): Promise<void> {
-    this.stmt.fail.run(error, now, jobId);
+    await this.grouped(() => this.stmt.fail.run(error, now, jobId));
   }
 
   async requeueRunning(): Promise<number> {
     return this.db.transaction(() => {
-      const requeued = this.stmt.requeue.all();
-      for (const job of requeued) this.stmt.laneQueued.run(job.member_id, job.run_at);
-      return requeued.length;
+      const running = this.stmt.running.all();
+      for (const job of running) this.requeue(job.id, job.run_at, null);
+      return running.length;
     })();
   }
 
@@ -583,26 +646,30 @@ export class SqliteStore implements ServiceStore {
 
   async getObservation(memberId: string, entity: 'lead' | 'deal', itemId: string): Promise<Observation | undefined> {
     const row = this.stmt.getObservation.get(memberId, entity, itemId);
-    if (!row) return undefined;
-    return {
-      memberId, entity, itemId,
-      stageId: row.stage_id,
-      stageEnteredAt: row.stage_entered_at,
-      watched: JSON.parse(row.watched) as Record<string, string>,
-      updatedAt: row.updated_at,
-    };
+    return row ? toObservation(memberId, entity, itemId, row) : undefined;
   }
 
   async saveObservation(o: Observation): Promise<void> {
-    this.stmt.saveObservation.run({ ...o, watched: JSON.stringify(o.watched) });
+    await this.grouped(() => this.stmt.saveObservation.run({ ...o, watched: JSON.stringify(o.watched), modifiedAt: o.modifiedAt ?? null }));
+  }
+
+  async countObservedSince(memberId: string, entity: 'lead' | 'deal', since: number): Promise<number> {
+    return this.stmt.countObservedSince.get(memberId, entity, since)?.n ?? 0;
+  }
+
+  async getObservations(memberId: string, entity: 'lead' | 'deal', itemIds: string[]): Promise<Map<string, Observation>> {
+    const out = new Map<string, Observation>();
+    if (itemIds.length === 0) return out;
+    for (const row of this.stmt.getObservations.all(memberId, entity, JSON.stringify(itemIds))) out.set(row.item_id, toObservation(memberId, entity, row.item_id, row));
+    return out;
   }
 
   async beginAction(key: string, memberId: string, now: number): Promise<ActionState> {
-    return this.db.transaction((): ActionState => {
+    return this.grouped((): ActionState => {
       const before = this.readAction(key);
       if (before.state === 'new') this.stmt.insertAction.run(key, memberId, now);
       return before;
-    }).immediate();
+    });
   }
 
   private readAction(key: string): ActionState {
@@ -617,7 +684,7 @@ export class SqliteStore implements ServiceStore {
   }
 
   async finishAction(key: string, result: unknown, now: number): Promise<void> {
-    this.stmt.finishAction.run(JSON.stringify(result ?? null), now, key);
+    await this.grouped(() => this.stmt.finishAction.run(JSON.stringify(result ?? null), now, key));
   }
 
   async openEpisode(e: NewEpisode): Promise<{ episode: RecallEpisode; created: boolean }> {

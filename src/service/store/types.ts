@@ -68,6 +68,11 @@ export interface NewJob {
   runAt: number;
   /** A second job with the same key is not queued (a schedule entry, a duplicate delivery). */
   dedupeKey?: string;
+  /**
+   * Jobs with the same key wait as one while queued (events and sweep checks of one item: one read serves them all);
+   * once the job is taken, a new one may be queued, since the item may change after it was read.
+   */
+  coalesceKey?: string;
 }
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'failed';
@@ -115,7 +120,10 @@ export interface Observation {
   stageEnteredAt: number;
   /** Normalised values of the fields rules watch for changes. */
   watched: Record<string, string>;
+  /** ms, service clock: when it was observed. */
   updatedAt: number;
+  /** DATE_MODIFY of the item as read then. */
+  modifiedAt?: string;
 }
 
 export type ActionState =
@@ -165,6 +173,14 @@ export interface RecallQuery {
   memberId?: string;
 }
 
+/** Which portal a claim may take from. */
+export interface ClaimScope {
+  /** Portals whose jobs run now: not chosen. */
+  busy?: ReadonlySet<string>;
+  /** This portal's due jobs only (a runner taking more of its own portal's work). */
+  memberId?: string;
+}
+
 export interface ServiceStore {
   // ---- portals
   savePortal(portal: PortalRecord): Promise<void>;
@@ -186,6 +202,11 @@ export interface ServiceStore {
    * backlog never keeps another portal waiting.
    */
   claimDue(now: number, leaseMs: number, busy?: ReadonlySet<string>): Promise<Job | undefined>;
+  /**
+   * Like claimDue, but up to `limit` due jobs of the chosen portal at once (earliest first), all leased: the worker
+   * runs them side by side and their REST calls share batches. One portal per claim, so portals still take turns.
+   */
+  claimDueBatch(now: number, leaseMs: number, limit: number, scope?: ClaimScope): Promise<Job[]>;
   complete(jobId: number, now: number): Promise<void>;
   /** Puts a job back for another attempt at runAt. */
   retry(jobId: number, runAt: number, error: string): Promise<void>;
@@ -206,6 +227,10 @@ export interface ServiceStore {
   // ---- what was last seen of each CRM item
   getObservation(memberId: string, entity: 'lead' | 'deal', itemId: string): Promise<Observation | undefined>;
   saveObservation(observation: Observation): Promise<void>;
+  /** How many items were observed since then (ms, service clock). */
+  countObservedSince(memberId: string, entity: 'lead' | 'deal', since: number): Promise<number>;
+  /** What was last observed of these items, by item id (items never observed are absent). */
+  getObservations(memberId: string, entity: 'lead' | 'deal', itemIds: string[]): Promise<Map<string, Observation>>;
 
   // ---- idempotency of side effects
   /** Records the key as started unless it exists; returns what was there before. */
