@@ -6,6 +6,7 @@ import { tr } from '../i18n/index.js';
 import { appCredentials, connect, describeTarget, oauthServerEndpoint, redact, resolveTarget, secretsOf, TargetError, type PortalTarget, type TargetInput } from '../portal/auth.js';
 import type { PortalClient, PortalClientOptions } from '../portal/client.js';
 import { InstallError } from './model.js';
+import type { ServiceStore } from '../service/store/types.js';
 import { defaultStateDir } from './state.js';
 
 export interface SessionOptions extends TargetInput {
@@ -35,23 +36,28 @@ export interface Session {
  */
 async function targetFromStore(options: SessionOptions, env: NodeJS.ProcessEnv): Promise<{ target: PortalTarget; close: () => Promise<void> } | undefined> {
   if (!options.memberId || options.accessToken || options.refreshToken || options.webhook || env.B24_ACCESS_TOKEN || env.B24_REFRESH_TOKEN) return undefined;
-  const dbFile = options.dbFile ?? env.AUTOSALON_DB ?? join(options.stateDir ?? defaultStateDir(env), 'service.sqlite');
-  if (!existsSync(dbFile)) {
+  // Loaded here only: the database drivers are needed for this case alone, and cost start-up time otherwise.
+  const [{ openServiceStore }, { keysFromEnvironment }, { describeDatabase }] = await Promise.all([
+    import('../service/store/open.js'), import('../service/secret-key.js'), import('../service/store/describe.js'),
+  ]);
+  const stateDir = options.stateDir ?? defaultStateDir(env);
+  // The service's PostgreSQL database when AUTOSALON_DATABASE_URL names one (unless --db names a file), else its SQLite file.
+  const databaseUrl = options.dbFile === undefined ? env.AUTOSALON_DATABASE_URL?.trim() || undefined : undefined;
+  const dbFile = options.dbFile ?? env.AUTOSALON_DB ?? join(stateDir, 'service.sqlite');
+  const where = databaseUrl ? describeDatabase(databaseUrl) : dbFile;
+  if (!databaseUrl && !existsSync(dbFile)) {
     throw new InstallError(tr().target.noServiceDb(dbFile));
   }
-  // Loaded here only: the native SQLite module is needed for this case alone, and costs start-up time otherwise.
-  const { SqliteStore } = await import('../service/store/sqlite.js');
-  const { keysFromEnvironment } = await import('../service/secret-key.js');
-  let store: InstanceType<typeof SqliteStore>;
+  let store: ServiceStore;
   try {
-    store = new SqliteStore(dbFile, { keys: keysFromEnvironment(env, options.stateDir ?? defaultStateDir(env)) });
+    ({ store } = await openServiceStore({ dbFile, databaseUrl }, { keys: keysFromEnvironment(env, stateDir), readonly: Boolean(databaseUrl) }));
   } catch (error) {
-    throw new InstallError(tr().target.serviceDbUnreadable(dbFile, (error as Error).message));
+    throw new InstallError(tr().target.serviceDbUnreadable(where, (error as Error).message));
   }
   const portal = await store.getPortal(options.memberId);
   if (!portal || !portal.refreshToken) {
     await store.close();
-    throw new InstallError(tr().target.noStoredTokens(dbFile, options.memberId));
+    throw new InstallError(tr().target.noStoredTokens(where, options.memberId));
   }
   const target: PortalTarget = {
     kind: 'app',

@@ -11,7 +11,8 @@ import { isAuthorizationFailure, lastingProblem, PortalContext } from './portal-
 import { itemOfJob, Processor, type InstallRunner } from './processor.js';
 import { buildServer } from './server.js';
 import { privateStateDir, serviceKeys } from './secret-key.js';
-import { SqliteStore } from './store/sqlite.js';
+import { openServiceStore } from './store/open.js';
+import { describeDatabase } from './store/describe.js';
 import type { Job, ServiceStore } from './store/types.js';
 import { sweepPortal, type SweepResult } from './sweep.js';
 import { Worker } from './worker.js';
@@ -57,7 +58,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const clock = options.clock ?? Date.now;
   const log = options.log ?? createLogger(config.logLevel);
   const template = options.template ?? loadTemplate();
-  const store = options.store ?? openStore(config, (file) => log.info(`a new secret key for the tokens at rest was written to ${file} (mode 0600): keep a copy; AUTOSALON_SECRET_KEY overrides it`));
+  const store = options.store ?? await openStore(config, log);
   const contexts = new Map<string, PortalContext>();
   let publicUrl = config.publicUrl ?? '';
 
@@ -247,15 +248,23 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   };
 }
 
-/** The service database, or a message naming the file and the setting that chooses it. */
-function openStore(config: ServiceConfig, onKeyGenerated: (file: string) => void): SqliteStore {
+/** The service database, or a message naming the file (or database) and the setting that chooses it. */
+async function openStore(config: ServiceConfig, log: Logger): Promise<ServiceStore> {
   privateStateDir(config.stateDir);
-  const keys = serviceKeys(config, onKeyGenerated);
+  // A generated key suits one process and its file; processes sharing PostgreSQL must all be given the same one.
+  const keys = serviceKeys(config, config.databaseUrl ? undefined : (file) => log.info(`a new secret key for the tokens at rest was written to ${file} (mode 0600): keep a copy; AUTOSALON_SECRET_KEY overrides it`));
   try {
-    return new SqliteStore(config.dbFile, { keys, settingsDefaults: settingsDefaults(config) });
+    const { store } = await openServiceStore(config, {
+      keys, settingsDefaults: settingsDefaults(config),
+      onLockLost: (error) => log.warn(`the database connection holding this process's locks was lost (${error.message}): other processes may take over its portals; it goes on with a new one`),
+    });
+    return store;
   } catch (error) {
     if (error instanceof ConfigError) throw error;
-    throw new ConfigError(`cannot open the service database ${config.dbFile} (${(error as Error).message}): point AUTOSALON_DB (or --db) at a writable file of the service, or at a new one`);
+    const where = config.databaseUrl ? describeDatabase(config.databaseUrl) : config.dbFile;
+    throw new ConfigError(config.databaseUrl
+      ? `cannot open the service database ${where} (${(error as Error).message}): check AUTOSALON_DATABASE_URL`
+      : `cannot open the service database ${where} (${(error as Error).message}): point AUTOSALON_DB (or --db) at a writable file of the service, or at a new one`);
   }
 }
 

@@ -91,30 +91,29 @@ describe('tokens renewed outside the running service', () => {
   }, 120_000);
 
   it('a renewal by another process while a job runs: the job runs again at once with the stored pair', async () => {
-    /** Another process renews the tokens right after this one read them for a job. */
-    class StoreRenewedMeanwhile extends SqliteStore {
-      renewAfterNextRead?: () => Promise<void>;
-      override async getPortal(memberId: string): Promise<PortalRecord | undefined> {
-        const portal = await super.getPortal(memberId);
-        const renew = this.renewAfterNextRead;
-        this.renewAfterNextRead = undefined;
-        await renew?.();
-        return portal;
-      }
-    }
     const dir = mkdtempSync(join(tmpdir(), 'autosalon-tokens-race-'));
     // The service's key file, where the CLI looks for it.
     writeFileSync(secretKeyFile(dir), TEST_KEY.toString('base64'), { mode: 0o600 });
-    const store = new StoreRenewedMeanwhile(join(dir, 'service.sqlite'), { keys: testKeys() });
+    const store = await SqliteStore.open(join(dir, 'service.sqlite'), { keys: testKeys() });
+    /** Another process renews the tokens right after this one read them for a job. */
+    let renewAfterNextRead: (() => Promise<void>) | undefined;
+    const read = store.getPortal.bind(store);
+    store.getPortal = async (memberId: string): Promise<PortalRecord | undefined> => {
+      const portal = await read(memberId);
+      const renew = renewAfterNextRead;
+      renewAfterNextRead = undefined;
+      await renew?.();
+      return portal;
+    };
     const s = await startStack({ config: { dbFile: store.file, stateDir: dir }, service: { store } });
     try {
       const [before] = await store.listPortals();
       s.emulator.control.expireAccessTokens(s.app.clientId);
       await newLead(s, 'Во время обновления');
       await s.emulator.control.waitForDeliveries();
-      store.renewAfterNextRead = () => renewLikeTheCli(s, before.memberId);
+      renewAfterNextRead = () => renewLikeTheCli(s, before.memberId);
       await s.settle();
-      expect(store.renewAfterNextRead).toBeUndefined();
+      expect(renewAfterNextRead).toBeUndefined();
       expect(notified(s, 'Во время обновления')).toHaveLength(1);
       await expectNoRetries(s);
     } finally {

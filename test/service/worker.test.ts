@@ -7,8 +7,8 @@ let store: SqliteStore;
 let now: number;
 const clock = () => now;
 
-beforeEach(() => {
-  store = new SqliteStore(':memory:');
+beforeEach(async () => {
+  store = await SqliteStore.open(':memory:');
   now = 1_000_000;
 });
 afterEach(() => store.close());
