@@ -166,6 +166,11 @@ export class PortalContext {
     Object.assign(this.portal, { settings, lastError, lastErrorAt, installState, installError, lastSweepAt, plan, lang });
   }
 
+  /** A job of the portal ended: the batching pipeline no longer waits for its next call. */
+  jobEnded(jobId: number): void {
+    if (this.rest instanceof RestPipeline) this.rest.jobEnded(jobId);
+  }
+
   /**
    * Whether the client still holds the stored token pair. A refresh token is spent once exchanged, so after the
    * installer CLI (--member-id) or another service process on the same database renewed the tokens, this client

@@ -9,6 +9,7 @@ import { InstallProgress } from './install-progress.js';
 import { createLogger, type Logger } from './log.js';
 import { isAuthorizationFailure, lastingProblem, PortalContext } from './portal-context.js';
 import { itemOfJob, Processor, type InstallRunner } from './processor.js';
+import { jobScope } from './rest-pipeline.js';
 import { buildServer } from './server.js';
 import { privateStateDir, serviceKeys } from './secret-key.js';
 import { openServiceStore } from './store/open.js';
@@ -113,12 +114,18 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
    */
   async function handle(job: Job): Promise<void> {
     try {
-      await processor.handle(job);
-      await portalWorks(job.memberId);
-    } catch (error) {
-      if (!isAuthorizationFailure(error) || !(await renewedElsewhere(job.memberId))) throw error;
-      log.info(`job ${job.id} (${job.kind}, portal ${job.memberId}): the tokens were renewed by another process meanwhile; running it again with them`);
-      await processor.handle(job);
+      await jobScope.run(job.id, async () => {
+        try {
+          await processor.handle(job);
+          await portalWorks(job.memberId);
+        } catch (error) {
+          if (!isAuthorizationFailure(error) || !(await renewedElsewhere(job.memberId))) throw error;
+          log.info(`job ${job.id} (${job.kind}, portal ${job.memberId}): the tokens were renewed by another process meanwhile; running it again with them`);
+          await processor.handle(job);
+        }
+      });
+    } finally {
+      contexts.get(job.memberId)?.jobEnded(job.id);
     }
   }
 
@@ -129,7 +136,13 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     const memberId = client.portalKey;
     progress.started(memberId);
     try {
-      return await runner(client, { ...o, onProgress: (event) => progress.event(memberId, event), onReport: (report) => progress.finished(memberId, report) });
+      // One install of a portal at a time across the processes on the database (the installer's file lock is this
+      // machine's only); another one running now means this job is tried again later.
+      const installed = await store.exclusive('install', memberId, () => runner(client, {
+        ...o, onProgress: (event) => progress.event(memberId, event), onReport: (report) => progress.finished(memberId, report),
+      }));
+      if (!installed.ran) throw new Error('another service process is installing the template into this portal now; this install is tried again later');
+      return installed.value;
     } catch (error) {
       progress.failed(memberId, lastingProblem(error) ?? (error instanceof Error ? error.message : String(error)));
       throw error;
@@ -191,16 +204,27 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     if (!options.localPortal) log.warn(`no public URL set (AUTOSALON_PUBLIC_URL / --public-url): Bitrix24 will be told to call ${url}, which only a local portal can reach`);
   }
 
-  async function sweep(): Promise<Record<string, SweepResult>> {
+  /**
+   * One reconciliation sweep of every portal, each in one process at a time (processes sharing a database each run
+   * the periodic sweep; a portal swept by another one within half an interval is left out by the periodic one).
+   */
+  async function sweep(periodic = false): Promise<Record<string, SweepResult>> {
     const out: Record<string, SweepResult> = {};
     for (const portal of await store.listPortals()) {
       // An awaiting portal has no template yet: its administrator starts the install from the install page.
       if (portal.installState === 'uninstalled' || portal.installState === 'awaiting') continue;
-      const ctx = await context(portal.memberId);
-      if (!ctx || ctx.rules.length === 0) continue;
       try {
-        out[portal.memberId] = await sweepPortal(ctx, store, clock(), config.sweepOverlapSeconds * 1000);
-        if (out[portal.memberId].queued > 0) worker.wake();
+        const swept = await store.exclusive('sweep', portal.memberId, async () => {
+          // Read again under the lock: its last sweep may be another process's, a moment ago.
+          const ctx = await context(portal.memberId);
+          if (!ctx || ctx.rules.length === 0) return undefined;
+          const since = clock() - (ctx.portal.lastSweepAt ?? 0);
+          if (periodic && since < (config.sweepIntervalSeconds * 1000) / 2) return undefined;
+          return sweepPortal(ctx, store, clock(), config.sweepOverlapSeconds * 1000);
+        });
+        if (!swept.ran || !swept.value) continue;
+        out[portal.memberId] = swept.value;
+        if (swept.value.queued > 0) worker.wake();
       } catch (error) {
         log.warn(`sweep of ${portal.domain} failed, next time it covers this period too: ${(error as Error).message}`);
       }
@@ -220,7 +244,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     pruneTimer.unref();
     if (config.sweepIntervalSeconds > 0) {
       sweepTimer = setInterval(() => {
-        if (!sweeping) sweeping = sweep().finally(() => (sweeping = undefined));
+        if (!sweeping) sweeping = sweep(true).finally(() => (sweeping = undefined));
       }, config.sweepIntervalSeconds * 1000);
       sweepTimer.unref();
     }
