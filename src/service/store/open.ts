@@ -19,6 +19,8 @@ export interface OpenedStore {
   /** The file, or the database URL without its password: for messages. */
   where: string;
   backend: 'sqlite' | 'postgres';
+  /** The migrations the open ran. */
+  migrated: string[];
 }
 
 /** Loaded on use only: each backend's driver is needed by its own case alone. */
@@ -28,9 +30,9 @@ export async function openServiceStore(config: Pick<ServiceConfig, 'dbFile' | 'd
     const store = await PostgresStore.open(config.databaseUrl, {
       keys: options.keys, settingsDefaults: options.settingsDefaults, migrate: !options.readonly, onLockLost: options.onLockLost,
     });
-    return { store, where: store.where, backend: 'postgres' };
+    return { store, where: store.where, backend: 'postgres', migrated: store.migrated };
   }
   const { SqliteStore } = await import('./sqlite.js');
   const store = await SqliteStore.open(config.dbFile, { keys: options.keys, settingsDefaults: options.settingsDefaults, readonly: options.readonly });
-  return { store, where: config.dbFile, backend: 'sqlite' };
+  return { store, where: config.dbFile, backend: 'sqlite', migrated: store.migrated };
 }

@@ -24,12 +24,15 @@ import { describeDatabase } from './describe.js';
 import { nextDueAt, pickLane } from '../schedule.js';
 import { defaultSettings, type PortalSettings } from '../settings.js';
 import { LOCK_SPACE, migratePostgres, NewerDatabaseError, PG_SCHEMA, postgresMigrationStatus, QUEUE_SCHEMA } from './migrate.js';
+import type { StoreRows, TableCounts } from './rows.js';
 import { setUpCipher, type SecretKeys, type TokenCipher } from './secrets.js';
 import type {
   ActionState, ClaimScope, ExclusiveWork, Job, JobKind, JobStatus, NewEpisode, NewJob, NewRequirement, Observation, PortalActivity, PortalInfo,
   PortalPatch, PortalRecord, QueueLane, QueueStats, RecallEpisode, RecallQuery, Requirement, ServiceStore, TokenUpdate,
 } from './types.js';
 
+/** How often a process looks for portals whose jobs were left running by a process that is gone (ms). */
+const ORPHAN_CHECK_MS = 2_000;
 // pg-boss's schema version this code was written against (node_modules/pg-boss/version.json).
 const QUEUE_SCHEMA_VERSION = 24;
 
@@ -67,7 +70,7 @@ export const jobUuid = (n: number) => `00000000-0000-4000-8000-${n.toString(16).
 const jobNumber = (uuid: string) => Number.parseInt(uuid.slice(-12), 16);
 
 /** The advisory lock of (space, key): two int keys, the second a hash of the text key (a collision only serialises). */
-const lockKey = (key: string) => createHash('sha256').update(key).digest().readInt32BE(0);
+export const lockKey = (key: string) => createHash('sha256').update(key).digest().readInt32BE(0);
 
 /** bigint (ms, ids) as numbers: every value the service keeps in one is far below 2^53. */
 const types = {
@@ -161,6 +164,8 @@ export class PostgresStore implements ServiceStore {
   private readonly servedElsewhere = new Set<string>();
   private lockClient?: Promise<pg.Client>;
   private readonly gates = new Map<string, SharedBudget>();
+  /** Date.now() of the last look for portals whose running jobs' process is gone. */
+  private orphansCheckedAt = 0;
   private closed = false;
 
   private constructor(
@@ -168,6 +173,8 @@ export class PostgresStore implements ServiceStore {
     private readonly pool: pg.Pool,
     private readonly boss: PgBoss,
     private readonly options: PostgresStoreOptions,
+    /** The migrations this open ran: the service's, then pg-boss's schema (as "job queue schema N") when it made or moved it. */
+    readonly migrated: string[] = [],
   ) {
     this.settingsDefaults = options.settingsDefaults ?? defaultSettings();
   }
@@ -198,6 +205,7 @@ export class PostgresStore implements ServiceStore {
       await pool.end();
       throw new ConfigError(`cannot connect to ${where} (${(error as Error).message}): check AUTOSALON_DATABASE_URL and that the server accepts connections`);
     }
+    const migrated: string[] = [];
     try {
       via = client;
       if (options.migrate === false) {
@@ -207,10 +215,13 @@ export class PostgresStore implements ServiceStore {
           throw new ConfigError(`the job queue in ${where} is not ready (${error.message}): run "autosalon db migrate" first`);
         });
       } else {
-        await migratePostgres(client, where);
+        migrated.push(...await migratePostgres(client, where));
         await client.query('SELECT pg_advisory_lock($1, 1)', [LOCK_SPACE.migrate]);
         try {
+          const before = (await boss.isInstalled()) ? Number(await boss.schemaVersion()) : undefined;
           await boss.start();
+          const after = Number(await boss.schemaVersion());
+          if (before !== after) migrated.push(`job queue schema ${after}`);
         } catch (error) {
           await client.query('ROLLBACK').catch(() => undefined);
           throw error;
@@ -221,7 +232,7 @@ export class PostgresStore implements ServiceStore {
       const version = Number(await boss.schemaVersion());
       if (version > QUEUE_SCHEMA_VERSION) throw new NewerDatabaseError(`${where} (job queue)`, version);
       via = pool;
-      const store = new PostgresStore(url, pool, boss, options);
+      const store = new PostgresStore(url, pool, boss, options, migrated);
       if (options.keys) await store.setUpTokens(client, options.keys);
       client.release();
       return store;
@@ -451,13 +462,13 @@ export class PostgresStore implements ServiceStore {
     return { id: n, created: true };
   }
 
-  private async lanes(): Promise<QueueLane[]> {
+  private async lanes(): Promise<(QueueLane & { running: boolean })[]> {
     const rows = (await this.query<{ member_id: string; due_at: number | null; lease_until: number | null; served_seq: number }>(
       `SELECT member_id, due_at, lease_until, served_seq FROM ${S}.queue_lanes`)).rows;
     // A portal is due when its earliest job is, or when the lease of its running jobs ends (they are then taken again).
     return rows.map((r) => {
       const due = [r.due_at, r.lease_until].filter((v): v is number => v !== null);
-      return { memberId: r.member_id, dueAt: due.length ? Math.min(...due) : undefined, servedSeq: r.served_seq };
+      return { memberId: r.member_id, dueAt: due.length ? Math.min(...due) : undefined, servedSeq: r.served_seq, running: r.lease_until !== null };
     });
   }
 
@@ -481,6 +492,12 @@ export class PostgresStore implements ServiceStore {
     this.servedElsewhere.clear();
     const passed = new Set(scope.busy ?? []);
     const lanes = await this.lanes();
+    // Every few seconds, the portals with jobs running in another process are looked at too: whoever can take such a
+    // portal's lock finds its process gone, and takes the jobs over (see claimPortal) without waiting for their lease.
+    if (Date.now() - this.orphansCheckedAt >= ORPHAN_CHECK_MS) {
+      this.orphansCheckedAt = Date.now();
+      for (const lane of lanes) if (lane.running && !this.serving.has(lane.memberId)) lane.dueAt = Math.min(lane.dueAt ?? now, now);
+    }
     for (;;) {
       const memberId = pickLane(lanes, now, passed);
       if (memberId === undefined) return [];
@@ -782,7 +799,7 @@ export class PostgresStore implements ServiceStore {
   /** The connection whose session holds this process's advisory locks (they go with it when the process dies). */
   private locks(): Promise<pg.Client> {
     if (!this.lockClient) {
-      const client = new pg.Client({ connectionString: this.url, application_name: 'autosalon-locks', keepAlive: true, types });
+      const client = new pg.Client({ connectionString: this.url, application_name: `autosalon-locks ${process.pid}`, keepAlive: true, types });
       const lost = (error: Error) => {
         if (this.lockClient === connected) this.lockClient = undefined;
         // The server no longer holds them: other processes may take these portals now.
@@ -840,6 +857,90 @@ export class PostgresStore implements ServiceStore {
 
   derivedKey(purpose: string): Buffer {
     return this.tokens().derive(purpose);
+  }
+
+  // ---- moving up from SQLite (autosalon db copy)
+
+  async tableCounts(): Promise<TableCounts> {
+    const count = async (table: string) => (await this.query<{ n: number }>(`SELECT count(*) AS n FROM ${table}`)).rows[0].n;
+    const jobs = await this.queueStats(Number.MAX_SAFE_INTEGER);
+    return {
+      portals: await count(`${S}.portals`), observations: await count(`${S}.observations`), actions: await count(`${S}.actions`),
+      episodes: await count(`${S}.episodes`), requirements: await count(`${S}.requirements`), jobsQueued: jobs.queued + jobs.running,
+      jobsDone: jobs.done, jobsFailed: jobs.failed, dedupeKeys: await count(`${S}.job_dedupe`),
+    };
+  }
+
+  /** The check value of the key the tokens here are encrypted with, if any are. */
+  async keyCheck(): Promise<string | undefined> {
+    return (await this.query<{ value: string }>(`SELECT value FROM ${S}.meta WHERE key = 'key_check'`)).rows[0]?.value;
+  }
+
+  /**
+   * Writes the rows of another store (db copy) in one transaction: portals and their tokens as given (encrypted under
+   * the key whose check value comes with them), the jobs into their portals' queues with their state (a running job
+   * waits again), ids kept. Rows already here stay (a portal is replaced by the copy's).
+   */
+  async importRows(rows: StoreRows): Promise<void> {
+    for (const memberId of new Set(rows.jobs.map((j) => j.member_id))) await this.ensureQueue(memberId);
+    await this.transaction(async (c) => {
+      const each = async <T>(list: T[], write: (chunk: T[]) => Promise<unknown>) => {
+        for (let i = 0; i < list.length; i += 1000) await write(list.slice(i, i + 1000));
+      };
+      if (rows.keyCheck !== undefined) {
+        await c.query(`INSERT INTO ${S}.meta (key, value) VALUES ('key_check', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, [rows.keyCheck]);
+      }
+      await each(rows.portals, (chunk) => c.query(`INSERT INTO ${S}.portals SELECT * FROM json_populate_recordset(null::${S}.portals, $1)
+        ON CONFLICT (member_id) DO UPDATE SET domain = excluded.domain, client_endpoint = excluded.client_endpoint, access_token = excluded.access_token,
+          refresh_token = excluded.refresh_token, expires = excluded.expires, scope = excluded.scope, user_id = excluded.user_id,
+          application_token = excluded.application_token, lang = excluded.lang, tier = excluded.tier, plan = excluded.plan,
+          installed_at = excluded.installed_at, install_state = excluded.install_state, install_error = excluded.install_error,
+          last_sweep_at = excluded.last_sweep_at, settings = excluded.settings, last_error = excluded.last_error, last_error_at = excluded.last_error_at`,
+      [JSON.stringify(chunk.map((p) => ({ ...p, settings: JSON.parse(p.settings) as unknown })))]));
+      await each(rows.observations, (chunk) => c.query(`INSERT INTO ${S}.observations SELECT * FROM json_populate_recordset(null::${S}.observations, $1)
+        ON CONFLICT DO NOTHING`, [JSON.stringify(chunk.map((o) => ({ ...o, watched: JSON.parse(o.watched) as unknown })))]));
+      await each(rows.actions, (chunk) => c.query(`INSERT INTO ${S}.actions SELECT * FROM json_populate_recordset(null::${S}.actions, $1) ON CONFLICT DO NOTHING`,
+        [JSON.stringify(chunk.map((a) => ({ ...a, result: a.result === null ? null : JSON.parse(a.result) as unknown })))]));
+      await each(rows.episodes, (chunk) => c.query(`INSERT INTO ${S}.episodes SELECT * FROM json_populate_recordset(null::${S}.episodes, $1) ON CONFLICT DO NOTHING`,
+        [JSON.stringify(chunk)]));
+      await each(rows.requirements, (chunk) => c.query(`INSERT INTO ${S}.requirements SELECT * FROM json_populate_recordset(null::${S}.requirements, $1)
+        ON CONFLICT DO NOTHING`, [JSON.stringify(chunk.map((r) => ({ ...r, fields: JSON.parse(String(r.fields)) as unknown })))]));
+      const db = { executeSql: (text: string, values: unknown[]) => c.query(text, values) };
+      await each(rows.jobs, async (chunk) => {
+        await this.boss.insert(chunk.map((j) => ({
+          id: jobUuid(j.id), name: queueOf(j.member_id), startAfter: new Date(j.run_at).toISOString(), singletonKey: j.coalesce_key ?? `job:${j.id}`,
+          retryLimit: 0,
+          data: {
+            kind: j.kind, payload: JSON.parse(j.payload) as unknown, createdAt: j.created_at,
+            ...(j.dedupe_key !== null ? { dedupeKey: j.dedupe_key } : {}), ...(j.coalesce_key !== null ? { coalesceKey: j.coalesce_key } : {}),
+          },
+        })), { db });
+        // Their state and attempts as they were: a job taken n times counts n attempts (pg-boss: retry_count n - 1).
+        await c.query(`UPDATE ${J} j SET state = (CASE s.status WHEN 'done' THEN 'completed' WHEN 'failed' THEN 'failed' ELSE 'created' END)::${QUEUE_SCHEMA}.job_state,
+            retry_count = greatest(s.attempts - 1, 0), started_on = CASE WHEN s.attempts > 0 THEN ${ts('s.created_at')} END,
+            completed_on = CASE WHEN s.status IN ('done', 'failed') THEN ${ts('coalesce(s.finished_at, s.created_at)')} END,
+            output = CASE WHEN s.last_error IS NULL THEN NULL ELSE jsonb_build_object('message', s.last_error) END
+          FROM json_to_recordset($1) AS s (id uuid, name text, status text, attempts int, created_at float8, finished_at float8, last_error text)
+          WHERE j.name = s.name AND j.id = s.id`,
+        [JSON.stringify(chunk.map((j) => ({ ...j, id: jobUuid(j.id), name: queueOf(j.member_id) })))]);
+        const keyed = chunk.filter((j) => j.dedupe_key !== null);
+        if (keyed.length) {
+          await c.query(`INSERT INTO ${S}.job_dedupe (key, job_id, member_id) SELECT key, job_id, member_id FROM json_to_recordset($1)
+            AS d (key text, job_id bigint, member_id text) ON CONFLICT DO NOTHING`, [JSON.stringify(keyed.map((j) => ({ key: j.dedupe_key, job_id: j.id, member_id: j.member_id })))]);
+        }
+      });
+      // Numbers given from here on follow the copied ones.
+      for (const [sequence, table] of [['job_numbers', undefined], ['episodes_id_seq', 'episodes'], ['requirements_id_seq', 'requirements']] as const) {
+        const max = table
+          ? `(SELECT max(id) FROM ${S}.${table})`
+          : `(SELECT max(('x' || right(id::text, 12))::bit(48)::bigint) FROM ${J})`;
+        await c.query(`SELECT setval('${S}.${sequence}', greatest(coalesce(${max}, 0), (SELECT last_value FROM ${S}.${sequence})))`);
+      }
+      for (const memberId of new Set(rows.jobs.map((j) => j.member_id))) {
+        await c.query(`INSERT INTO ${S}.queue_lanes (member_id) VALUES ($1) ON CONFLICT DO NOTHING`, [memberId]);
+        await this.recomputeLane(c, memberId);
+      }
+    });
   }
 
   async close(): Promise<void> {

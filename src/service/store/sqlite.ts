@@ -10,6 +10,7 @@ import { SQLITE_MIGRATIONS } from './schema.js';
 import type { Lang } from '../../template/schema.js';
 import { pickLane, nextDueAt } from '../schedule.js';
 import { defaultSettings, type PortalSettings } from '../settings.js';
+import type { StoreRows, TableCounts } from './rows.js';
 import { setUpCipher, type SecretKeys, type TokenCipher } from './secrets.js';
 import type {
   ActionState, ClaimScope, ExclusiveWork, Job, JobKind, JobStatus, NewEpisode, NewJob, NewRequirement, Observation, PortalActivity, PortalInfo, PortalPatch, PortalRecord,
@@ -157,29 +158,36 @@ export class SqliteStore implements ServiceStore {
   static async open(file: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
     if (file !== ':memory:' && !options.readonly) privateFile(file);
     const db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+    let migrated: string[] = [];
     try {
       if (!options.readonly) {
         db.pragma('journal_mode = WAL');
         db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
         db.pragma('busy_timeout = 5000');
-        await migrateSqlite(db, file);
+        migrated = await migrateSqlite(db, file);
       } else {
         const version = readableVersion(db);
         if (version < SQLITE_MIGRATIONS.length) {
           // A setting points at the wrong file: said like any other wrong setting (no stack-trace hint in the CLI).
           throw new ConfigError(version < 0
             ? `${file} is not an Autosalon service database (not an SQLite file at all): point --db or AUTOSALON_DB at the file "autosalon serve" writes`
-            : `${file} is not an Autosalon service database (or was written by an older version): start "autosalon serve" on it once`);
+            : `${file} is not an Autosalon service database (or was written by an older version): bring it up to date with "autosalon db migrate --db ${file}"`);
         }
       }
-      return new SqliteStore(file, db, options);
+      return new SqliteStore(file, db, options, migrated);
     } catch (error) {
       db.close();
       throw error;
     }
   }
 
-  private constructor(readonly file: string, db: Database.Database, options: SqliteStoreOptions) {
+  private constructor(
+    readonly file: string,
+    db: Database.Database,
+    options: SqliteStoreOptions,
+    /** The migrations this open ran (autosalon db migrate reports them). */
+    readonly migrated: string[] = [],
+  ) {
     this.db = db;
     this.settingsDefaults = options.settingsDefaults ?? defaultSettings();
     this.stmt = this.prepare();
@@ -618,6 +626,27 @@ export class SqliteStore implements ServiceStore {
 
   async closeRequirement(id: number, outcome: string, now: number): Promise<void> {
     this.stmt.closeRequirement.run(outcome, now, id);
+  }
+
+  /** Every row the service keeps, as stored (tokens encrypted), for `autosalon db copy`. */
+  exportRows(): StoreRows {
+    const all = <T>(table: string) => this.db.prepare(`SELECT * FROM ${table} ORDER BY rowid`).all() as T[];
+    return {
+      keyCheck: this.db.prepare<[], { value: string }>(`SELECT value FROM meta WHERE key = 'key_check'`).get()?.value,
+      portals: all('portals'), jobs: all('jobs'), observations: all('observations'), actions: all('actions'), episodes: all('episodes'),
+      requirements: all('requirements'),
+    };
+  }
+
+  /** How many rows each kind of state has (jobs by status), to compare a copy with its source. */
+  async tableCounts(): Promise<TableCounts> {
+    const count = (table: string) => this.db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM ${table}`).get()?.n ?? 0;
+    const jobs = statsOf(this.stmt.stats.all(Number.MAX_SAFE_INTEGER));
+    return {
+      portals: count('portals'), observations: count('observations'), actions: count('actions'), episodes: count('episodes'),
+      requirements: count('requirements'), jobsQueued: jobs.queued + jobs.running, jobsDone: jobs.done, jobsFailed: jobs.failed,
+      dedupeKeys: this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM jobs WHERE dedupe_key IS NOT NULL').get()?.n ?? 0,
+    };
   }
 
   async close(): Promise<void> {
