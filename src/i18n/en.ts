@@ -220,6 +220,7 @@ export const en = {
     describeWebhook: (origin: string) => `${origin} (incoming webhook)`,
     describeApp: (origin: string) => `${origin} (the installed application)`,
     noServiceDb: (file: string) => `--member-id alone takes the tokens the automation service stored, but there is no service database at ${file} (AUTOSALON_DB): give the tokens instead (--tokens-stdin, or B24_ACCESS_TOKEN and --domain)`,
+    installElsewhere: (memberId: string) => `another process is installing the template into the portal ${memberId} now (the automation service, or another autosalon command): wait for it to finish, then run this again`,
     serviceDbUnreadable: (file: string, reason: string) => `cannot open the automation service's database ${file} (${reason}): give the tokens instead (--tokens-stdin, or B24_ACCESS_TOKEN and --domain)`,
     noStoredTokens: (file: string, memberId: string) => `the automation service (${file}) has no tokens for member_id ${memberId}: install the application on that portal first, or give the tokens`,
     tokensRenewed: 'The access token had expired and was renewed: the refresh token you passed is no longer valid. '

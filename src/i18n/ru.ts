@@ -228,6 +228,7 @@ export const ru: Messages = {
     describeWebhook: (origin) => `${origin} (входящий вебхук)`,
     describeApp: (origin) => `${origin} (установленное приложение)`,
     noServiceDb: (file) => `--member-id без токенов берёт токены, сохранённые сервисом автоматизации, но базы сервиса ${file} нет (AUTOSALON_DB): передайте токены (--tokens-stdin или B24_ACCESS_TOKEN и --domain)`,
+    installElsewhere: (memberId) => `другой процесс сейчас устанавливает шаблон в портал ${memberId} (сервис автоматизации или другая команда autosalon): дождитесь окончания и запустите снова`,
     serviceDbUnreadable: (file, reason) => `не удаётся открыть базу сервиса автоматизации ${file} (${reason}): передайте токены (--tokens-stdin или B24_ACCESS_TOKEN и --domain)`,
     noStoredTokens: (file, memberId) => `у сервиса автоматизации (${file}) нет токенов для member_id ${memberId}: сначала установите приложение на этот портал или передайте токены`,
     tokensRenewed: 'Срок токена доступа истёк, он обновлён: переданный refresh-токен больше не действует. '

@@ -27,6 +27,8 @@ export interface Session {
   redact(text: string): string;
   /** What the user should know after the command (no secrets). */
   notices(): string[];
+  /** The portal's install lock shared with the service's processes (their PostgreSQL database), when there is one. */
+  sharedLock?: <T>(work: () => Promise<T>) => Promise<T>;
   close(): Promise<void>;
 }
 
@@ -34,7 +36,7 @@ export interface Session {
  * App mode from the automation service's store: --member-id alone names a portal whose tokens the service keeps.
  * Renewed tokens are written back at once, so the service goes on with the new pair.
  */
-async function targetFromStore(options: SessionOptions, env: NodeJS.ProcessEnv): Promise<{ target: PortalTarget; close: () => Promise<void> } | undefined> {
+async function targetFromStore(options: SessionOptions, env: NodeJS.ProcessEnv): Promise<StoredTarget | undefined> {
   if (!options.memberId || options.accessToken || options.refreshToken || options.webhook || env.B24_ACCESS_TOKEN || env.B24_REFRESH_TOKEN) return undefined;
   // Loaded here only: the database drivers are needed for this case alone, and cost start-up time otherwise.
   const [{ openServiceStore }, { keysFromEnvironment }, { describeDatabase }] = await Promise.all([
@@ -71,15 +73,30 @@ async function targetFromStore(options: SessionOptions, env: NodeJS.ProcessEnv):
       accessToken: t.accessToken, refreshToken: t.refreshToken, expires: t.expires, clientEndpoint: t.clientEndpoint, scope: t.scope ?? portal.scope,
     }),
   };
-  return { target, close: () => store.close() };
+  // With PostgreSQL the service may run on other machines: the install lock is the database's too.
+  const sharedLock = databaseUrl
+    ? async <T>(work: () => Promise<T>): Promise<T> => {
+      const r = await store.exclusive('install', portal.memberId, work);
+      if (!r.ran) throw new InstallError(tr().target.installElsewhere(portal.memberId));
+      return r.value;
+    }
+    : undefined;
+  return { target, close: () => store.close(), sharedLock };
+}
+
+interface StoredTarget {
+  target: PortalTarget;
+  close: () => Promise<void>;
+  sharedLock?: Session['sharedLock'];
 }
 
 export async function openSession(options: SessionOptions, clientOptions: PortalClientOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<Session> {
   let target: PortalTarget;
   let close = async () => undefined as void;
+  let sharedLock: Session['sharedLock'];
   try {
     const stored = await targetFromStore(options, env);
-    if (stored) ({ target, close } = stored);
+    if (stored) ({ target, close, sharedLock } = stored);
     else target = resolveTarget(options, env);
   } catch (error) {
     if (error instanceof TargetError) throw new InstallError(error.message);
@@ -110,6 +127,7 @@ export async function openSession(options: SessionOptions, clientOptions: Portal
       : undefined,
     redact: (text) => redact(text, secrets),
     notices: () => [...notices],
+    sharedLock,
     close,
   };
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSession } from '../../src/install/session.js';
 import { defaultSettings } from '../../src/service/settings.js';
 import { PostgresStore } from '../../src/service/store/postgres.js';
 import { SQLITE_MIGRATIONS } from '../../src/service/store/schema.js';
@@ -166,5 +167,28 @@ describe('autosalon db migrate', () => {
     const refused = runCli(['db', 'migrate', '--db', old], { AUTOSALON_DATABASE_URL: undefined });
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain(`${old} was written by a newer version of Autosalon (schema 7); upgrade the service to use it`);
+  });
+});
+
+describe('the CLI on the service\'s PostgreSQL database', () => {
+  it('install --member-id takes the portal\'s install lock in the database: refused while another process installs it', async () => {
+    const url = await createTestDatabase();
+    const service = await PostgresStore.open(url, { keys: testKeys() });
+    await service.savePortal(portal({}));
+    const env = { ...process.env, AUTOSALON_DATABASE_URL: url, AUTOSALON_SECRET_KEY: testKeys().current!.toString('base64') };
+    const session = await openSession({ memberId: 'm1', stateDir: dir, clientId: 'app', clientSecret: 'secret', oauthUrl: 'https://oauth.example.com' }, {}, env);
+    let release!: () => void;
+    const installing = service.exclusive('install', 'm1', () => new Promise<void>((resolve) => (release = resolve)));
+    try {
+      // The tokens came from the database; its lock is the portal's install lock.
+      expect(session.target).toMatchObject({ kind: 'app', tokens: { refreshToken: 'secret-rt' } });
+      await expect(session.sharedLock!(async () => 'installed')).rejects.toThrow('another process is installing the template into the portal m1 now');
+      release();
+      await installing;
+      expect(await session.sharedLock!(async () => 'installed')).toBe('installed');
+    } finally {
+      await session.close();
+      await service.close();
+    }
   });
 });
