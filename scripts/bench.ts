@@ -6,6 +6,7 @@ import { benchEvents, nothingLost, renderEventsBench } from './bench/events.js';
 import { benchFairness, fairnessTargets, renderFairnessBench } from './bench/fairness.js';
 import { benchCli, benchFleet, cliTargets, renderCliBench, renderFleetBench } from './bench/fleet.js';
 import { benchInstall, installTargets, renderInstallBench } from './bench/install.js';
+import { benchProcesses, processesTargets, renderProcessesBench } from './bench/processes.js';
 import { benchService, renderServiceBench, serviceTargets, type ServiceBenchResult } from './bench/service.js';
 
 // The emulator's CA must be trusted from process start: the first run makes it and relaunches itself.
@@ -48,7 +49,12 @@ if (process.env.BENCH_UNBATCHED !== '0') {
   }
 }
 console.log(renderServiceBench(service));
+console.log('');
+// Several service processes on PostgreSQL (its server started for the run, as the tests start theirs).
+const processes = await benchProcesses({ certDir });
+console.log(renderProcessesBench(processes));
 // A missed target fails the run, so a script or CI step sees it.
-if ([...installTargets(install), ...cliTargets(cli), ...fairness.flatMap(fairnessTargets), ...serviceTargets(service)].some((t) => !t.ok) || !nothingLost(events)) {
+const targets = [...installTargets(install), ...cliTargets(cli), ...fairness.flatMap(fairnessTargets), ...serviceTargets(service), ...processesTargets(processes)];
+if (targets.some((t) => !t.ok) || !nothingLost(events)) {
   process.exitCode = 1;
 }

@@ -3,7 +3,7 @@
 // initdb refuses to run as root, so as root the server runs as the `postgres` system user (which the package
 // creates); otherwise as the current user. Durability is off (fsync, synchronous_commit): the data is thrown away.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +79,7 @@ export async function startTestPostgres(): Promise<TestPostgres> {
       try {
         run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
       } finally {
+        if (process.env.AUTOSALON_TEST_PG_LOG) console.error(readFileSync(join(dir, 'server.log'), 'utf8'));
         rmSync(dir, { recursive: true, force: true });
       }
     },

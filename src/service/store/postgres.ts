@@ -141,19 +141,14 @@ function statsOf(rows: { state: string; n: number; due: number }[]): QueueStats 
   return stats;
 }
 
-/** A transaction that ends without its writes, with a value for the caller. */
-class Rollback<T> {
-  constructor(readonly value: T) {}
-}
-
 /** pg-boss's database access, through whatever connection the store gives it (the migration's, then the pool). */
 interface BossDb { executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> }
 
 export class PostgresStore implements ServiceStore {
   private cipher?: TokenCipher;
   private readonly settingsDefaults: PortalSettings;
-  /** Queues known to exist (pg-boss's queue of each portal is made on its first job). */
-  private readonly queues = new Set<string>();
+  /** Each portal's queue, known to exist or being made (pg-boss's queue of a portal is made on its first job). */
+  private readonly queues = new Map<string, Promise<void>>();
   /** Jobs this process has taken and not finished, by number → portal. */
   private readonly leased = new Map<number, string>();
   /** Portals whose serve lock this process holds. */
@@ -163,6 +158,7 @@ export class PostgresStore implements ServiceStore {
   /** Portals found served by another process at the last claim: not due for this one. */
   private readonly servedElsewhere = new Set<string>();
   private lockClient?: Promise<pg.Client>;
+  private lockTurn: Promise<unknown> = Promise.resolve();
   private readonly gates = new Map<string, SharedBudget>();
   /** Date.now() of the last look for portals whose running jobs' process is gone. */
   private orphansCheckedAt = 0;
@@ -291,13 +287,13 @@ export class PostgresStore implements ServiceStore {
     };
   }
 
-  private async transaction<T>(work: (c: pg.PoolClient) => Promise<T | Rollback<T>>): Promise<T> {
+  private async transaction<T>(work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const c = await this.pool.connect();
     try {
       await c.query('BEGIN');
       const out = await work(c);
-      await c.query(out instanceof Rollback ? 'ROLLBACK' : 'COMMIT');
-      return out instanceof Rollback ? out.value : out;
+      await c.query('COMMIT');
+      return out;
     } catch (error) {
       await c.query('ROLLBACK').catch(() => undefined);
       throw error;
@@ -306,8 +302,9 @@ export class PostgresStore implements ServiceStore {
     }
   }
 
-  private query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
-    return this.pool.query<R>(text, values);
+  /** A statement; a named one is prepared once per connection (the hot ones: every event reads its portal). */
+  private query<R extends pg.QueryResultRow>(text: string, values: unknown[] = [], name?: string): Promise<pg.QueryResult<R>> {
+    return this.pool.query<R>(name ? { name, text, values } : { text, values });
   }
 
   // ---- portals
@@ -328,7 +325,7 @@ export class PostgresStore implements ServiceStore {
   }
 
   async getPortal(memberId: string): Promise<PortalRecord | undefined> {
-    const row = (await this.query<PortalRow>(`SELECT * FROM ${S}.portals WHERE member_id = $1`, [memberId])).rows[0];
+    const row = (await this.query<PortalRow>(`SELECT * FROM ${S}.portals WHERE member_id = $1`, [memberId], 'get-portal')).rows[0];
     if (!row) return undefined;
     const cipher = this.tokens();
     const plain = (column: TokenColumn) => cipher.decrypt(row[column], tokenContext(row.member_id, column));
@@ -376,21 +373,34 @@ export class PostgresStore implements ServiceStore {
 
   // ---- the queue
 
-  /** The portal's pg-boss queue, made on its first job ('short': one waiting job per singleton key; no retries of pg-boss's own). */
-  private async ensureQueue(memberId: string): Promise<string> {
+  /**
+   * The portal's pg-boss queue, made on its first job ('short': one waiting job per singleton key; no retries of
+   * pg-boss's own). pg-boss's create_queue can deadlock with itself when two creators meet, so creators take turns.
+   */
+  private ensureQueue(memberId: string): Promise<void> {
     const name = queueOf(memberId);
-    if (!this.queues.has(name)) {
-      await this.boss.createQueue(name, { name, policy: 'short', retryLimit: 0 });
-      this.queues.add(name);
+    let made = this.queues.get(name);
+    if (!made) {
+      made = (async () => {
+        if (await this.boss.getQueue(name)) return;
+        await this.transaction(async (c) => {
+          await c.query('SELECT pg_advisory_xact_lock($1, 3)', [LOCK_SPACE.migrate]);
+          await this.boss.createQueue(name, { name, policy: 'short', retryLimit: 0 });
+        });
+      })();
+      made.catch(() => this.queues.delete(name));
+      this.queues.set(name, made);
     }
-    return name;
+    return made;
   }
 
   private pendingJobs: { job: NewJob; resolve: (value: { id: number; created: boolean }) => void; reject: (error: unknown) => void }[] = [];
 
   /**
    * Jobs queued while the event loop is busy (events arriving together, the checks of a sweep) are written in one
-   * transaction, in the order they were queued, each in a savepoint of its own: one that fails is refused alone.
+   * transaction, in the order they were queued, their lanes updated once per portal (in one order, so that concurrent
+   * groups never wait on each other in a circle). Should the group fail, each of its jobs is written alone: one that
+   * cannot be stored is refused alone.
    */
   enqueue(job: NewJob): Promise<{ id: number; created: boolean }> {
     return new Promise((resolve, reject) => {
@@ -402,64 +412,73 @@ export class PostgresStore implements ServiceStore {
   private async flushJobs(): Promise<void> {
     const group = this.pendingJobs;
     this.pendingJobs = [];
-    const outcomes: ({ ok: true; value: { id: number; created: boolean } } | { ok: false; error: unknown })[] = [];
     try {
-      for (const memberId of new Set(group.map((p) => p.job.memberId))) await this.ensureQueue(memberId);
-      await this.transaction(async (c) => {
-        const alone = group.length === 1;
-        for (const [i, { job }] of group.entries()) {
-          if (!alone) await c.query(`SAVEPOINT job_${i}`);
-          try {
-            const out = await this.insertJob(c, job);
-            const undo = out instanceof Rollback;
-            if (!alone) await c.query(undo ? `ROLLBACK TO SAVEPOINT job_${i}` : `RELEASE SAVEPOINT job_${i}`);
-            outcomes.push({ ok: true, value: undo ? out.value : out });
-            if (alone && undo) return new Rollback(undefined);
-          } catch (error) {
-            if (alone) throw error;
-            await c.query(`ROLLBACK TO SAVEPOINT job_${i}`);
-            outcomes.push({ ok: false, error });
-          }
-        }
-        return undefined;
-      });
+      const outcomes = await this.insertJobs(group.map((p) => p.job));
+      group.forEach((p, i) => p.resolve(outcomes[i]));
     } catch (error) {
-      for (const p of group) p.reject(error);
-      return;
+      if (group.length === 1) {
+        group[0].reject(error);
+        return;
+      }
+      for (const p of group) await this.insertJobs([p.job]).then((out) => p.resolve(out[0]), p.reject);
     }
-    group.forEach((p, i) => {
-      const outcome = outcomes[i];
-      if (outcome.ok) p.resolve(outcome.value);
-      else p.reject(outcome.error);
-    });
   }
 
-  /** Writes one job with what goes with it: its dedupe key, its portal's lane. Rollback: it was queued already. */
-  private async insertJob(c: pg.ClientBase, job: NewJob): Promise<{ id: number; created: boolean } | Rollback<{ id: number; created: boolean }>> {
-    const queue = queueOf(job.memberId);
-    const n = (await c.query<{ n: number }>(`SELECT nextval('${S}.job_numbers') AS n`)).rows[0].n;
-    if (job.dedupeKey !== undefined) {
-      const fresh = await c.query(`INSERT INTO ${S}.job_dedupe (key, job_id, member_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [job.dedupeKey, n, job.memberId]);
-      if (fresh.rowCount === 0) {
-        const existing = (await c.query<{ job_id: number }>(`SELECT job_id FROM ${S}.job_dedupe WHERE key = $1`, [job.dedupeKey])).rows[0];
-        return new Rollback({ id: existing?.job_id ?? 0, created: false });
+  /**
+   * Writes jobs with what goes with each, in a few statements whatever their number: their dedupe keys (a key queued
+   * once already, earlier in the group too, leaves its job out), the jobs themselves by pg-boss's insert (a job whose
+   * item has a waiting job already is left out by the queue's 'short' policy: that job does the work), their lanes.
+   */
+  private async insertJobs(jobs: NewJob[]): Promise<{ id: number; created: boolean }[]> {
+    for (const memberId of new Set(jobs.map((j) => j.memberId))) await this.ensureQueue(memberId);
+    return this.transaction(async (c) => {
+      const numbers = (await c.query<{ n: number }>(`SELECT nextval('${S}.job_numbers') AS n FROM generate_series(1, $1)`, [jobs.length])).rows.map((r) => r.n);
+      const keyed = jobs.map((job, i) => ({ job, n: numbers[i] })).filter(({ job }) => job.dedupeKey !== undefined);
+      const keyHolders = new Map<string, number>();
+      if (keyed.length) {
+        await c.query(`INSERT INTO ${S}.job_dedupe (key, job_id, member_id) SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[]) ON CONFLICT DO NOTHING`,
+          [keyed.map(({ job }) => job.dedupeKey), keyed.map(({ n }) => n), keyed.map(({ job }) => job.memberId)]);
+        const held = await c.query<{ key: string; job_id: number }>(`SELECT key, job_id FROM ${S}.job_dedupe WHERE key = ANY($1::text[])`, [keyed.map(({ job }) => job.dedupeKey)]);
+        for (const row of held.rows) keyHolders.set(row.key, row.job_id);
       }
-    }
-    const data = {
-      kind: job.kind, payload: job.payload ?? null, createdAt: Date.now(),
-      ...(job.dedupeKey !== undefined ? { dedupeKey: job.dedupeKey } : {}), ...(job.coalesceKey !== undefined ? { coalesceKey: job.coalesceKey } : {}),
-    };
-    // Every job has a singleton key: under the 'short' policy, two waiting jobs without one would collide.
-    const sent = await this.boss.send(queue, data, {
-      id: jobUuid(n), startAfter: new Date(job.runAt), singletonKey: job.coalesceKey ?? `job:${n}`, db: { executeSql: (text, values) => c.query(text, values) },
+      const fresh = jobs.map((job, i) => ({ job, n: numbers[i] })).filter(({ job, n }) => job.dedupeKey === undefined || keyHolders.get(job.dedupeKey) === n);
+      const db = { executeSql: (text: string, values: unknown[]) => c.query(text, values) };
+      if (fresh.length) {
+        await this.boss.insert(fresh.map(({ job, n }) => ({
+          id: jobUuid(n), name: queueOf(job.memberId), startAfter: new Date(job.runAt).toISOString(), retryLimit: 0,
+          // Every job has a singleton key: under the 'short' policy, two waiting jobs without one would collide.
+          singletonKey: job.coalesceKey ?? `job:${n}`,
+          data: {
+            kind: job.kind, payload: job.payload ?? null, createdAt: Date.now(),
+            ...(job.dedupeKey !== undefined ? { dedupeKey: job.dedupeKey } : {}), ...(job.coalesceKey !== undefined ? { coalesceKey: job.coalesceKey } : {}),
+          },
+        })), { db });
+      }
+      const inserted = new Set((await c.query<{ id: string }>(`SELECT id FROM ${J} WHERE name = ANY($1::text[]) AND id = ANY($2::uuid[])`,
+        [[...new Set(fresh.map(({ job }) => queueOf(job.memberId)))], fresh.map(({ n }) => jobUuid(n))])).rows.map((r) => jobNumber(r.id)));
+      const outcomes: { id: number; created: boolean }[] = [];
+      const due = new Map<string, number>();
+      for (const [i, job] of jobs.entries()) {
+        const n = numbers[i];
+        if (inserted.has(n)) {
+          outcomes.push({ id: n, created: true });
+          due.set(job.memberId, Math.min(due.get(job.memberId) ?? Infinity, job.runAt));
+        } else if (job.dedupeKey !== undefined && keyHolders.get(job.dedupeKey) !== n) {
+          outcomes.push({ id: keyHolders.get(job.dedupeKey) ?? 0, created: false });
+        } else {
+          // The item's work waits already: that job does it (and a dedupe key written for this one is not its own).
+          if (job.dedupeKey !== undefined) await c.query(`DELETE FROM ${S}.job_dedupe WHERE key = $1 AND job_id = $2`, [job.dedupeKey, n]);
+          const waiting = (await c.query<{ id: string }>(`SELECT id FROM ${J} WHERE name = $1 AND singleton_key = $2 AND state = 'created'`,
+            [queueOf(job.memberId), job.coalesceKey])).rows[0];
+          outcomes.push({ id: waiting ? jobNumber(waiting.id) : 0, created: false });
+        }
+      }
+      for (const [memberId, runAt] of [...due].sort(([x], [y]) => (x < y ? -1 : 1))) {
+        await c.query(`INSERT INTO ${S}.queue_lanes (member_id, due_at) VALUES ($1, $2)
+          ON CONFLICT (member_id) DO UPDATE SET due_at = least(queue_lanes.due_at, excluded.due_at)`, [memberId, runAt]);
+      }
+      return outcomes;
     });
-    if (sent === null) {
-      const waiting = (await c.query<{ id: string }>(`SELECT id FROM ${J} WHERE name = $1 AND singleton_key = $2 AND state = 'created'`, [queue, job.coalesceKey])).rows[0];
-      return new Rollback({ id: waiting ? jobNumber(waiting.id) : 0, created: false });
-    }
-    await c.query(`INSERT INTO ${S}.queue_lanes (member_id, due_at) VALUES ($1, $2)
-      ON CONFLICT (member_id) DO UPDATE SET due_at = least(queue_lanes.due_at, excluded.due_at)`, [job.memberId, job.runAt]);
-    return { id: n, created: true };
   }
 
   private async lanes(): Promise<(QueueLane & { running: boolean })[]> {
@@ -818,14 +837,20 @@ export class PostgresStore implements ServiceStore {
     return this.lockClient;
   }
 
+  /** One statement at a time on the lock connection (a pg client runs one query at a time). */
+  private onLockConnection<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+    const run = this.lockTurn.then(async () => work(await this.locks()));
+    this.lockTurn = run.catch(() => undefined);
+    return run;
+  }
+
   private async tryLock(space: number, key: string): Promise<boolean> {
-    const client = await this.locks();
-    return (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [space, lockKey(key)])).rows[0].ok;
+    return this.onLockConnection(async (client) => (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [space, lockKey(key)])).rows[0].ok);
   }
 
   private async unlock(space: number, key: string): Promise<void> {
-    const client = await this.lockClient?.catch(() => undefined);
-    await client?.query('SELECT pg_advisory_unlock($1, $2)', [space, lockKey(key)]).catch(() => undefined);
+    if (!this.lockClient) return;
+    await this.onLockConnection((client) => client.query('SELECT pg_advisory_unlock($1, $2)', [space, lockKey(key)])).catch(() => undefined);
   }
 
   async exclusive<T>(what: ExclusiveWork, key: string, work: () => Promise<T>, options: { waitMs?: number } = {}): Promise<{ ran: true; value: T } | { ran: false }> {
