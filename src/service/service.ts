@@ -23,6 +23,8 @@ import { Worker } from './worker.js';
  * per step; more would only make the portal's other jobs wait longer for the batch to end.
  */
 const WORKER_BATCH_JOBS = 50;
+/** How soon (ms) the worker looks after another process queued jobs. */
+const QUEUED_ELSEWHERE_WAKE_MS = 20;
 
 export interface ServiceOptions {
   config: ServiceConfig;
@@ -190,6 +192,15 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   });
 
   await store.requeueRunning();
+  // Events arriving at another process of the same database are work for this one too: it looks (at most every
+  // QUEUED_ELSEWHERE_WAKE_MS, however many of them arrive).
+  let wakeSoon: NodeJS.Timeout | undefined;
+  store.onQueuedElsewhere(() => {
+    wakeSoon ??= setTimeout(() => {
+      wakeSoon = undefined;
+      worker.wake();
+    }, QUEUED_ELSEWHERE_WAKE_MS);
+  });
   try {
     await server.listen({ host: config.host, port: config.port });
   } catch (error) {
@@ -264,6 +275,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       closed = true;
       clearInterval(sweepTimer);
       clearInterval(pruneTimer);
+      clearTimeout(wakeSoon);
       await server.close();
       await worker.stop();
       await sweeping;

@@ -14,7 +14,7 @@
 // lock requeues the jobs the portal has running, since nobody runs them any more. The sweep and the template install
 // take advisory locks of their own (exclusive()), and each portal's REST budget is a row every process draws on
 // before each request (requestGate()).
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { RequestBudget, RequestGate } from '../../portal/client.js';
@@ -31,6 +31,8 @@ import type {
   PortalPatch, PortalRecord, QueueLane, QueueStats, RecallEpisode, RecallQuery, Requirement, ServiceStore, TokenUpdate,
 } from './types.js';
 
+/** The channel of LISTEN/NOTIFY on which a process says that it queued jobs. */
+const QUEUED_CHANNEL = 'autosalon_jobs_queued';
 /** How often a process looks for portals whose jobs were left running by a process that is gone (ms). */
 const ORPHAN_CHECK_MS = 2_000;
 // pg-boss's schema version this code was written against (node_modules/pg-boss/version.json).
@@ -160,6 +162,9 @@ export class PostgresStore implements ServiceStore {
   private lockClient?: Promise<pg.Client>;
   private lockTurn: Promise<unknown> = Promise.resolve();
   private readonly gates = new Map<string, SharedBudget>();
+  /** Who this store is in the notifications it sends (its own are not news to it). */
+  private readonly instance = randomUUID();
+  private readonly queuedListeners: (() => void)[] = [];
   /** Date.now() of the last look for portals whose running jobs' process is gone. */
   private orphansCheckedAt = 0;
   private closed = false;
@@ -477,6 +482,8 @@ export class PostgresStore implements ServiceStore {
         await c.query(`INSERT INTO ${S}.queue_lanes (member_id, due_at) VALUES ($1, $2)
           ON CONFLICT (member_id) DO UPDATE SET due_at = least(queue_lanes.due_at, excluded.due_at)`, [memberId, runAt]);
       }
+      // The other processes' workers look at once (delivered when this commits; the payload says who queued).
+      if (due.size) await c.query(`SELECT pg_notify('${QUEUED_CHANNEL}', $1)`, [this.instance]);
       return outcomes;
     });
   }
@@ -828,7 +835,13 @@ export class PostgresStore implements ServiceStore {
       };
       client.on('error', lost);
       client.on('end', () => lost(new Error('the connection was closed')));
-      const connected = client.connect().then(() => client);
+      client.on('notification', (message) => {
+        if (message.channel === QUEUED_CHANNEL && message.payload !== this.instance) for (const listener of this.queuedListeners) listener();
+      });
+      const connected = client.connect().then(async () => {
+        if (this.queuedListeners.length) await client.query(`LISTEN ${QUEUED_CHANNEL}`);
+        return client;
+      });
       connected.catch(() => {
         if (this.lockClient === connected) this.lockClient = undefined;
       });
@@ -869,6 +882,12 @@ export class PostgresStore implements ServiceStore {
       this.heldLocks.delete(id);
       await this.unlock(space, key);
     }
+  }
+
+  onQueuedElsewhere(listener: () => void): void {
+    this.queuedListeners.push(listener);
+    // On the lock connection, which stays open: (re)connecting it listens again.
+    if (this.queuedListeners.length === 1) void this.onLockConnection((client) => client.query(`LISTEN ${QUEUED_CHANNEL}`)).catch(() => undefined);
   }
 
   requestGate(memberId: string, limit: { burstLimit: number; drainRate: number }): RequestGate {

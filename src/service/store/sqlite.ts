@@ -529,6 +529,9 @@ export class SqliteStore implements ServiceStore {
     return undefined;
   }
 
+  /** One process uses the file: nobody else queues jobs. */
+  onQueuedElsewhere(): void {}
+
   /** One process uses the file: nothing to wait for (the installer's file lock keeps the CLI and the service apart). */
   async exclusive<T>(_what: ExclusiveWork, _key: string, work: () => Promise<T>): Promise<{ ran: true; value: T }> {
     return { ran: true, value: await work() };

@@ -273,6 +273,12 @@ export interface ServiceStore {
    */
   exclusive<T>(what: ExclusiveWork, key: string, work: () => Promise<T>, options?: { waitMs?: number }): Promise<{ ran: true; value: T } | { ran: false }>;
 
+  /**
+   * Tells `listener` when another process on the store queued jobs (PostgreSQL: LISTEN/NOTIFY), so this one's worker
+   * looks at once instead of at its next poll. SQLite: never (one process; its server wakes its own worker).
+   */
+  onQueuedElsewhere(listener: () => void): void;
+
   // ---- keys
   /** A key for `purpose` derived from the service's secret key (the application page's sessions are signed with one). */
   derivedKey(purpose: string): Buffer;
