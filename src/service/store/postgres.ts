@@ -155,6 +155,8 @@ export class PostgresStore implements ServiceStore {
   private readonly leased = new Map<number, string>();
   /** Portals whose serve lock this process holds. */
   private readonly serving = new Set<string>();
+  /** Claims of a portal in flight in this process. */
+  private readonly claiming = new Map<string, number>();
   /** Locks of exclusive() held by this process (session locks are re-entrant: the process keeps its own count). */
   private readonly heldLocks = new Set<string>();
   /** Portals found served by another process at the last claim: not due for this one. */
@@ -540,13 +542,15 @@ export class PostgresStore implements ServiceStore {
    * that ran them is gone (a live one would hold the lock); one that holds it requeues those whose lease ran out.
    */
   private async claimPortal(memberId: string, now: number, leaseMs: number, limit: number): Promise<Job[] | 'served elsewhere'> {
-    const taking = !this.serving.has(memberId);
-    if (taking) {
-      if (!(await this.tryLock(LOCK_SPACE.serve, memberId))) return 'served elsewhere';
-      this.serving.add(memberId);
-    }
+    // A claim in flight keeps the lock: a job of the portal finishing meanwhile must not let go of it.
+    this.claiming.set(memberId, (this.claiming.get(memberId) ?? 0) + 1);
     const queue = queueOf(memberId);
     try {
+      const taking = !this.serving.has(memberId);
+      if (taking) {
+        if (!(await this.tryLock(LOCK_SPACE.serve, memberId))) return 'served elsewhere';
+        this.serving.add(memberId);
+      }
       const rows = await this.transaction(async (c) => {
         // Serialises with enqueues of the portal: a job queued meanwhile is either seen below or lowers due_at after.
         await c.query(`SELECT 1 FROM ${S}.queue_lanes WHERE member_id = $1 FOR UPDATE`, [memberId]);
@@ -573,13 +577,16 @@ export class PostgresStore implements ServiceStore {
       for (const job of jobs) this.leased.set(job.id, memberId);
       return jobs;
     } finally {
+      const left = (this.claiming.get(memberId) ?? 1) - 1;
+      if (left > 0) this.claiming.set(memberId, left);
+      else this.claiming.delete(memberId);
       await this.releaseIfIdle(memberId);
     }
   }
 
   /** The portal's serve lock goes once this process has none of its jobs running. */
   private async releaseIfIdle(memberId: string): Promise<void> {
-    if (!this.serving.has(memberId)) return;
+    if (!this.serving.has(memberId) || this.claiming.has(memberId)) return;
     for (const portal of this.leased.values()) if (portal === memberId) return;
     this.serving.delete(memberId);
     await this.unlock(LOCK_SPACE.serve, memberId);
