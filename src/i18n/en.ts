@@ -378,6 +378,17 @@ export const en = {
     ifFieldIn: (field: string, values: string) => ` if ${field} in ${values}`,
   },
 
+  settings: {
+    badTimeZone: (value: string) => `timeZone must be an IANA time zone such as Europe/Moscow or Asia/Vladivostok (got "${value}")`,
+    badRecallHour: (value: string) => `recallHour takes an hour from 0 to 23 (got "${value}")`,
+    badUserIds: (key: string, value: string) => `${key} takes user IDs separated by commas, such as 1,7,12 (got "${value}")`,
+    hintTooLong: 'recallHint must be at most 1000 characters',
+    unknownRule: (id: string, rules: string) => `unknown rule "${id}": the rules are ${rules}`,
+    ruleOnOff: (key: string, value: string) => `${key} takes on or off (got "${value}")`,
+    unknownSetting: (key: string, settable: string) => `unknown setting "${key}"; settable: ${settable}`,
+    notKeyValue: (text: string, settable: string) => `"${text}" is not key=value; settable: ${settable}`,
+    malformed: (what: string) => `the settings are not what the service takes (${what})`,
+  },
   cli: {
     warning: 'warning',
     debugHint: '(set AUTOSALON_DEBUG=1 to see the stack trace)',

@@ -386,6 +386,17 @@ export const ru: Messages = {
     ifFieldIn: (field, values) => ` если ${field} в ${values}`,
   },
 
+  settings: {
+    badTimeZone: (value) => `timeZone — часовой пояс IANA, например Europe/Moscow или Asia/Vladivostok (получено «${value}»)`,
+    badRecallHour: (value) => `recallHour — час от 0 до 23 (получено «${value}»)`,
+    badUserIds: (key, value) => `${key} — ID пользователей через запятую, например 1,7,12 (получено «${value}»)`,
+    hintTooLong: 'recallHint — не длиннее 1000 символов',
+    unknownRule: (id, rules) => `неизвестное правило «${id}»: правила — ${rules}`,
+    ruleOnOff: (key, value) => `${key} принимает on или off (получено «${value}»)`,
+    unknownSetting: (key, settable) => `неизвестная настройка «${key}»; можно менять: ${settable}`,
+    notKeyValue: (text, settable) => `«${text}» — не ключ=значение; можно менять: ${settable}`,
+    malformed: (what) => `настройки не в том виде, который принимает сервис (${what})`,
+  },
   cli: {
     warning: 'предупреждение',
     debugHint: '(чтобы увидеть трассировку стека, задайте AUTOSALON_DEBUG=1)',
