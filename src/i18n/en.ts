@@ -379,6 +379,17 @@ export const en = {
     ifFieldIn: (field: string, values: string) => ` if ${field} in ${values}`,
   },
 
+  settings: {
+    badTimeZone: (value: string) => `timeZone must be an IANA time zone such as Europe/Moscow or Asia/Vladivostok (got "${value}")`,
+    badRecallHour: (value: string) => `recallHour takes an hour from 0 to 23 (got "${value}")`,
+    badUserIds: (key: string, value: string) => `${key} takes user IDs separated by commas, such as 1,7,12 (got "${value}")`,
+    hintTooLong: 'recallHint must be at most 1000 characters',
+    unknownRule: (id: string, rules: string) => `unknown rule "${id}": the rules are ${rules}`,
+    ruleOnOff: (key: string, value: string) => `${key} takes on or off (got "${value}")`,
+    unknownSetting: (key: string, settable: string) => `unknown setting "${key}"; settable: ${settable}`,
+    notKeyValue: (text: string, settable: string) => `"${text}" is not key=value; settable: ${settable}`,
+    malformed: (what: string) => `the settings are not what the service takes (${what})`,
+  },
   cli: {
     warning: 'warning',
     debugHint: '(set AUTOSALON_DEBUG=1 to see the stack trace)',
@@ -493,6 +504,24 @@ export const en = {
       noTier: 'B24_WEBHOOK_URL is set, so npm start installs into that portal, and the portal did not say its plan: '
         + 'say which tier with npm start -- --tier base|crm_plus (or -- --plan CODE, e.g. -- --plan pro)',
       keepRunning: '\nThe emulator and the service keep running: CRM changes in the emulator run the automation. Ctrl-C stops both (their state is kept).',
+      target: (origin: string) => `the emulated portal ${origin}, as the installed application`,
+      tierSource: (plan: string) => `the emulated portal's plan ${plan}, as the portal reports it`,
+      installing: (url: string) => `The emulated portal installs the application (its install event goes to ${url}/install); the service then sets the portal up…`,
+      notAccepted: (why: string) => `the service did not accept the application install (${why})`,
+      addresses: (portalUrl: string, ca: string, origin: string, stateFile: string, controlUrl: string, oauthUrl: string, serviceUrl: string, db: string) => [
+        'The emulated portal:',
+        `  portal      ${portalUrl}  (open it in a browser: the application "Автосалон" is in the left menu; ?user=3 acts as a user who is not`,
+        `              an administrator; the browser must accept the emulator's certificate, or trust ${ca})`,
+        `  REST        ${origin}/rest/  (incoming webhook: user 1; its secret is in ${stateFile})`,
+        `  control API ${controlUrl}  (GET ${controlUrl}/stats)`,
+        `  OAuth       ${oauthUrl}`,
+        `  CA          ${ca}  (NODE_EXTRA_CA_CERTS for clients)`,
+        `  state       ${stateFile}`,
+        'The automation service:',
+        `  install     ${serviceUrl}/install    events ${serviceUrl}/events    robots ${serviceUrl}/robots/…    application page ${serviceUrl}/app`,
+        `  health      ${serviceUrl}/health`,
+        `  database    ${db}  (re-call list: npx autosalon recalls --db ${db})`,
+      ].join('\n'),
     },
     commander: {
       error: 'error',

@@ -387,6 +387,17 @@ export const ru: Messages = {
     ifFieldIn: (field, values) => ` если ${field} в ${values}`,
   },
 
+  settings: {
+    badTimeZone: (value) => `timeZone — часовой пояс IANA, например Europe/Moscow или Asia/Vladivostok (получено «${value}»)`,
+    badRecallHour: (value) => `recallHour — час от 0 до 23 (получено «${value}»)`,
+    badUserIds: (key, value) => `${key} — ID пользователей через запятую, например 1,7,12 (получено «${value}»)`,
+    hintTooLong: 'recallHint — не длиннее 1000 символов',
+    unknownRule: (id, rules) => `неизвестное правило «${id}»: правила — ${rules}`,
+    ruleOnOff: (key, value) => `${key} принимает on или off (получено «${value}»)`,
+    unknownSetting: (key, settable) => `неизвестная настройка «${key}»; можно менять: ${settable}`,
+    notKeyValue: (text, settable) => `«${text}» — не ключ=значение; можно менять: ${settable}`,
+    malformed: (what) => `настройки не в том виде, который принимает сервис (${what})`,
+  },
   cli: {
     warning: 'предупреждение',
     debugHint: '(чтобы увидеть трассировку стека, задайте AUTOSALON_DEBUG=1)',
@@ -501,6 +512,24 @@ export const ru: Messages = {
       noTier: 'Задан B24_WEBHOOK_URL, поэтому npm start устанавливает в этот портал, а портал не сообщил свой тариф: '
         + 'укажите уровень: npm start -- --tier base|crm_plus (или -- --plan КОД, например -- --plan pro)',
       keepRunning: '\nЭмулятор и сервис продолжают работать: изменения CRM в эмуляторе запускают автоматизацию. Ctrl-C останавливает оба (их состояние сохраняется).',
+      target: (origin) => `эмулятор портала ${origin}, как установленное приложение`,
+      tierSource: (plan) => `тариф эмулятора портала ${plan}, как его сообщает портал`,
+      installing: (url) => `Эмулятор портала устанавливает приложение (событие установки уходит на ${url}/install); затем сервис настраивает портал…`,
+      notAccepted: (why) => `сервис не принял установку приложения (${why})`,
+      addresses: (portalUrl, ca, origin, stateFile, controlUrl, oauthUrl, serviceUrl, db) => [
+        'Эмулятор портала:',
+        `  портал      ${portalUrl}  (откройте в браузере: приложение «Автосалон» в левом меню; ?user=3 — войти пользователем,`,
+        `              который не администратор; браузер должен принять сертификат эмулятора или доверять ${ca})`,
+        `  REST        ${origin}/rest/  (входящий вебхук пользователя 1; его секрет в ${stateFile})`,
+        `  управление  ${controlUrl}  (GET ${controlUrl}/stats)`,
+        `  OAuth       ${oauthUrl}`,
+        `  CA          ${ca}  (NODE_EXTRA_CA_CERTS для клиентов)`,
+        `  состояние   ${stateFile}`,
+        'Сервис автоматизации:',
+        `  установка   ${serviceUrl}/install    события ${serviceUrl}/events    роботы ${serviceUrl}/robots/…    страница приложения ${serviceUrl}/app`,
+        `  состояние   ${serviceUrl}/health`,
+        `  база        ${db}  (повторные звонки: npx autosalon recalls --db ${db})`,
+      ].join('\n'),
     },
     commander: {
       error: 'ошибка',

@@ -18,6 +18,7 @@ import { lastingProblem, type PortalContext } from './portal-context.js';
 import { SettingsError, validateSettings } from './settings.js';
 import type { PortalRecord, ServiceStore } from './store/types.js';
 import { localToday } from './time.js';
+import { withLanguage } from '../i18n/index.js';
 
 export interface AppApiDeps {
   config: ServiceConfig;
@@ -258,9 +259,10 @@ export function registerAppApi(app: FastifyInstance, deps: AppApiDeps): void {
     api.get('/drift', async (request): Promise<DriftView> => {
       const session = sessionOf(request);
       const ctx = await contextOf(session);
-      const report = await verifyPortal(ctx.client, {
+      // Drift titles and details in the language of the person reading them.
+      const report = await withLanguage(session.lang, () => verifyPortal(ctx.client, {
         template, tier: ctx.portal.tier, lang: ctx.lang, stateDir: config.stateDir, app: { publicUrl: deps.publicUrl(), clientId: config.app?.clientId },
-      });
+      }));
       return {
         ok: report.ok, drift: report.drift.map(({ action, title, detail }) => ({ action, title, detail })), notVerified: report.notVerified.length,
         kept: report.kept.length, checkedAt: clock(),
@@ -302,7 +304,7 @@ export function registerAppApi(app: FastifyInstance, deps: AppApiDeps): void {
       const session = sessionOf(request);
       adminOnly(session);
       const portal = await portalOf(session);
-      const settings = validateSettings(request.body, template.rules.map((r) => r.id));
+      const settings = withLanguage(session.lang, () => validateSettings(request.body, template.rules.map((r) => r.id)));
       await store.saveSettings(portal.memberId, settings);
       log.info(`portal ${portal.domain} (${portal.memberId}): settings changed from the application page by user ${session.userId}`);
       return settings;

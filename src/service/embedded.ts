@@ -14,6 +14,7 @@ import { installForService, summarizeInstall } from './installer.js';
 import { createLogger } from './log.js';
 import type { InstallRunner } from './processor.js';
 import { startService, type RunningService } from './service.js';
+import { language, tr, withLanguage } from '../i18n/index.js';
 
 /** The service's port beside the embedded emulator: stable, because the portal's robots and events point at it. */
 export const EMBEDDED_SERVICE_PORT = 8944;
@@ -66,15 +67,17 @@ export async function startEmbeddedProduct(options: EmbeddedProductOptions): Pro
   const template = loadTemplate();
   let done: (ok: boolean) => void = () => undefined;
   const finished = new Promise<boolean>((resolve) => (done = resolve));
-  // The service's app-mode install, showing the plan and the result in the terminal.
-  const install: InstallRunner = async (client, o) => {
+  // The service's app-mode install, showing the plan and the result in the terminal — in the terminal's language
+  // (the service would otherwise speak the portal's).
+  const terminalLang = language();
+  const install: InstallRunner = (client, o) => withLanguage(terminalLang, async () => {
     try {
       const report = await installForService(client, o, {
         template,
         lang: options.lang ?? o.lang,
         onProgress: (event) => {
           if (event.type === 'plan' && event.round === 1) {
-            print(renderPlan(event.plan, template, { target: `the embedded emulator ${emulator.origin} (app mode)`, tierSource: `emulated plan ${plan}, read through app.info` }));
+            print(renderPlan(event.plan, template, { target: tr().cli.start.target(emulator.origin), tierSource: tr().cli.start.tierSource(plan) }));
             print('');
             return;
           }
@@ -89,7 +92,7 @@ export async function startEmbeddedProduct(options: EmbeddedProductOptions): Pro
       done(false);
       throw error;
     }
-  };
+  });
 
   const fromEnv = process.env.AUTOSALON_PORT?.trim() ? loadServiceConfig(process.env).port : undefined;
   // An emulator on a free port (--port 0) gets a service on a free port too.
@@ -115,32 +118,19 @@ export async function startEmbeddedProduct(options: EmbeddedProductOptions): Pro
     throw error;
   }
 
-  progress(`The emulated portal installs the application (ONAPPINSTALL → ${service.url}/install); the service installs the template in app mode…`);
+  progress(tr().cli.start.installing(service.url));
   // Installed headless (the install event), with its application page, so a person can open it in the portal's shell.
   const installed = await emulator.control.installApp({ clientId: app.clientId, handlerUrl: `${service.url}/install`, pageUrl: `${service.url}/app`, name: 'Автосалон' });
   if (installed.installDelivery?.httpStatus !== 200) {
     await service.close();
     await emulator.close();
-    throw new Error(`the service did not accept the application install (${installed.installDelivery?.error ?? `HTTP ${installed.installDelivery?.httpStatus}`})`);
+    throw new Error(tr().cli.start.notAccepted(installed.installDelivery?.error ?? `HTTP ${installed.installDelivery?.httpStatus}`));
   }
   const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), options.installTimeoutMs ?? 120_000).unref());
   const ok = await Promise.race([finished, timeout]);
 
   print('');
-  print([
-    'The emulated portal:',
-    `  portal      ${emulator.portalUrl}  (open it in a browser: the application "Автосалон" is in the left menu; ?user=3 acts as a user who is not`,
-    `              an administrator; the browser must accept the emulator's certificate, or trust ${emulator.caCertPath})`,
-    `  REST        ${emulator.origin}/rest/  (incoming webhook: user 1; its secret is in ${stateFile})`,
-    `  control API ${emulator.controlUrl}  (GET ${emulator.controlUrl}/stats)`,
-    `  OAuth       ${emulator.oauthUrl}`,
-    `  CA          ${emulator.caCertPath}  (NODE_EXTRA_CA_CERTS for clients)`,
-    `  state       ${stateFile}`,
-    'The automation service:',
-    `  install     ${service.url}/install    events ${service.url}/events    robots ${service.url}/robots/…    application page ${service.url}/app`,
-    `  health      ${service.url}/health`,
-    `  database    ${config.dbFile}  (re-call list: npx autosalon recalls --db ${config.dbFile})`,
-  ].join('\n'));
+  print(tr().cli.start.addresses(emulator.portalUrl, emulator.caCertPath, emulator.origin, stateFile, emulator.controlUrl, emulator.oauthUrl, service.url, config.dbFile));
 
   return {
     emulator,

@@ -12,6 +12,7 @@ import {
   type ItemEntity, type ItemState, type Plan, type Previous,
 } from './rules.js';
 import type { Job, ServiceStore } from './store/types.js';
+import { withLanguage } from '../i18n/index.js';
 
 export interface ItemJob { entity: ItemEntity; id: string }
 export interface DelayedJob extends ItemJob { ruleId: string; occurrence: string }
@@ -210,9 +211,10 @@ export class Processor {
       return;
     }
     try {
-      const summary = await install.run(ctx.client, {
+      // The install's texts (its plan, skipped and failed reasons) reach the portal's administrator in their language.
+      const summary = await withLanguage(ctx.lang, () => install.run(ctx.client, {
         tier: ctx.portal.tier, lang: ctx.lang, app: { publicUrl, clientId: install.clientId }, stateDir: install.stateDir,
-      });
+      }));
       await store.updatePortal(memberId, { installState: 'installed', installError: undefined });
       this.deps.log.info(`portal ${ctx.portal.domain}: template installed (${summary})`);
     } catch (error) {

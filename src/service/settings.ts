@@ -3,6 +3,7 @@
 // service's environment only gives the defaults a newly installed portal starts with; the CLI (`autosalon
 // settings`) and the Market application page change them, one portal at a time.
 import { z } from 'zod';
+import { tr } from '../i18n/index.js';
 import { RECALL_HOUR, utcOffsetMinutes } from '../recall/index.js';
 
 export interface PortalSettings {
@@ -31,13 +32,13 @@ export function isTimeZone(value: string): boolean {
 
 const userIds = z.array(z.number().int().positive()).max(50);
 
-/** What a stored or submitted settings object must look like; the messages name the setting. */
+/** What a stored or submitted settings object must look like. */
 export const portalSettingsSchema = z.strictObject({
-  timeZone: z.string().refine(isTimeZone, { message: 'timeZone must be an IANA time zone such as Europe/Moscow or Asia/Vladivostok' }),
-  recallHour: z.number().int().min(0, 'recallHour must be an hour from 0 to 23').max(23, 'recallHour must be an hour from 0 to 23'),
+  timeZone: z.string().refine(isTimeZone),
+  recallHour: z.number().int().min(0).max(23),
   leadManagerIds: userIds,
   supervisorUserId: z.number().int().positive().optional(),
-  recallHint: z.string().trim().min(1).max(1000, 'recallHint must be at most 1000 characters').optional(),
+  recallHint: z.string().trim().min(1).max(1000).optional(),
   disabledRules: z.array(z.string().min(1).max(100)).max(200),
 });
 
@@ -53,13 +54,29 @@ export class SettingsError extends Error {
   }
 }
 
+/** The first problem of a settings object, in the reader's language, naming the setting and what it takes. */
+function problemOf(value: Record<string, unknown>, issue: z.core.$ZodIssue): string {
+  const t = tr().settings;
+  const key = String(issue.path[0] ?? '');
+  if (issue.code === 'unrecognized_keys') return t.unknownSetting(issue.keys[0] ?? '', SETTABLE.join(', '));
+  const given = JSON.stringify(value[key] ?? null);
+  switch (key) {
+    case 'timeZone': return t.badTimeZone(String(value[key]));
+    case 'recallHour': return t.badRecallHour(given);
+    case 'leadManagerIds':
+    case 'supervisorUserId': return t.badUserIds(key, given);
+    case 'recallHint': return t.hintTooLong;
+    default: return t.malformed(`${key}: ${issue.message}`);
+  }
+}
+
 /** Checks a whole settings object (the UI's form, a stored row); unknown rule ids are refused when `ruleIds` is given. */
 export function validateSettings(value: unknown, ruleIds?: readonly string[]): PortalSettings {
   const parsed = portalSettingsSchema.safeParse(value);
-  if (!parsed.success) throw new SettingsError(parsed.error.issues.map((i) => i.message).join('; '));
+  if (!parsed.success) throw new SettingsError(problemOf((value ?? {}) as Record<string, unknown>, parsed.error.issues[0]));
   const settings = parsed.data;
   const unknown = ruleIds ? settings.disabledRules.filter((id) => !ruleIds.includes(id)) : [];
-  if (unknown.length) throw new SettingsError(`unknown rule "${unknown[0]}": the rules are ${ruleIds?.join(', ')}`);
+  if (unknown.length) throw new SettingsError(tr().settings.unknownRule(unknown[0], ruleIds?.join(', ') ?? ''));
   return { ...settings, leadManagerIds: [...new Set(settings.leadManagerIds)], disabledRules: [...new Set(settings.disabledRules)].sort() };
 }
 
@@ -67,7 +84,7 @@ const SETTABLE = ['timeZone', 'recallHour', 'leadManagerIds', 'supervisorUserId'
 
 function idList(text: string, key: string): number[] {
   const ids = text.split(/[\s,;]+/).filter(Boolean).map(Number);
-  if (ids.some((n) => !Number.isInteger(n) || n < 1)) throw new SettingsError(`${key} takes user IDs separated by commas, such as 1,7,12 (got "${text}")`);
+  if (ids.some((n) => !Number.isInteger(n) || n < 1)) throw new SettingsError(tr().settings.badUserIds(key, text));
   return ids;
 }
 
@@ -79,13 +96,13 @@ export function applyAssignments(settings: PortalSettings, assignments: string[]
   const next: PortalSettings = { ...settings, leadManagerIds: [...settings.leadManagerIds], disabledRules: [...settings.disabledRules] };
   for (const assignment of assignments) {
     const eq = assignment.indexOf('=');
-    if (eq < 1) throw new SettingsError(`"${assignment}" is not key=value; settable: ${SETTABLE.join(', ')}`);
+    if (eq < 1) throw new SettingsError(tr().settings.notKeyValue(assignment, SETTABLE.join(', ')));
     const key = assignment.slice(0, eq).trim();
     const value = assignment.slice(eq + 1).trim();
     if (key.startsWith('rule.')) {
       const id = key.slice(5);
-      if (!ruleIds.includes(id)) throw new SettingsError(`unknown rule "${id}": the rules are ${ruleIds.join(', ')}`);
-      if (value !== 'on' && value !== 'off') throw new SettingsError(`${key} takes on or off (got "${value}")`);
+      if (!ruleIds.includes(id)) throw new SettingsError(tr().settings.unknownRule(id, ruleIds.join(', ')));
+      if (value !== 'on' && value !== 'off') throw new SettingsError(tr().settings.ruleOnOff(key, value));
       next.disabledRules = next.disabledRules.filter((r) => r !== id);
       if (value === 'off') next.disabledRules.push(id);
       continue;
@@ -95,7 +112,7 @@ export function applyAssignments(settings: PortalSettings, assignments: string[]
         next.timeZone = value;
         break;
       case 'recallHour':
-        if (!/^\d{1,2}$/.test(value)) throw new SettingsError(`recallHour takes an hour from 0 to 23 (got "${value}")`);
+        if (!/^\d{1,2}$/.test(value)) throw new SettingsError(tr().settings.badRecallHour(value));
         next.recallHour = Number(value);
         break;
       case 'leadManagerIds':
@@ -108,7 +125,7 @@ export function applyAssignments(settings: PortalSettings, assignments: string[]
         next.recallHint = value || undefined;
         break;
       default:
-        throw new SettingsError(`unknown setting "${key}"; settable: ${SETTABLE.join(', ')}`);
+        throw new SettingsError(tr().settings.unknownSetting(key, SETTABLE.join(', ')));
     }
   }
   return validateSettings(next, ruleIds);

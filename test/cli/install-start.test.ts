@@ -14,7 +14,7 @@ it('starts the embedded emulator, trusting its CA through a relaunch, and instal
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/Plan: \d+ to create/);
-    expect(r.stdout).toMatch(/Tier crm_plus \(emulated plan pro/);
+    expect(r.stdout).toMatch(/Tier crm_plus \(the emulated portal.s plan pro/);
     expect(r.stdout).toMatch(/The portal now matches the template/);
     expect(r.stdout).toMatch(/control API https:\/\/127\.0\.0\.1:\d+\/_control/);
     expect(r.stdout).toContain(join(home, '.autosalon', 'emulator', 'portal.json'));

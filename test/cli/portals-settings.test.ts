@@ -54,7 +54,7 @@ describe('autosalon settings', () => {
   it('refuses a wrong value with what it should be, and an unknown portal with where to look', () => {
     const wrong = runCli(['settings', '--db', db, '--member-id', 'm1', '--set', 'recallHour=30']);
     expect(wrong.status).toBe(1);
-    expect(wrong.stderr).toContain('error: recallHour must be an hour from 0 to 23');
+    expect(wrong.stderr).toContain('error: recallHour takes an hour from 0 to 23 (got "30")');
     const unknown = runCli(['settings', '--db', db, '--member-id', 'nope']);
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toContain('no installed portal with member_id nope: see autosalon portals');

@@ -25,8 +25,8 @@ it('npm start runs the whole product: the service installs the template in app m
     const first = await runCliAsync(['start', '--once', '--port', '0'], env, { cwd: home, timeoutMs: 90_000 });
     expect(first.stderr).not.toMatch(/error/i);
     expect(first.status).toBe(0);
-    expect(first.stderr).toMatch(/The emulated portal installs the application \(ONAPPINSTALL → http:\/\/127\.0\.0\.1:\d+\/install\)/);
-    expect(first.stdout).toMatch(/the embedded emulator https:\/\/127\.0\.0\.1:\d+ \(app mode\)/);
+    expect(first.stderr).toMatch(/The emulated portal installs the application \(its install event goes to http:\/\/127\.0\.0\.1:\d+\/install\)/);
+    expect(first.stdout).toMatch(/the emulated portal https:\/\/127\.0\.0\.1:\d+, as the installed application/);
     expect(first.stdout).toMatch(/\+ robot autosalon_refusal .* handler http:\/\/127\.0\.0\.1:\d+\/robots\/refusal/);
     // The event bindings share their handler: it is said once, the events under it.
     expect(first.stdout).toMatch(/\+ handler http:\/\/127\.0\.0\.1:\d+\/events:\n {6}event ONCRMLEADADD → the automation service\n[\s\S]* {6}event ONCRMDEALUPDATE → the automation service\n/);

@@ -146,7 +146,8 @@ describe.each(BACKENDS)('the service as a Market application on %s', (backend) =
         serviceTried();
         expect((await cli).converged).toBe(true);
         const [job] = await s.service.store.listJobs({ memberId: s.emulator.memberId });
-        expect(job).toMatchObject({ kind: 'install', status: 'queued', lastError: expect.stringMatching(/another install is working on this portal/) });
+        // Said in the portal's language, as the portal's administrator reads the install's errors.
+        expect(job).toMatchObject({ kind: 'install', status: 'queued', lastError: expect.stringMatching(/с этим порталом уже работает другой запуск \(install/) });
         await s.advance(10 * 60_000);
         await s.settle();
         expect(await s.portal()).toMatchObject({ installState: 'installed' });

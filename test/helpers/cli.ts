@@ -7,10 +7,12 @@ export interface CliResult { status: number | null; stdout: string; stderr: stri
 
 /**
  * The environment a CLI test starts from: English messages and no colour whatever the machine's locale and the test
- * runner's FORCE_COLOR; a test asks for Russian or colour explicitly.
+ * runner's FORCE_COLOR; a test asks for Russian or colour explicitly. CI and NODE_DISABLE_COLORS are cleared too:
+ * Node says a terminal has no colours when CI is set (unless it names a known CI vendor), which is the CI runner's
+ * fact, not the terminal the test is about.
  */
 export function cliEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
-  return { ...process.env, LANG: 'C', LC_ALL: undefined, LC_MESSAGES: undefined, FORCE_COLOR: undefined, NO_COLOR: undefined, ...env };
+  return { ...process.env, LANG: 'C', LC_ALL: undefined, LC_MESSAGES: undefined, FORCE_COLOR: undefined, NO_COLOR: undefined, NODE_DISABLE_COLORS: undefined, CI: undefined, ...env };
 }
 
 /** Runs the real CLI in a child process, as a user would. */

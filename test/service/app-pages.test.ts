@@ -186,7 +186,8 @@ describe('the application page', () => {
     const boot = bootstrapOf((await s.inject(open())).body);
     const bad = await s.inject({ method: 'PUT', url: '/api/settings', headers: bearer(boot.session), payload: { ...portal.settings, recallHour: 25 } });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json()).toEqual({ error: 'bad_request', message: 'recallHour must be an hour from 0 to 23' });
+    // In the language of the page (Russian here), naming the setting and what it takes.
+    expect(bad.json()).toEqual({ error: 'bad_request', message: 'recallHour — час от 0 до 23 (получено «25»)' });
     const good = await s.inject({ method: 'PUT', url: '/api/settings', headers: bearer(boot.session), payload: { ...portal.settings, recallHour: 9, disabledRules: ['lead.created.notify'] } });
     expect(good.statusCode).toBe(200);
     expect((await store.getPortal('member-1'))?.settings).toMatchObject({ recallHour: 9, disabledRules: ['lead.created.notify'] });

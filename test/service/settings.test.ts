@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { withLanguage } from '../../src/i18n/index.js';
 import { applyAssignments, defaultSettings, validateSettings, zoneOfPortal } from '../../src/service/settings.js';
 
 const RULES = ['lead.created.notify', 'deal.refusal'];
@@ -16,7 +17,7 @@ describe('portal settings', () => {
   it('refuses what it cannot take, naming the setting and what it should look like', () => {
     const cases: [string, RegExp][] = [
       ['timeZone=Mars/Olympus', /timeZone must be an IANA time zone/],
-      ['recallHour=25', /recallHour must be an hour from 0 to 23/],
+      ['recallHour=25', /recallHour takes an hour from 0 to 23 \(got "25"\)/],
       ['recallHour=ten', /recallHour takes an hour from 0 to 23/],
       ['leadManagerIds=1,x', /leadManagerIds takes user IDs separated by commas/],
       ['rule.nope=off', /unknown rule "nope": the rules are lead.created.notify, deal.refusal/],
@@ -31,6 +32,11 @@ describe('portal settings', () => {
     expect(() => validateSettings({ ...defaultSettings(), recallHour: -1 })).toThrow(/recallHour/);
     expect(() => validateSettings({ ...defaultSettings(), extra: 1 })).toThrow();
     expect(() => validateSettings({ ...defaultSettings(), disabledRules: ['x'] }, RULES)).toThrow(/unknown rule "x"/);
+  });
+
+  it('says it in the reader\'s language (the service answers each portal\'s page in its own)', () => {
+    expect(() => withLanguage('ru', () => validateSettings({ ...defaultSettings(), recallHour: 30 }))).toThrow('recallHour — час от 0 до 23 (получено «30»)');
+    expect(() => withLanguage('ru', () => applyAssignments(defaultSettings(), ['rule.nope=off'], RULES))).toThrow(/неизвестное правило «nope»/);
   });
 });
 
