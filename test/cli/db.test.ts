@@ -178,7 +178,14 @@ describe('the CLI on the service\'s PostgreSQL database', () => {
     const env = { ...process.env, AUTOSALON_DATABASE_URL: url, AUTOSALON_SECRET_KEY: testKeys().current!.toString('base64') };
     const session = await openSession({ memberId: 'm1', stateDir: dir, clientId: 'app', clientSecret: 'secret', oauthUrl: 'https://oauth.example.com' }, {}, env);
     let release!: () => void;
-    const installing = service.exclusive('install', 'm1', () => new Promise<void>((resolve) => (release = resolve)));
+    let entered!: () => void;
+    const holding = new Promise<void>((resolve) => (entered = resolve));
+    const installing = service.exclusive('install', 'm1', () => {
+      entered();
+      return new Promise<void>((resolve) => (release = resolve));
+    });
+    // The lock is taken over the network: the check below starts once the service's install holds it.
+    await holding;
     try {
       // The tokens came from the database; its lock is the portal's install lock.
       expect(session.target).toMatchObject({ kind: 'app', tokens: { refreshToken: 'secret-rt' } });
