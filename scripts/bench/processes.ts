@@ -294,21 +294,3 @@ export function renderProcessesBench(r: ProcessesBenchResult): string {
   for (const t of processesTargets(r)) lines.push(`  [${t.ok ? 'ok' : 'FAIL'}] ${t.text}`);
   return lines.join('\n');
 }
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  // One part: tsx scripts/bench/processes.ts <ingestion|processing|budget> [processes]
-  const { relaunchTrustingCa } = await import('../../src/install/embedded.js');
-  const { defaultStateDir } = await import('../../src/install/state.js');
-  const certDir = join(defaultStateDir(), 'bench-ca');
-  const code = await relaunchTrustingCa(certDir);
-  if (code !== undefined) process.exit(code);
-  const [part = 'ingestion', n = '1'] = process.argv.slice(2);
-  const server = await startTestPostgres();
-  try {
-    if (part === 'ingestion') console.log(await benchIngestion('postgres', Number(n), server));
-    else if (part === 'processing') console.log(await benchFleet({ certDir, backend: 'postgres', processes: Number(n), portals: 10, leads: 100, limits: true, batching: true, server }));
-    else console.log(await benchFleet({ certDir, backend: 'postgres', processes: 4, portals: 20, leads: 40, limits: true, batching: false, concurrency: 2, server }));
-  } finally {
-    await server.stop();
-  }
-}

@@ -412,22 +412,40 @@ export class PostgresStore implements ServiceStore {
   enqueue(job: NewJob): Promise<{ id: number; created: boolean }> {
     return new Promise((resolve, reject) => {
       this.pendingJobs.push({ job, resolve, reject });
-      if (this.pendingJobs.length === 1) setImmediate(() => void this.flushJobs());
+      this.scheduleFlush();
+    });
+  }
+
+  private flushing = false;
+  private flushScheduled = false;
+
+  /**
+   * One group in flight at a time: jobs queued meanwhile wait for it and go together in the next (a group commit).
+   * Groups of one portal serialise on its lane row anyway, so parallel small groups would only queue up there.
+   */
+  private scheduleFlush(): void {
+    if (this.flushing || this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      void this.flushJobs();
     });
   }
 
   private async flushJobs(): Promise<void> {
     const group = this.pendingJobs;
     this.pendingJobs = [];
+    if (!group.length) return;
+    this.flushing = true;
     try {
       const outcomes = await this.insertJobs(group.map((p) => p.job));
       group.forEach((p, i) => p.resolve(outcomes[i]));
     } catch (error) {
-      if (group.length === 1) {
-        group[0].reject(error);
-        return;
-      }
-      for (const p of group) await this.insertJobs([p.job]).then((out) => p.resolve(out[0]), p.reject);
+      if (group.length === 1) group[0].reject(error);
+      else for (const p of group) await this.insertJobs([p.job]).then((out) => p.resolve(out[0]), p.reject);
+    } finally {
+      this.flushing = false;
+      if (this.pendingJobs.length) this.scheduleFlush();
     }
   }
 
