@@ -251,7 +251,7 @@ function leadBurst(p: EmulatedPortal, count: number, tag: string): () => number[
 export interface ProcessesBenchResult { ingestion: IngestionResult[]; processing: FleetResult[]; budget: FleetResult }
 
 export async function benchProcesses(options: { certDir: string }): Promise<ProcessesBenchResult> {
-  const server = await startTestPostgres();
+  const server = await startTestPostgres({ durable: true });
   try {
     const ingestion = [await benchIngestion('sqlite', 1)];
     for (const n of [1, 2, 4]) ingestion.push(await benchIngestion('postgres', n, server));

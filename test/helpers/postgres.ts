@@ -1,7 +1,8 @@
 // A real PostgreSQL server for the tests and the benchmark: Debian's postgresql package (initdb, pg_ctl), a new
 // cluster in a temporary directory, listening on 127.0.0.1 on a free port, started once and stopped afterwards.
 // initdb refuses to run as root, so as root the server runs as the `postgres` system user (which the package
-// creates); otherwise as the current user. Durability is off (fsync, synchronous_commit): the data is thrown away.
+// creates); otherwise as the current user. Durability is off (fsync, synchronous_commit) unless asked for: the data is
+// thrown away.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -42,7 +43,8 @@ function freePort(): Promise<number> {
   });
 }
 
-export async function startTestPostgres(): Promise<TestPostgres> {
+/** `durable`: commits wait for the disk (fsync, synchronous commit), as a production server's do — for the bench. */
+export async function startTestPostgres(options: { durable?: boolean } = {}): Promise<TestPostgres> {
   const bin = postgresBinDir();
   if (!bin) throw new Error('PostgreSQL server binaries (initdb, pg_ctl) were not found: install Debian\'s postgresql package (apt-get install postgresql) or set PG_BIN');
   const asRoot = process.getuid?.() === 0;
@@ -64,11 +66,12 @@ export async function startTestPostgres(): Promise<TestPostgres> {
   if (owner !== undefined && group !== undefined) chownSync(passwordFile, owner, group);
   run('initdb', ['-D', data, '-U', user, '--auth=scram-sha-256', `--pwfile=${passwordFile}`, '-E', 'UTF8', '--locale=C', '--no-sync']);
   const port = await freePort();
-  const options = [
-    `-c listen_addresses=127.0.0.1`, `-c port=${port}`, `-c unix_socket_directories=${dir}`, '-c fsync=off', '-c synchronous_commit=off',
-    '-c full_page_writes=off', '-c max_connections=300', '-c shared_buffers=64MB',
+  const serverOptions = [
+    `-c listen_addresses=127.0.0.1`, `-c port=${port}`, `-c unix_socket_directories=${dir}`,
+    ...(options.durable ? [] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
+    '-c max_connections=300', '-c shared_buffers=64MB',
   ].join(' ');
-  run('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-o', options, '-w', '-t', '60', 'start']);
+  run('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-o', serverOptions, '-w', '-t', '60', 'start']);
   const url = `postgres://${user}:${password}@127.0.0.1:${port}/postgres`;
   let stopped = false;
   return {
