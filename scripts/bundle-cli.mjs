@@ -19,7 +19,7 @@ await build({
   // Bundled CommonJS packages call require(): an ES module has none, so each chunk makes one.
   banner: { js: "import { createRequire as autosalonCreateRequire } from 'node:module'; const require = autosalonCreateRequire(import.meta.url);" },
   // The service's and the emulator's libraries (a native module among them) load from node_modules, only when used.
-  external: ['better-sqlite3', 'fastify', 'selfsigned', 'php-serialize', 'tsx'],
+  external: ['better-sqlite3', 'pg', 'pg-boss', 'umzug', 'fastify', 'selfsigned', 'php-serialize', 'tsx'],
   // Whitespace and syntax only: names stay readable in a stack trace (AUTOSALON_DEBUG=1).
   minifySyntax: true,
   minifyWhitespace: true,

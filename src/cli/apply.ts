@@ -39,7 +39,7 @@ async function applyAction(file: string, flags: ApplyFlags): Promise<void> {
     if (session.client.portalKey !== plan.portal.key) throw new UserError(t.savedPlan.otherPortal(plan.portal.origin, session.client.origin));
     human(t.savedPlan.applying(plan.createdAt, plan.portal.origin, render.changeCounts(plan)));
     const report = await runInstall(session.client, {
-      tier: plan.tier, lang: plan.lang, keepEdits: plan.keepEdits, expectedPlan: plan.steps, template, stateDir: session.stateDir,
+      tier: plan.tier, lang: plan.lang, keepEdits: plan.keepEdits, expectedPlan: plan.steps, template, stateDir: session.stateDir, sharedLock: session.sharedLock,
       app: session.app ? { ...session.app, publicUrl: plan.publicUrl ?? session.app.publicUrl } : undefined,
       onProgress: (event) => progress.event(event),
     });

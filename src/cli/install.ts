@@ -93,6 +93,7 @@ export async function installAction(flags: InstallFlags): Promise<void> {
       app: session.app,
       stateDir: session.stateDir,
       template,
+      sharedLock: session.sharedLock,
       signal: controller.signal,
       onProgress: (event) => {
         if (event.type === 'plan') {

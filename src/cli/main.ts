@@ -17,6 +17,7 @@ import { register as registerRecalls } from './recalls.js';
 import { register as registerEmulator } from './emulator.js';
 import { register as registerPortals } from './portals.js';
 import { register as registerSettings } from './settings.js';
+import { register as registerDb } from './db.js';
 
 loadEnv({ quiet: true });
 // Every message is in the language asked for with --lang, else the locale's: chosen before any text is made.
@@ -70,6 +71,7 @@ export function buildProgram(): Command {
   registerRecalls(program);
   registerPortals(program);
   registerSettings(program);
+  registerDb(program);
   registerEmulator(program);
   return program;
 }

@@ -21,9 +21,10 @@ export function register(program: Command): void {
       const config = loadServiceConfig(process.env, { port: opts.port, dbFile: opts.db, publicUrl: opts.publicUrl });
       if (!config.app) throw new UserError(t.serve.noApp);
       const service = await startService({ config });
+      const db = config.databaseUrl ? (await import('../service/store/describe.js')).describeDatabase(config.databaseUrl) : config.dbFile;
       // The first stdout line is machine-readable, for scripts and tests that start the service.
-      console.log(JSON.stringify({ url: service.url, publicUrl: service.publicUrl, db: config.dbFile }));
-      console.error(t.serve.started(service.url, service.publicUrl, config.dbFile));
+      console.log(JSON.stringify({ url: service.url, publicUrl: service.publicUrl, db }));
+      console.error(t.serve.started(service.url, service.publicUrl, db));
       console.error(t.serve.handlers(service.publicUrl));
       // The install would then skip every robot and event binding, and no automation would ever run.
       const urlProblem = handlerUrlProblem(service.publicUrl);

@@ -54,6 +54,11 @@ export interface InstallOptions {
   maxRounds?: number;
   /** Commands per batch request (at most 50, the portal's limit). */
   maxBatch?: number;
+  /**
+   * The portal's install lock shared with processes on other machines (the service's PostgreSQL database): the run
+   * takes it around its own file lock, which only this machine's processes see.
+   */
+  sharedLock?: <T>(work: () => Promise<T>) => Promise<T>;
   /** Wait after commands were refused by the operating limit (its buckets are one minute each), before trying them again. */
   limitWaitMs?: number;
 }
@@ -265,7 +270,9 @@ export async function runInstall(client: PortalClient, options: InstallOptions =
   const stateDir = options.stateDir ?? defaultStateDir();
   const state = new PortalState(stateDir, client.portalKey, client.origin);
   const run = () => install(client, options, fullTemplate, state);
-  return options.dryRun ? run() : state.locked('install', run);
+  if (options.dryRun) return run();
+  const locked = () => state.locked('install', run);
+  return options.sharedLock ? options.sharedLock(locked) : locked();
 }
 
 const stopped = (options: InstallOptions) => options.signal?.aborted === true;

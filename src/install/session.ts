@@ -6,6 +6,7 @@ import { tr } from '../i18n/index.js';
 import { appCredentials, connect, describeTarget, oauthServerEndpoint, redact, resolveTarget, secretsOf, TargetError, type PortalTarget, type TargetInput } from '../portal/auth.js';
 import type { PortalClient, PortalClientOptions } from '../portal/client.js';
 import { InstallError } from './model.js';
+import type { ServiceStore } from '../service/store/types.js';
 import { defaultStateDir } from './state.js';
 
 export interface SessionOptions extends TargetInput {
@@ -26,6 +27,8 @@ export interface Session {
   redact(text: string): string;
   /** What the user should know after the command (no secrets). */
   notices(): string[];
+  /** The portal's install lock shared with the service's processes (their PostgreSQL database), when there is one. */
+  sharedLock?: <T>(work: () => Promise<T>) => Promise<T>;
   close(): Promise<void>;
 }
 
@@ -33,25 +36,30 @@ export interface Session {
  * App mode from the automation service's store: --member-id alone names a portal whose tokens the service keeps.
  * Renewed tokens are written back at once, so the service goes on with the new pair.
  */
-async function targetFromStore(options: SessionOptions, env: NodeJS.ProcessEnv): Promise<{ target: PortalTarget; close: () => Promise<void> } | undefined> {
+async function targetFromStore(options: SessionOptions, env: NodeJS.ProcessEnv): Promise<StoredTarget | undefined> {
   if (!options.memberId || options.accessToken || options.refreshToken || options.webhook || env.B24_ACCESS_TOKEN || env.B24_REFRESH_TOKEN) return undefined;
-  const dbFile = options.dbFile ?? env.AUTOSALON_DB ?? join(options.stateDir ?? defaultStateDir(env), 'service.sqlite');
-  if (!existsSync(dbFile)) {
+  // Loaded here only: the database drivers are needed for this case alone, and cost start-up time otherwise.
+  const [{ openServiceStore }, { keysFromEnvironment }, { describeDatabase }] = await Promise.all([
+    import('../service/store/open.js'), import('../service/secret-key.js'), import('../service/store/describe.js'),
+  ]);
+  const stateDir = options.stateDir ?? defaultStateDir(env);
+  // The service's PostgreSQL database when AUTOSALON_DATABASE_URL names one (unless --db names a file), else its SQLite file.
+  const databaseUrl = options.dbFile === undefined ? env.AUTOSALON_DATABASE_URL?.trim() || undefined : undefined;
+  const dbFile = options.dbFile ?? env.AUTOSALON_DB ?? join(stateDir, 'service.sqlite');
+  const where = databaseUrl ? describeDatabase(databaseUrl) : dbFile;
+  if (!databaseUrl && !existsSync(dbFile)) {
     throw new InstallError(tr().target.noServiceDb(dbFile));
   }
-  // Loaded here only: the native SQLite module is needed for this case alone, and costs start-up time otherwise.
-  const { SqliteStore } = await import('../service/store/sqlite.js');
-  const { keysFromEnvironment } = await import('../service/secret-key.js');
-  let store: InstanceType<typeof SqliteStore>;
+  let store: ServiceStore;
   try {
-    store = new SqliteStore(dbFile, { keys: keysFromEnvironment(env, options.stateDir ?? defaultStateDir(env)) });
+    ({ store } = await openServiceStore({ dbFile, databaseUrl }, { keys: keysFromEnvironment(env, stateDir), readonly: Boolean(databaseUrl) }));
   } catch (error) {
-    throw new InstallError(tr().target.serviceDbUnreadable(dbFile, (error as Error).message));
+    throw new InstallError(tr().target.serviceDbUnreadable(where, (error as Error).message));
   }
   const portal = await store.getPortal(options.memberId);
   if (!portal || !portal.refreshToken) {
     await store.close();
-    throw new InstallError(tr().target.noStoredTokens(dbFile, options.memberId));
+    throw new InstallError(tr().target.noStoredTokens(where, options.memberId));
   }
   const target: PortalTarget = {
     kind: 'app',
@@ -65,15 +73,30 @@ async function targetFromStore(options: SessionOptions, env: NodeJS.ProcessEnv):
       accessToken: t.accessToken, refreshToken: t.refreshToken, expires: t.expires, clientEndpoint: t.clientEndpoint, scope: t.scope ?? portal.scope,
     }),
   };
-  return { target, close: () => store.close() };
+  // With PostgreSQL the service may run on other machines: the install lock is the database's too.
+  const sharedLock = databaseUrl
+    ? async <T>(work: () => Promise<T>): Promise<T> => {
+      const r = await store.exclusive('install', portal.memberId, work);
+      if (!r.ran) throw new InstallError(tr().target.installElsewhere(portal.memberId));
+      return r.value;
+    }
+    : undefined;
+  return { target, close: () => store.close(), sharedLock };
+}
+
+interface StoredTarget {
+  target: PortalTarget;
+  close: () => Promise<void>;
+  sharedLock?: Session['sharedLock'];
 }
 
 export async function openSession(options: SessionOptions, clientOptions: PortalClientOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<Session> {
   let target: PortalTarget;
   let close = async () => undefined as void;
+  let sharedLock: Session['sharedLock'];
   try {
     const stored = await targetFromStore(options, env);
-    if (stored) ({ target, close } = stored);
+    if (stored) ({ target, close, sharedLock } = stored);
     else target = resolveTarget(options, env);
   } catch (error) {
     if (error instanceof TargetError) throw new InstallError(error.message);
@@ -104,6 +127,7 @@ export async function openSession(options: SessionOptions, clientOptions: Portal
       : undefined,
     redact: (text) => redact(text, secrets),
     notices: () => [...notices],
+    sharedLock,
     close,
   };
 }

@@ -129,6 +129,17 @@ export interface RequestBudget {
   intervalMs: number;
 }
 
+/**
+ * A request budget shared with other clients of the same portal (other service processes): asked before every
+ * request this client sends. The client's own limiter counts only its own requests.
+ */
+export interface RequestGate {
+  /** Takes one request from the shared budget: 0 when it may go now, else the ms to wait before asking again. */
+  take(): Promise<number>;
+  /** The shared budget as last seen (what the batching pipeline plans with). */
+  budget(): RequestBudget;
+}
+
 export interface RetryPolicy {
   /** Attempts for a rate-limited request (503 / 429) before giving up. */
   limitAttempts: number;
@@ -151,6 +162,8 @@ export interface PortalClientOptions {
   retry?: Partial<RetryPolicy>;
   /** A request the portal accepted but has not answered in this time is given up (TimeoutError); default 30 s. */
   timeoutMs?: number;
+  /** A budget shared with other processes, taken before every request (see RequestGate). */
+  gate?: RequestGate;
   /** Called after every retry wait, for progress output. */
   onWait?: (info: { method: string; code: string; attempt: number; ms?: number }) => void;
 }
@@ -431,6 +444,7 @@ export class PortalClient {
    * that arrive while it waits ride along instead of waiting for the one after.
    */
   budget(): RequestBudget {
+    if (this.options.gate) return this.options.gate.budget();
     const stats = this.sdk.getHttpClient(ApiVersion.v2).getStats() as unknown as { tokens?: number; lastRefill?: number; drainRate?: number; burstLimit?: number };
     const { tokens, lastRefill, drainRate, burstLimit } = stats;
     if (tokens === undefined || lastRefill === undefined || !drainRate || !burstLimit) return { available: Infinity, burst: Infinity, nextInMs: 0, intervalMs: 0 };
@@ -444,7 +458,18 @@ export class PortalClient {
     return this.retry;
   }
 
+  /** Waits until the shared budget lets a request go (bounded: a budget held by others drains at its rate). */
+  private async passGate(gate: RequestGate): Promise<void> {
+    for (let attempt = 0; attempt < 10_000; attempt++) {
+      const wait = await gate.take();
+      if (wait <= 0) return;
+      await sleep(wait);
+    }
+    throw new Error('the shared request budget never let a request go');
+  }
+
   private async callOnce<T>(method: string, params: RestParams): Promise<CallResult<T>> {
+    if (this.options.gate) await this.passGate(this.options.gate);
     let response: AjaxResult;
     try {
       response = (await this.sdk.actions.v2.call.make({ method, params })) as AjaxResult;

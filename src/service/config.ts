@@ -27,6 +27,11 @@ export interface ServiceConfig {
   /** The address Bitrix24 calls: robot handlers and event bindings are registered under it. */
   publicUrl?: string;
   dbFile: string;
+  /**
+   * postgres://… (AUTOSALON_DATABASE_URL): the service's state in PostgreSQL, shared by any number of service processes;
+   * absent: the SQLite file dbFile, for one process.
+   */
+  databaseUrl?: string;
   stateDir: string;
   /** The OAuth server that refreshes tokens (Bitrix24's, or the emulator's). */
   oauthUrl: string;
@@ -65,6 +70,7 @@ const ENV = {
   port: 'AUTOSALON_PORT',
   publicUrl: 'AUTOSALON_PUBLIC_URL',
   db: 'AUTOSALON_DB',
+  databaseUrl: 'AUTOSALON_DATABASE_URL',
   stateDir: 'AUTOSALON_STATE_DIR',
   oauthUrl: 'B24_OAUTH_URL',
   clientId: 'B24_APP_CLIENT_ID',
@@ -120,6 +126,7 @@ export interface ConfigOverrides {
   port?: number;
   publicUrl?: string;
   dbFile?: string;
+  databaseUrl?: string;
   stateDir?: string;
   oauthUrl?: string;
   app?: AppCredentials;
@@ -135,6 +142,16 @@ export interface ConfigOverrides {
   keepAliveTimeoutMs?: number;
   secretKey?: Buffer;
   logLevel?: ServiceConfig['logLevel'];
+}
+
+function postgresUrl(name: string) {
+  return z.string().trim().refine((value) => {
+    try {
+      return ['postgres:', 'postgresql:'].includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, { message: `${name} must be a PostgreSQL URL such as postgres://user:password@db.example.com:5432/autosalon` });
 }
 
 const blankToUndefined = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v.trim());
@@ -192,6 +209,8 @@ export function loadServiceConfig(env: Record<string, string | undefined> = proc
       ? parse(httpUrl('--public-url'), overrides.publicUrl, undefined)
       : parse(httpUrl(ENV.publicUrl), get(ENV.publicUrl), undefined),
     dbFile: resolve(overrides.dbFile ?? get(ENV.db) ?? join(stateDir, 'service.sqlite')),
+    // An explicit SQLite file (--db) chooses SQLite even where the environment names a PostgreSQL database.
+    databaseUrl: parse(postgresUrl(ENV.databaseUrl), overrides.databaseUrl ?? (overrides.dbFile === undefined ? get(ENV.databaseUrl) : undefined), undefined),
     stateDir,
     oauthUrl: parse(httpUrl(ENV.oauthUrl), overrides.oauthUrl ?? get(ENV.oauthUrl), 'https://oauth.bitrix.info'),
     app: clientId && clientSecret ? { clientId, clientSecret } : undefined,

@@ -166,6 +166,11 @@ export class PortalContext {
     Object.assign(this.portal, { settings, lastError, lastErrorAt, installState, installError, lastSweepAt, plan, lang });
   }
 
+  /** A job of the portal ended: the batching pipeline no longer waits for its next call. */
+  jobEnded(jobId: number): void {
+    if (this.rest instanceof RestPipeline) this.rest.jobEnded(jobId);
+  }
+
   /**
    * Whether the client still holds the stored token pair. A refresh token is spent once exchanged, so after the
    * installer CLI (--member-id) or another service process on the same database renewed the tokens, this client
@@ -191,6 +196,9 @@ export class PortalContext {
       scope: portal.scope,
       userId: portal.userId,
     };
+    const rateLimit = clientOptions.rateLimit ?? rateLimitOf(portal.plan);
+    // The portal's budget is one for every process on the store (PostgreSQL), not one per process.
+    const gate = store.requestGate(portal.memberId, rateLimit);
     return PortalClient.fromOAuth(tokens, app, async (t) => {
       await store.updateTokens(portal.memberId, {
         accessToken: t.accessToken, refreshToken: t.refreshToken, expires: t.expires,
@@ -198,7 +206,7 @@ export class PortalContext {
       });
       // Only once stored: a pair that could not be saved stays this client's own until the store takes one.
       this.heldRefreshToken = t.refreshToken;
-    }, { rateLimit: rateLimitOf(portal.plan), ...clientOptions });
+    }, { ...clientOptions, rateLimit, ...(gate ? { gate } : {}) });
   }
 
   /** Reads categories, statuses and enumeration fields in one request; kept for a few minutes. */

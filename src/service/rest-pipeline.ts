@@ -22,9 +22,13 @@ const MAX_COMMANDS = 50;
 const MAX_WAIT_TURNS = 8;
 /** At most this many requests of one portal at a time (only full batches go out while one is in flight). */
 const MAX_IN_FLIGHT = 2;
+/** A batch that is not full waits at most this long for the jobs answered a moment ago to come back with their next call. */
+const MAX_RETURN_WAIT_MS = 50;
 
 /** The idempotency key of the action whose effect the current code performs (set by ActionRunner.once). */
 export const actionScope = new AsyncLocalStorage<string>();
+/** The job whose code runs (set by the service around each job): the pipeline waits for a job it answered to come back. */
+export const jobScope = new AsyncLocalStorage<number>();
 
 const REFERENCE = /\$(result|next|total|time|error)\[([^\]]+)\]/g;
 
@@ -38,6 +42,8 @@ interface Pending {
   read: boolean;
   /** The action it serves, if any: names its commands in the batch. */
   action?: string;
+  /** The job it serves, if any. */
+  job?: number;
   lostAttempts: number;
   limitAttempts: number;
   /** ms (Date.now): when it was queued. */
@@ -60,6 +66,11 @@ export class RestPipeline implements RestCaller {
   private waitedTurns = 0;
   private seq = 0;
   private timer?: NodeJS.Timeout;
+  /**
+   * Jobs answered a moment ago and not back yet with their next call: between two calls a job records its progress in
+   * the store (with PostgreSQL, round trips of real time), and a batch that is not full waits for them to ride along.
+   */
+  private readonly returning = new Set<number>();
 
   constructor(
     private readonly client: PortalClient,
@@ -89,8 +100,10 @@ export class RestPipeline implements RestCaller {
   private enqueue(commands: Record<string, BatchCommand>, single: boolean, halt: boolean): Promise<BatchResult> {
     return new Promise((resolve, reject) => {
       const read = Object.values(commands).every((c) => isReadMethod(c.method));
+      const job = jobScope.getStore();
+      if (job !== undefined) this.returning.delete(job);
       const pending: Pending = {
-        commands, single, halt, read, action: actionScope.getStore(), lostAttempts: 0, limitAttempts: 0, queuedAt: Date.now(), followers: [], resolve, reject,
+        commands, single, halt, read, action: actionScope.getStore(), job, lostAttempts: 0, limitAttempts: 0, queuedAt: Date.now(), followers: [], resolve, reject,
       };
       if (single && read) {
         const { method, params } = Object.values(commands)[0];
@@ -105,6 +118,16 @@ export class RestPipeline implements RestCaller {
       this.arrived += Object.keys(commands).length;
       this.schedule();
     });
+  }
+
+  /** The job ended: it makes no more calls, nothing waits for it. */
+  jobEnded(job: number): void {
+    if (this.returning.delete(job) && this.queue.length) this.schedule();
+  }
+
+  /** The jobs of these groups got their answer: their next calls are worth waiting for. */
+  private answered(groups: Pending[]): void {
+    for (const p of [...groups, ...groups.flatMap((g) => g.followers)]) if (p.job !== undefined) this.returning.add(p.job);
   }
 
   private schedule(): void {
@@ -133,6 +156,12 @@ export class RestPipeline implements RestCaller {
       return;
     }
     this.waitedTurns = 0;
+    // Jobs answered a moment ago are recording their progress in the store: wait for their next calls, boundedly.
+    const waitedMs = Date.now() - this.queue[0].queuedAt;
+    if (this.returning.size > 0 && waitedMs < MAX_RETURN_WAIT_MS) {
+      this.later(MAX_RETURN_WAIT_MS - waitedMs);
+      return;
+    }
     // A batch that is not full waits a little for more (events arriving, jobs on their way), the longer the less
     // budget is left: not at all on a quiet portal, so a lone event goes at once; up to one refill interval when the
     // budget is spent. Under a burst the budget goes on fuller batches instead of being spent early on small ones.
@@ -244,6 +273,7 @@ export class RestPipeline implements RestCaller {
       this.fail(p, error, false);
       return;
     }
+    this.answered([p]);
     p.resolve(answer);
     for (const f of p.followers) f.resolve(structuredClone(answer));
   }
@@ -254,6 +284,7 @@ export class RestPipeline implements RestCaller {
       this.again(p, 'lost');
       return;
     }
+    this.answered([p]);
     p.reject(error);
     for (const f of p.followers) f.reject(error);
   }

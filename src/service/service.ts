@@ -9,9 +9,11 @@ import { InstallProgress } from './install-progress.js';
 import { createLogger, type Logger } from './log.js';
 import { isAuthorizationFailure, lastingProblem, PortalContext } from './portal-context.js';
 import { itemOfJob, Processor, type InstallRunner } from './processor.js';
+import { jobScope } from './rest-pipeline.js';
 import { buildServer } from './server.js';
 import { privateStateDir, serviceKeys } from './secret-key.js';
-import { SqliteStore } from './store/sqlite.js';
+import { openServiceStore } from './store/open.js';
+import { describeDatabase } from './store/describe.js';
 import type { Job, ServiceStore } from './store/types.js';
 import { sweepPortal, type SweepResult } from './sweep.js';
 import { Worker } from './worker.js';
@@ -21,6 +23,8 @@ import { Worker } from './worker.js';
  * per step; more would only make the portal's other jobs wait longer for the batch to end.
  */
 const WORKER_BATCH_JOBS = 50;
+/** How soon (ms) the worker looks after another process queued jobs. */
+const QUEUED_ELSEWHERE_WAKE_MS = 20;
 
 export interface ServiceOptions {
   config: ServiceConfig;
@@ -57,7 +61,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const clock = options.clock ?? Date.now;
   const log = options.log ?? createLogger(config.logLevel);
   const template = options.template ?? loadTemplate();
-  const store = options.store ?? openStore(config, (file) => log.info(`a new secret key for the tokens at rest was written to ${file} (mode 0600): keep a copy; AUTOSALON_SECRET_KEY overrides it`));
+  const store = options.store ?? await openStore(config, log);
   const contexts = new Map<string, PortalContext>();
   let publicUrl = config.publicUrl ?? '';
 
@@ -112,12 +116,18 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
    */
   async function handle(job: Job): Promise<void> {
     try {
-      await processor.handle(job);
-      await portalWorks(job.memberId);
-    } catch (error) {
-      if (!isAuthorizationFailure(error) || !(await renewedElsewhere(job.memberId))) throw error;
-      log.info(`job ${job.id} (${job.kind}, portal ${job.memberId}): the tokens were renewed by another process meanwhile; running it again with them`);
-      await processor.handle(job);
+      await jobScope.run(job.id, async () => {
+        try {
+          await processor.handle(job);
+          await portalWorks(job.memberId);
+        } catch (error) {
+          if (!isAuthorizationFailure(error) || !(await renewedElsewhere(job.memberId))) throw error;
+          log.info(`job ${job.id} (${job.kind}, portal ${job.memberId}): the tokens were renewed by another process meanwhile; running it again with them`);
+          await processor.handle(job);
+        }
+      });
+    } finally {
+      contexts.get(job.memberId)?.jobEnded(job.id);
     }
   }
 
@@ -128,7 +138,13 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     const memberId = client.portalKey;
     progress.started(memberId);
     try {
-      return await runner(client, { ...o, onProgress: (event) => progress.event(memberId, event), onReport: (report) => progress.finished(memberId, report) });
+      // One install of a portal at a time across the processes on the database (the installer's file lock is this
+      // machine's only); another one running now means this job is tried again later.
+      const installed = await store.exclusive('install', memberId, () => runner(client, {
+        ...o, onProgress: (event) => progress.event(memberId, event), onReport: (report) => progress.finished(memberId, report),
+      }));
+      if (!installed.ran) throw new Error('another service process is installing the template into this portal now; this install is tried again later');
+      return installed.value;
     } catch (error) {
       progress.failed(memberId, lastingProblem(error) ?? (error instanceof Error ? error.message : String(error)));
       throw error;
@@ -176,6 +192,15 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   });
 
   await store.requeueRunning();
+  // Events arriving at another process of the same database are work for this one too: it looks (at most every
+  // QUEUED_ELSEWHERE_WAKE_MS, however many of them arrive).
+  let wakeSoon: NodeJS.Timeout | undefined;
+  store.onQueuedElsewhere(() => {
+    wakeSoon ??= setTimeout(() => {
+      wakeSoon = undefined;
+      worker.wake();
+    }, QUEUED_ELSEWHERE_WAKE_MS);
+  });
   try {
     await server.listen({ host: config.host, port: config.port });
   } catch (error) {
@@ -190,16 +215,27 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     if (!options.localPortal) log.warn(`no public URL set (AUTOSALON_PUBLIC_URL / --public-url): Bitrix24 will be told to call ${url}, which only a local portal can reach`);
   }
 
-  async function sweep(): Promise<Record<string, SweepResult>> {
+  /**
+   * One reconciliation sweep of every portal, each in one process at a time (processes sharing a database each run
+   * the periodic sweep; a portal swept by another one within half an interval is left out by the periodic one).
+   */
+  async function sweep(periodic = false): Promise<Record<string, SweepResult>> {
     const out: Record<string, SweepResult> = {};
     for (const portal of await store.listPortals()) {
       // An awaiting portal has no template yet: its administrator starts the install from the install page.
       if (portal.installState === 'uninstalled' || portal.installState === 'awaiting') continue;
-      const ctx = await context(portal.memberId);
-      if (!ctx || ctx.rules.length === 0) continue;
       try {
-        out[portal.memberId] = await sweepPortal(ctx, store, clock(), config.sweepOverlapSeconds * 1000);
-        if (out[portal.memberId].queued > 0) worker.wake();
+        const swept = await store.exclusive('sweep', portal.memberId, async () => {
+          // Read again under the lock: its last sweep may be another process's, a moment ago.
+          const ctx = await context(portal.memberId);
+          if (!ctx || ctx.rules.length === 0) return undefined;
+          const since = clock() - (ctx.portal.lastSweepAt ?? 0);
+          if (periodic && since < (config.sweepIntervalSeconds * 1000) / 2) return undefined;
+          return sweepPortal(ctx, store, clock(), config.sweepOverlapSeconds * 1000);
+        });
+        if (!swept.ran || !swept.value) continue;
+        out[portal.memberId] = swept.value;
+        if (swept.value.queued > 0) worker.wake();
       } catch (error) {
         log.warn(`sweep of ${portal.domain} failed, next time it covers this period too: ${(error as Error).message}`);
       }
@@ -219,7 +255,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     pruneTimer.unref();
     if (config.sweepIntervalSeconds > 0) {
       sweepTimer = setInterval(() => {
-        if (!sweeping) sweeping = sweep().finally(() => (sweeping = undefined));
+        if (!sweeping) sweeping = sweep(true).finally(() => (sweeping = undefined));
       }, config.sweepIntervalSeconds * 1000);
       sweepTimer.unref();
     }
@@ -239,6 +275,7 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       closed = true;
       clearInterval(sweepTimer);
       clearInterval(pruneTimer);
+      clearTimeout(wakeSoon);
       await server.close();
       await worker.stop();
       await sweeping;
@@ -247,15 +284,23 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   };
 }
 
-/** The service database, or a message naming the file and the setting that chooses it. */
-function openStore(config: ServiceConfig, onKeyGenerated: (file: string) => void): SqliteStore {
+/** The service database, or a message naming the file (or database) and the setting that chooses it. */
+async function openStore(config: ServiceConfig, log: Logger): Promise<ServiceStore> {
   privateStateDir(config.stateDir);
-  const keys = serviceKeys(config, onKeyGenerated);
+  // A generated key suits one process and its file; processes sharing PostgreSQL must all be given the same one.
+  const keys = serviceKeys(config, config.databaseUrl ? undefined : (file) => log.info(`a new secret key for the tokens at rest was written to ${file} (mode 0600): keep a copy; AUTOSALON_SECRET_KEY overrides it`));
   try {
-    return new SqliteStore(config.dbFile, { keys, settingsDefaults: settingsDefaults(config) });
+    const { store } = await openServiceStore(config, {
+      keys, settingsDefaults: settingsDefaults(config),
+      onLockLost: (error) => log.warn(`the database connection holding this process's locks was lost (${error.message}): other processes may take over its portals; it goes on with a new one`),
+    });
+    return store;
   } catch (error) {
     if (error instanceof ConfigError) throw error;
-    throw new ConfigError(`cannot open the service database ${config.dbFile} (${(error as Error).message}): point AUTOSALON_DB (or --db) at a writable file of the service, or at a new one`);
+    const where = config.databaseUrl ? describeDatabase(config.databaseUrl) : config.dbFile;
+    throw new ConfigError(config.databaseUrl
+      ? `cannot open the service database ${where} (${(error as Error).message}): check AUTOSALON_DATABASE_URL`
+      : `cannot open the service database ${where} (${(error as Error).message}): point AUTOSALON_DB (or --db) at a writable file of the service, or at a new one`);
   }
 }
 

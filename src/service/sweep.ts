@@ -30,13 +30,11 @@ export async function sweepPortal(ctx: PortalContext, store: ServiceStore, now: 
   const watched = (entity: ItemEntity) => watchedFields(ctx.rules, entity);
   // Both lists at once, in one request as a rule: as many pages of each as the items the service itself saw change in
   // the window fill, and one more for those it did not (the rest, if any, in a second request).
-  const lists = await Promise.all(ENTITIES.map(async (entity) => {
-    const seen = await store.countObservedSince(ctx.memberId, entity, since);
-    const pages = Math.min(MAX_FIRST_PAGES, Math.floor(seen / 50) + 1);
-    return ctx.rest.listAll<Row>(`crm.${entity}.list`, {
-      filter, select: ['ID', 'DATE_MODIFY', STAGE_FIELD[entity], ...watched(entity)], order: { ID: 'ASC' },
-    }, { firstPages: pages });
-  }));
+  // The counts first, then both lists at once: they reach the batching pipeline together, whatever the store's delay.
+  const seen = await Promise.all(ENTITIES.map((entity) => store.countObservedSince(ctx.memberId, entity, since)));
+  const lists = await Promise.all(ENTITIES.map((entity, i) => ctx.rest.listAll<Row>(`crm.${entity}.list`, {
+    filter, select: ['ID', 'DATE_MODIFY', STAGE_FIELD[entity], ...watched(entity)], order: { ID: 'ASC' },
+  }, { firstPages: Math.min(MAX_FIRST_PAGES, Math.floor(seen[i] / 50) + 1) })));
   for (const [i, entity] of ENTITIES.entries()) {
     const rows = lists[i];
     const observed = await store.getObservations(ctx.memberId, entity, rows.map((row) => String(row.ID)));

@@ -20,7 +20,7 @@ const portal = (over: Partial<PortalRecord>): PortalRecord => ({
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'autosalon-portals-'));
   db = join(dir, 'service.sqlite');
-  const store = new SqliteStore(db, { keys: testKeys() });
+  const store = await SqliteStore.open(db, { keys: testKeys() });
   await store.savePortal(portal({}));
   await store.savePortal(portal({
     memberId: 'm2', domain: 'wash.bitrix24.ru', tier: 'base', plan: 'basic', installState: 'failed',

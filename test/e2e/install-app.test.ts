@@ -177,7 +177,7 @@ describe('tokens from the automation service', () => {
     const { emulator, app } = await appPortal();
     const stateDir = tempStateDir();
     const dbFile = join(stateDir, 'service.sqlite');
-    const store = new SqliteStore(dbFile, { keys: { current: TEST_KEY, previous: [] } });
+    const store = await SqliteStore.open(dbFile, { keys: { current: TEST_KEY, previous: [] } });
     await store.savePortal({
       memberId: app.memberId, domain: app.domain, clientEndpoint: app.clientEndpoint, accessToken: app.accessToken, refreshToken: app.refreshToken,
       expires: app.expires, scope: app.scope, userId: app.userId, applicationToken: app.applicationToken, lang: 'ru', tier: 'crm_plus', plan: 'pro',
@@ -200,7 +200,7 @@ describe('tokens from the automation service', () => {
     } finally {
       await session.close();
     }
-    const after = new SqliteStore(dbFile, { keys: { current: TEST_KEY, previous: [] } });
+    const after = await SqliteStore.open(dbFile, { keys: { current: TEST_KEY, previous: [] } });
     expect((await after.getPortal(app.memberId))!.accessToken).not.toBe(app.accessToken);
     await after.close();
   });
@@ -246,7 +246,7 @@ describe('tokens from the automation service', () => {
   it('says what to do when the service has no tokens for that portal', async () => {
     const stateDir = tempStateDir();
     await expect(openSession({ memberId: 'nope', stateDir }, {}, {})).rejects.toThrow(/no service database at .*service\.sqlite/);
-    await new SqliteStore(join(stateDir, 'service.sqlite'), { keys: { current: TEST_KEY, previous: [] } }).close();
+    await (await SqliteStore.open(join(stateDir, 'service.sqlite'), { keys: { current: TEST_KEY, previous: [] } })).close();
     const env = { AUTOSALON_SECRET_KEY: TEST_KEY.toString('base64') };
     await expect(openSession({ memberId: 'nope', stateDir }, {}, env)).rejects.toThrow(/has no tokens for member_id nope: install the application/);
     // Without the key the tokens cannot be read, and the message names the setting.

@@ -66,7 +66,7 @@ describe('autosalon serve killed right after answering an event', () => {
   }
 
   const storeState = async () => {
-    const store = new SqliteStore(join(dir, 'service.sqlite'), { readonly: true });
+    const store = await SqliteStore.open(join(dir, 'service.sqlite'), { readonly: true });
     try {
       const [portal] = await store.listPortals();
       return { portal, queue: await store.queueStats(Date.now()) };

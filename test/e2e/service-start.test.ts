@@ -35,7 +35,7 @@ it('npm start runs the whole product: the service installs the template in app m
     expect(first.stdout).not.toContain('elsewhere.example');
     // The portal's shell, where a person opens the application from the left menu.
     expect(first.stdout).toMatch(/The emulated portal:\n {2}portal {6}https:\/\/127\.0\.0\.1:\d+\/ {2}\(open it in a browser: the application "Автосалон" is in the left menu/);
-    const store = new SqliteStore(join(home, '.autosalon', 'service.sqlite'), { readonly: true });
+    const store = await SqliteStore.open(join(home, '.autosalon', 'service.sqlite'), { readonly: true });
     const [portal] = await store.listPortals();
     await store.close();
     expect(portal).toMatchObject({ tier: 'crm_plus', plan: 'pro', installState: 'installed' });

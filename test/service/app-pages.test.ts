@@ -63,7 +63,7 @@ afterAll(() => {
   rmSync(webDir, { recursive: true, force: true });
 });
 beforeEach(async () => {
-  store = new SqliteStore(':memory:', { keys: testKeys() });
+  store = await SqliteStore.open(':memory:', { keys: testKeys() });
   await store.savePortal(portal);
 });
 afterEach(async () => {

@@ -11,6 +11,9 @@ import { createLogger } from '../../src/service/log.js';
 import { startService, type RunningService, type ServiceOptions } from '../../src/service/service.js';
 import type { PortalRecord } from '../../src/service/store/types.js';
 import { startTestEmulator } from '../helpers/emulator.js';
+import { TEST_KEY } from '../helpers/keys.js';
+import { createTestDatabase } from '../helpers/postgres.js';
+import type { BackendName } from '../helpers/stores.js';
 
 export const START = Date.parse('2027-01-15T09:00:00+03:00');
 
@@ -47,6 +50,8 @@ export interface StackOptions {
   start?: number;
   /** The scopes the application is installed with (default: all the emulator has). */
   appScope?: string[];
+  /** The service's database: an SQLite file (default), or a new database on the test PostgreSQL server. */
+  backend?: BackendName;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -55,8 +60,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const now = () => emulator.control.now();
   const registered = await emulator.control.installApp({});
   const dir = mkdtempSync(join(tmpdir(), 'autosalon-service-e2e-'));
+  // Processes sharing PostgreSQL are given the key (none is generated for them).
+  const database = options.backend === 'PostgreSQL' ? { databaseUrl: await createTestDatabase(), secretKey: TEST_KEY } : {};
   const config = loadServiceConfig({}, {
-    port: 0, dbFile: join(dir, 'service.sqlite'), stateDir: dir, oauthUrl: emulator.oauthUrl,
+    port: 0, dbFile: join(dir, 'service.sqlite'), stateDir: dir, oauthUrl: emulator.oauthUrl, ...database,
     app: { clientId: registered.clientId, clientSecret: registered.clientSecret }, logLevel: 'silent', sweepIntervalSeconds: 0,
     ...options.config,
     automation: { supervisorUserId: 1, ...options.config?.automation },

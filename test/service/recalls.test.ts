@@ -14,7 +14,7 @@ let db: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'autosalon-recalls-'));
   db = join(dir, 'service.sqlite');
-  const store = new SqliteStore(db, { keys: testKeys() });
+  const store = await SqliteStore.open(db, { keys: testKeys() });
   await store.savePortal({
     memberId: 'm1', domain: 'autoservice.bitrix24.ru', clientEndpoint: 'https://autoservice.bitrix24.ru/rest/', accessToken: 'secret-at',
     refreshToken: 'secret-rt', expires: 0, scope: '', userId: 1, applicationToken: 'secret-app', lang: 'ru', tier: 'crm_plus', plan: 'pro',
@@ -32,7 +32,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the re-call list', () => {
   it('lists the deals of one date with client, reason and responsible', async () => {
-    const store = new SqliteStore(db, { readonly: true });
+    const store = await SqliteStore.open(db, { readonly: true });
     const entries = await recallList(store, { date: '2027-02-01' });
     await store.close();
     expect(entries.map((e) => [e.dealId, e.client, e.reason, e.responsible, e.open])).toEqual([

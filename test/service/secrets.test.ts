@@ -40,30 +40,30 @@ describe('tokens at rest', () => {
 
   it('a database written with one key refuses another, and says how to rotate; with the old one as previous, it is re-encrypted', async () => {
     const file = join(dir, 'service.sqlite');
-    let store = new SqliteStore(file, { keys: { current: KEY_A, previous: [] } });
+    let store = await SqliteStore.open(file, { keys: { current: KEY_A, previous: [] } });
     await store.savePortal(portal);
     await store.close();
-    expect(() => new SqliteStore(file, { keys: { current: KEY_B, previous: [] } })).toThrow(/AUTOSALON_SECRET_KEY is not the key .* AUTOSALON_SECRET_KEY_PREVIOUS/);
-    expect(() => new SqliteStore(file, { keys: { previous: [] } })).toThrow(/holds encrypted tokens, but no secret key was given/);
-    store = new SqliteStore(file, { keys: { current: KEY_B, previous: [KEY_A] } });
+    await expect(SqliteStore.open(file, { keys: { current: KEY_B, previous: [] } })).rejects.toThrow(/AUTOSALON_SECRET_KEY is not the key .* AUTOSALON_SECRET_KEY_PREVIOUS/);
+    await expect(SqliteStore.open(file, { keys: { previous: [] } })).rejects.toThrow(/holds encrypted tokens, but no secret key was given/);
+    store = await SqliteStore.open(file, { keys: { current: KEY_B, previous: [KEY_A] } });
     expect(await store.getPortal('m1')).toMatchObject({ accessToken: 'at-1', refreshToken: 'rt-1', applicationToken: 'app-1' });
     await store.close();
     // Rotated: the new key alone reads it, the old one no longer does.
-    store = new SqliteStore(file, { keys: { current: KEY_B, previous: [] } });
+    store = await SqliteStore.open(file, { keys: { current: KEY_B, previous: [] } });
     expect(await store.getPortal('m1')).toMatchObject({ applicationToken: 'app-1' });
     await store.close();
-    expect(() => new SqliteStore(file, { keys: { current: KEY_A, previous: [] } })).toThrow(/is not the key/);
+    await expect(SqliteStore.open(file, { keys: { current: KEY_A, previous: [] } })).rejects.toThrow(/is not the key/);
   });
 
   it('without AUTOSALON_SECRET_KEY a new database gets a generated key file of mode 0600, used from then on', async () => {
     const generated: string[] = [];
     const keys = serviceKeys({ stateDir: dir, previousSecretKeys: [] }, (file) => generated.push(file));
-    const store = new SqliteStore(join(dir, 'service.sqlite'), { keys });
+    const store = await SqliteStore.open(join(dir, 'service.sqlite'), { keys });
     await store.savePortal(portal);
     await store.close();
     expect(generated).toEqual([secretKeyFile(dir)]);
     expect(statSync(secretKeyFile(dir)).mode & 0o777).toBe(0o600);
-    const again = new SqliteStore(join(dir, 'service.sqlite'), { keys: serviceKeys({ stateDir: dir, previousSecretKeys: [] }) });
+    const again = await SqliteStore.open(join(dir, 'service.sqlite'), { keys: serviceKeys({ stateDir: dir, previousSecretKeys: [] }) });
     expect(await again.getPortal('m1')).toMatchObject({ refreshToken: 'rt-1' });
     await again.close();
   });

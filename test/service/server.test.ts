@@ -54,7 +54,7 @@ beforeAll(() => nock.disableNetConnect());
 afterAll(() => nock.enableNetConnect());
 
 beforeEach(async () => {
-  store = new SqliteStore(':memory:', { keys: testKeys() });
+  store = await SqliteStore.open(':memory:', { keys: testKeys() });
   await store.savePortal(portal);
   queued = 0;
   changed = [];

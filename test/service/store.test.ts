@@ -1,27 +1,19 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// The ServiceStore contract, run against both backends (SQLite and a real PostgreSQL server), then what is particular
+// to each: SQLite's file, WAL and the adoption of its earlier schema versions; PostgreSQL's migrations, several
+// processes on one database (the portal served by one of them, jobs of a dead one taken over, the shared REST budget).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LOCK_SPACE } from '../../src/service/store/migrate.js';
+import { PostgresStore } from '../../src/service/store/postgres.js';
 import { SqliteStore } from '../../src/service/store/sqlite.js';
-import type { NewEpisode, PortalRecord } from '../../src/service/store/types.js';
+import type { NewEpisode, PortalRecord, ServiceStore } from '../../src/service/store/types.js';
 import { defaultSettings } from '../../src/service/settings.js';
 import { testKeys } from '../helpers/keys.js';
-
-let dir: string;
-let file: string;
-let store: SqliteStore;
-
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'autosalon-store-'));
-  file = join(dir, 'nested', 'service.sqlite');
-  store = new SqliteStore(file, { keys: testKeys() });
-});
-
-afterEach(async () => {
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+import { createTestDatabase } from '../helpers/postgres.js';
+import { BACKENDS, storePlace, type StorePlace } from '../helpers/stores.js';
 
 const portal = (over: Partial<PortalRecord> = {}): PortalRecord => ({
   memberId: 'm1', domain: 'a.bitrix24.ru', clientEndpoint: 'https://a.bitrix24.ru/rest/', accessToken: 'at', refreshToken: 'rt',
@@ -34,11 +26,18 @@ const episode = (over: Partial<NewEpisode> = {}): NewEpisode => ({
   client: 'Иван', responsibleId: 3, responsibleName: 'Анна', source: 'event', createdAt: 1000, ...over,
 });
 
-describe('SqliteStore', () => {
-  it('runs in WAL mode with full sync, in a directory it creates', () => {
-    const db = new Database(file, { readonly: true });
-    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-    db.close();
+describe.each(BACKENDS)('the %s store (the ServiceStore contract)', (backend) => {
+  let place: StorePlace;
+  let store: ServiceStore;
+
+  beforeEach(async () => {
+    place = await storePlace(backend);
+    store = await place.open();
+  });
+
+  afterEach(async () => {
+    await store.close();
+    place.cleanup();
   });
 
   it('keeps portals and token updates across a reopen', async () => {
@@ -46,7 +45,7 @@ describe('SqliteStore', () => {
     await store.updateTokens('m1', { accessToken: 'at2', refreshToken: 'rt2', expires: 200, clientEndpoint: 'https://a.bitrix24.ru/rest/', scope: 'crm,im' });
     await store.updatePortal('m1', { installState: 'installed', lastSweepAt: 5 });
     await store.close();
-    store = new SqliteStore(file, { keys: testKeys() });
+    store = await place.open();
     expect(await store.getPortal('m1')).toMatchObject({ accessToken: 'at2', refreshToken: 'rt2', expires: 200, scope: 'crm,im', installState: 'installed', lastSweepAt: 5 });
   });
 
@@ -86,8 +85,18 @@ describe('SqliteStore', () => {
     expect(results.map((r) => r.created)).toEqual([true, true, false]);
     expect(results[2].id).toBe(results[1].id);
     await store.close();
-    store = new SqliteStore(file, { keys: testKeys() });
+    store = await place.open();
     expect((await store.listJobs()).map((j) => j.payload)).toEqual([1, 2]);
+  });
+
+  it('a job that cannot be stored is refused alone; the others queued with it are kept', async () => {
+    const results = await Promise.allSettled([
+      store.enqueue({ memberId: 'm1', kind: 'event', payload: 1, runAt: 0 }),
+      store.enqueue({ memberId: 'm1', kind: 'event', payload: { n: 10n }, runAt: 0 }),
+      store.enqueue({ memberId: 'm1', kind: 'event', payload: 3, runAt: 0 }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((await store.listJobs()).map((j) => j.payload)).toEqual([1, 3]);
   });
 
   it('a batch claim takes the due jobs of one portal (earliest first, up to the limit), then the next portal\'s', async () => {
@@ -212,6 +221,29 @@ describe('SqliteStore', () => {
     expect((await store.openRequirements('m1', 'deal', '5')).map((r) => r.activityId)).toEqual([41]);
     expect((await store.openRequirements('m1', 'lead', '5')).map((r) => r.activityId)).toEqual([42]);
   });
+});
+
+describe('the SQLite store', () => {
+  let place: StorePlace;
+  let store: SqliteStore;
+  let file: string;
+
+  beforeEach(async () => {
+    place = await storePlace('SQLite');
+    file = place.target;
+    store = await SqliteStore.open(file, { keys: testKeys() });
+  });
+
+  afterEach(async () => {
+    await store.close();
+    place.cleanup();
+  });
+
+  it('runs in WAL mode with full sync, in a directory it creates', () => {
+    const db = new Database(file, { readonly: true });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    db.close();
+  });
 
   it('a database of the first schema gets the later tables when opened, its data kept and its plain tokens encrypted', async () => {
     await store.savePortal(portal());
@@ -224,7 +256,7 @@ describe('SqliteStore', () => {
       UPDATE portals SET access_token = 'at', refresh_token = 'rt', application_token = 'app-token'`);
     db.pragma('user_version = 1');
     db.close();
-    store = new SqliteStore(file, { keys: testKeys(), settingsDefaults: defaultSettings({ timeZone: 'Asia/Omsk' }) });
+    store = await SqliteStore.open(file, { keys: testKeys(), settingsDefaults: defaultSettings({ timeZone: 'Asia/Omsk' }) });
     expect(await store.getPortal('m1')).toMatchObject({ domain: 'a.bitrix24.ru', accessToken: 'at', applicationToken: 'app-token', settings: { timeZone: 'Asia/Omsk' } });
     await store.addRequirement({ memberId: 'm1', entity: 'lead', itemId: '1', activityId: 1, fields: ['UF_CRM_AS_DIRECTION'], createdAt: 1 });
     expect(await store.openRequirements('m1', 'lead', '1')).toHaveLength(1);
@@ -232,14 +264,153 @@ describe('SqliteStore', () => {
   });
 
   it('a read-only open refuses a file that is not a service database', async () => {
-    const other = join(dir, 'other.sqlite');
+    const other = join(dirname(file), 'other.sqlite');
     new Database(other).close();
-    expect(() => new SqliteStore(other, { readonly: true })).toThrow(/not an Autosalon service database/);
+    await expect(SqliteStore.open(other, { readonly: true })).rejects.toThrow(/not an Autosalon service database/);
   });
 
-  it('a read-only open names a file that is not SQLite at all as not a service database', () => {
-    const text = join(dir, 'notes.txt');
+  it('a read-only open names a file that is not SQLite at all as not a service database', async () => {
+    const text = join(dirname(file), 'notes.txt');
     writeFileSync(text, 'some notes, not a database\n'.repeat(20));
-    expect(() => new SqliteStore(text, { readonly: true })).toThrow(`${text} is not an Autosalon service database`);
+    await expect(SqliteStore.open(text, { readonly: true })).rejects.toThrow(`${text} is not an Autosalon service database`);
+  });
+
+  it('a database written by a newer version (a later schema) is refused with what to do', async () => {
+    await store.close();
+    const db = new Database(file);
+    db.pragma('user_version = 99');
+    db.close();
+    await expect(SqliteStore.open(file, { keys: testKeys() })).rejects.toThrow(`${file} was written by a newer version of Autosalon (schema 99); upgrade the service`);
+    store = await SqliteStore.open(file, { readonly: true });
+  });
+});
+
+describe('the PostgreSQL store: migrations and several processes on one database', () => {
+  let url: string;
+  const opened: ServiceStore[] = [];
+  const open = async (options: Parameters<typeof PostgresStore.open>[1] = {}) => {
+    const store = await PostgresStore.open(url, { keys: testKeys(), ...options });
+    opened.push(store);
+    return store;
+  };
+  const sql = async <R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      return (await client.query<R>(text, values)).rows;
+    } finally {
+      await client.end();
+    }
+  };
+
+  beforeEach(async () => {
+    url = await createTestDatabase();
+  });
+
+  afterEach(async () => {
+    for (const store of opened.splice(0)) await store.close();
+  });
+
+  it('processes opening a new database together migrate it once; the migrations and the queue\'s schema are recorded', async () => {
+    await Promise.all([open(), open(), open()]);
+    expect(await sql('SELECT name FROM autosalon.migrations')).toEqual([{ name: '0001-service-tables' }]);
+    expect(await sql('SELECT version FROM autosalon_queue.version')).toEqual([{ version: 24 }]);
+  });
+
+  it('a database migrated by a newer version is refused, and a tool that does not migrate refuses one with migrations pending', async () => {
+    await (await PostgresStore.open(url, { keys: testKeys() })).close();
+    await sql(`INSERT INTO autosalon.migrations (name) VALUES ('0099-from-the-future')`);
+    await expect(PostgresStore.open(url, { keys: testKeys() })).rejects.toThrow(/was migrated by a newer version of Autosalon \(migrations 0099-from-the-future are unknown to this one\); upgrade the service/);
+    const fresh = await createTestDatabase();
+    await expect(PostgresStore.open(fresh, { migrate: false })).rejects.toThrow(/has migrations pending \(0001-service-tables\): run "autosalon db migrate" first/);
+  });
+
+  it('processes need the same secret key: none given for a new database is an error naming the setting; another key is refused', async () => {
+    await expect(PostgresStore.open(url, { keys: { previous: [] } })).rejects.toThrow(/no secret key for the tokens in .*: set AUTOSALON_SECRET_KEY/);
+    const store = await open();
+    await store.savePortal(portal());
+    await expect(PostgresStore.open(url, { keys: { current: Buffer.alloc(32, 9), previous: [] } })).rejects.toThrow(/AUTOSALON_SECRET_KEY is not the key/);
+    // At rest the tokens are ciphertext.
+    const [row] = await sql<{ access_token: string }>('SELECT access_token FROM autosalon.portals');
+    expect(row.access_token).toMatch(/^v1\./);
+  });
+
+  it('a portal is served by one process at a time; another process takes its running jobs over at once when that one dies', async () => {
+    const a = await open();
+    const lost: string[] = [];
+    const b = await open({ onLockLost: (e) => lost.push(e.message) });
+    for (let n = 0; n < 3; n++) await a.enqueue({ memberId: 'P', kind: 'event', payload: { n }, runAt: 10 });
+    await b.enqueue({ memberId: 'Q', kind: 'event', payload: { n: 'q' }, runAt: 20 });
+    const takenByA = await a.claimDueBatch(100, 600_000, 50);
+    expect(takenByA.map((j) => [j.memberId, j.payload])).toEqual([['P', { n: 0 }], ['P', { n: 1 }], ['P', { n: 2 }]]);
+    await a.enqueue({ memberId: 'P', kind: 'event', payload: { n: 3 }, runAt: 30 });
+    // P has a job due, but A serves P: B takes Q's, then nothing; for B, the next thing due is not P's job (at 30)
+    // but the end of the lease of its own running job of Q.
+    expect((await b.claimDueBatch(100, 600_000, 50)).map((j) => j.payload)).toEqual([{ n: 'q' }]);
+    expect(await b.claimDueBatch(100, 600_000, 50)).toEqual([]);
+    expect(await b.nextRunAt()).toBe(600_100);
+    // B's finished job lets go of Q; requeueRunning leaves P alone, whose process lives.
+    await b.complete((await b.listJobs({ memberId: 'Q' }))[0].id, 110);
+    expect(await b.requeueRunning()).toBe(0);
+    // A dies: its session, and with it the portal's lock, ends.
+    await sql(`SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`, [LOCK_SPACE.serve]);
+    const takenByB = await b.claimDueBatch(200, 600_000, 50);
+    expect(takenByB.map((j) => [j.payload, j.attempts])).toEqual([[{ n: 0 }, 2], [{ n: 1 }, 2], [{ n: 2 }, 2], [{ n: 3 }, 1]]);
+    expect(await b.queueStats(200)).toMatchObject({ queued: 0, running: 4, done: 1 });
+    expect(lost).toEqual([]);
+  });
+
+  it('requeueRunning at start takes back the running jobs of portals nobody serves', async () => {
+    const a = await open();
+    await a.enqueue({ memberId: 'P', kind: 'event', payload: 1, runAt: 0 });
+    await a.claimDueBatch(0, 600_000, 50);
+    await a.close();
+    const b = await open();
+    expect(await b.requeueRunning()).toBe(1);
+    expect(await b.claimDueBatch(0, 600_000, 50)).toMatchObject([{ payload: 1, attempts: 2 }]);
+  });
+
+  it('a portal\'s REST budget is one for every process: what one spends, the others cannot', async () => {
+    const [a, b] = [await open(), await open()];
+    const limit = { burstLimit: 4, drainRate: 2 };
+    const [gateA, gateB] = [a.requestGate('P', limit), b.requestGate('P', limit)];
+    if (!gateA || !gateB) throw new Error('PostgreSQL stores share a request gate');
+    expect(await Promise.all([gateA.take(), gateB.take(), gateA.take(), gateB.take()])).toEqual([0, 0, 0, 0]);
+    const waitA = await gateA.take();
+    const waitB = await gateB.take();
+    // Full: the next request may go once one has drained (at 2 per second, about half a second).
+    expect(waitA).toBeGreaterThan(300);
+    expect(waitA).toBeLessThanOrEqual(500);
+    expect(waitB).toBeGreaterThan(300);
+    expect(gateB.budget()).toMatchObject({ burst: 4, intervalMs: 500 });
+    expect(gateB.budget().available).toBeLessThan(1);
+    // Another portal's budget is its own.
+    expect(await a.requestGate('Q', limit)?.take()).toBe(0);
+    // SQLite has no gate: one process spends the budget, and its client's own limiter counts it.
+    const place = await storePlace('SQLite');
+    const sqlite = await place.open();
+    expect(sqlite.requestGate('P', limit)).toBeUndefined();
+    await sqlite.close();
+    place.cleanup();
+  });
+
+  it('exclusive work (the sweep, the install) runs in one process at a time per portal', async () => {
+    const [a, b] = [await open(), await open()];
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const first = a.exclusive('sweep', 'P', async () => {
+      await held;
+      return 'a swept';
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await b.exclusive('sweep', 'P', async () => 'b swept')).toEqual({ ran: false });
+    // The same process does not run it twice at once either; another portal, or another kind of work, is free.
+    expect(await a.exclusive('sweep', 'P', async () => 'again')).toEqual({ ran: false });
+    expect(await b.exclusive('sweep', 'Q', async () => 'q swept')).toEqual({ ran: true, value: 'q swept' });
+    expect(await b.exclusive('install', 'P', async () => 'installed')).toEqual({ ran: true, value: 'installed' });
+    const waiting = b.exclusive('sweep', 'P', async () => 'b swept after a', { waitMs: 5_000 });
+    release();
+    expect(await first).toEqual({ ran: true, value: 'a swept' });
+    expect(await waiting).toEqual({ ran: true, value: 'b swept after a' });
   });
 });

@@ -1,17 +1,24 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../../src/service/store/sqlite.js';
-import type { Job } from '../../src/service/store/types.js';
+import type { Job, ServiceStore } from '../../src/service/store/types.js';
 import { Worker } from '../../src/service/worker.js';
+import { BACKENDS, storePlace, type StorePlace } from '../helpers/stores.js';
 
-let store: SqliteStore;
+// The worker on both stores: the rotation of portals and the batches of one portal hold on either.
+describe.each(BACKENDS)('the worker on %s', (backend) => {
+let place: StorePlace;
+let store: ServiceStore;
 let now: number;
 const clock = () => now;
 
-beforeEach(() => {
-  store = new SqliteStore(':memory:');
+beforeEach(async () => {
+  place = await storePlace(backend);
+  store = await place.open();
   now = 1_000_000;
 });
-afterEach(() => store.close());
+afterEach(async () => {
+  await store.close();
+  place.cleanup();
+});
 
 class Permanent extends Error {}
 
@@ -157,4 +164,5 @@ describe('Worker across portals', () => {
     expect(at('start install')).toBeGreaterThan(Math.max(at('end a'), at('end b')));
     expect(Math.min(at('start c'), at('start d'))).toBeGreaterThan(at('end install'));
   });
+});
 });

@@ -5,12 +5,15 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError } from '../config.js';
+import { migrateSqlite } from './migrate.js';
+import { SQLITE_MIGRATIONS } from './schema.js';
 import type { Lang } from '../../template/schema.js';
 import { pickLane, nextDueAt } from '../schedule.js';
 import { defaultSettings, type PortalSettings } from '../settings.js';
+import type { StoreRows, TableCounts } from './rows.js';
 import { setUpCipher, type SecretKeys, type TokenCipher } from './secrets.js';
 import type {
-  ActionState, ClaimScope, Job, JobKind, JobStatus, NewEpisode, NewJob, NewRequirement, Observation, PortalActivity, PortalInfo, PortalPatch, PortalRecord,
+  ActionState, ClaimScope, ExclusiveWork, Job, JobKind, JobStatus, NewEpisode, NewJob, NewRequirement, Observation, PortalActivity, PortalInfo, PortalPatch, PortalRecord,
   QueueLane, QueueStats, RecallEpisode,
   RecallQuery, Requirement, ServiceStore, TokenUpdate,
 } from './types.js';
@@ -40,116 +43,14 @@ function privateFile(file: string): void {
   for (const path of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(path)) chmodSync(path, 0o600);
 }
 
-const MIGRATIONS: string[] = [
-  `
-  CREATE TABLE portals (
-    member_id TEXT PRIMARY KEY,
-    domain TEXT NOT NULL,
-    client_endpoint TEXT NOT NULL,
-    access_token TEXT NOT NULL,
-    refresh_token TEXT NOT NULL,
-    expires INTEGER NOT NULL,
-    scope TEXT NOT NULL,
-    user_id INTEGER NOT NULL,
-    application_token TEXT NOT NULL,
-    lang TEXT NOT NULL,
-    tier TEXT NOT NULL,
-    plan TEXT NOT NULL,
-    installed_at INTEGER NOT NULL,
-    install_state TEXT NOT NULL,
-    install_error TEXT,
-    last_sweep_at INTEGER
-  );
-  CREATE TABLE jobs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    member_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    run_at INTEGER NOT NULL,
-    dedupe_key TEXT UNIQUE,
-    status TEXT NOT NULL DEFAULT 'queued',
-    attempts INTEGER NOT NULL DEFAULT 0,
-    locked_until INTEGER,
-    last_error TEXT,
-    created_at INTEGER NOT NULL,
-    finished_at INTEGER
-  );
-  CREATE INDEX jobs_due ON jobs (status, run_at, id);
-  CREATE TABLE observations (
-    member_id TEXT NOT NULL,
-    entity TEXT NOT NULL,
-    item_id TEXT NOT NULL,
-    stage_id TEXT NOT NULL,
-    stage_entered_at INTEGER NOT NULL,
-    watched TEXT NOT NULL,
-    updated_at INTEGER NOT NULL,
-    PRIMARY KEY (member_id, entity, item_id)
-  );
-  CREATE TABLE actions (
-    key TEXT PRIMARY KEY,
-    member_id TEXT NOT NULL,
-    status TEXT NOT NULL,
-    result TEXT,
-    started_at INTEGER NOT NULL,
-    finished_at INTEGER
-  );
-  CREATE TABLE episodes (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    member_id TEXT NOT NULL,
-    deal_id TEXT NOT NULL,
-    stage_id TEXT NOT NULL,
-    entered_at INTEGER NOT NULL,
-    recall_date TEXT NOT NULL,
-    status TEXT NOT NULL,
-    activity_id INTEGER,
-    reason TEXT NOT NULL,
-    deal_title TEXT NOT NULL,
-    client TEXT NOT NULL,
-    responsible_id INTEGER NOT NULL,
-    responsible_name TEXT NOT NULL,
-    source TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    closed_at INTEGER
-  );
-  -- One open refusal episode per deal: the event path and the robot path meet here.
-  CREATE UNIQUE INDEX episodes_open ON episodes (member_id, deal_id) WHERE status = 'open';
-  CREATE INDEX episodes_by_date ON episodes (recall_date, member_id);
-  `,
-  `
-  CREATE TABLE requirements (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    member_id TEXT NOT NULL,
-    entity TEXT NOT NULL,
-    item_id TEXT NOT NULL,
-    activity_id INTEGER NOT NULL,
-    fields TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'open',
-    outcome TEXT,
-    created_at INTEGER NOT NULL,
-    closed_at INTEGER,
-    UNIQUE (member_id, activity_id)
-  );
-  CREATE INDEX requirements_open ON requirements (member_id, entity, item_id) WHERE status = 'open';
-  `,
-  `
-  ALTER TABLE portals ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
-  ALTER TABLE portals ADD COLUMN last_error TEXT;
-  ALTER TABLE portals ADD COLUMN last_error_at INTEGER;
-  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-  -- Each portal's place in the worker's rotation (see schedule.ts).
-  CREATE TABLE queue_lanes (member_id TEXT PRIMARY KEY, due_at INTEGER, served_seq INTEGER NOT NULL DEFAULT 0);
-  INSERT INTO queue_lanes (member_id, due_at) SELECT member_id, min(run_at) FROM jobs WHERE status IN ('queued', 'running') GROUP BY member_id;
-  CREATE INDEX jobs_portal_due ON jobs (member_id, status, run_at, id);
-  CREATE INDEX jobs_leased ON jobs (locked_until) WHERE status = 'running';
-  `,
-  `
-  -- Work on one item that waits as one job: a second event for it before the first is taken adds nothing.
-  ALTER TABLE jobs ADD COLUMN coalesce_key TEXT;
-  CREATE UNIQUE INDEX jobs_coalesce ON jobs (coalesce_key) WHERE status = 'queued';
-  -- DATE_MODIFY of the item when it was observed: a sweep skips items not modified since.
-  ALTER TABLE observations ADD COLUMN modified_at TEXT;
-  `,
-];
+/** The schema version, or -1 for a file SQLite cannot read (it is not a database at all). */
+function readableVersion(db: Database.Database): number {
+  try {
+    return Number(db.pragma('user_version', { simple: true }));
+  } catch {
+    return -1;
+  }
+}
 
 interface PortalRow {
   member_id: string; domain: string; client_endpoint: string; access_token: string; refresh_token: string;
@@ -250,34 +151,47 @@ export class SqliteStore implements ServiceStore {
   private readonly settingsDefaults: PortalSettings;
   private cipher?: TokenCipher;
 
-  constructor(readonly file: string, options: SqliteStoreOptions = {}) {
-    this.settingsDefaults = options.settingsDefaults ?? defaultSettings();
+  /**
+   * Opens (creating when new) the database file and brings its schema up to date; read-only, it must be a service
+   * database of this version already.
+   */
+  static async open(file: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
     if (file !== ':memory:' && !options.readonly) privateFile(file);
-    this.db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
-    if (!options.readonly) {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
-      this.db.pragma('busy_timeout = 5000');
-      this.migrate();
-    } else {
-      const version = this.readableVersion();
-      if (version < MIGRATIONS.length) {
-        this.db.close();
-        // A setting points at the wrong file: said like any other wrong setting (no stack-trace hint in the CLI).
-        throw new ConfigError(version < 0
-          ? `${file} is not an Autosalon service database (not an SQLite file at all): point --db or AUTOSALON_DB at the file "autosalon serve" writes`
-          : `${file} is not an Autosalon service database (or was written by an older version): start "autosalon serve" on it once`);
+    const db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+    let migrated: string[] = [];
+    try {
+      if (!options.readonly) {
+        db.pragma('journal_mode = WAL');
+        db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+        db.pragma('busy_timeout = 5000');
+        migrated = await migrateSqlite(db, file);
+      } else {
+        const version = readableVersion(db);
+        if (version < SQLITE_MIGRATIONS.length) {
+          // A setting points at the wrong file: said like any other wrong setting (no stack-trace hint in the CLI).
+          throw new ConfigError(version < 0
+            ? `${file} is not an Autosalon service database (not an SQLite file at all): point --db or AUTOSALON_DB at the file "autosalon serve" writes`
+            : `${file} is not an Autosalon service database (or was written by an older version): bring it up to date with "autosalon db migrate --db ${file}"`);
+        }
       }
+      return new SqliteStore(file, db, options, migrated);
+    } catch (error) {
+      db.close();
+      throw error;
     }
+  }
+
+  private constructor(
+    readonly file: string,
+    db: Database.Database,
+    options: SqliteStoreOptions,
+    /** The migrations this open ran (autosalon db migrate reports them). */
+    readonly migrated: string[] = [],
+  ) {
+    this.db = db;
+    this.settingsDefaults = options.settingsDefaults ?? defaultSettings();
     this.stmt = this.prepare();
-    if (options.keys) {
-      try {
-        this.setUpTokens(options.keys, options.readonly ?? false);
-      } catch (error) {
-        this.db.close();
-        throw error;
-      }
-    }
+    if (options.keys) this.setUpTokens(options.keys, options.readonly ?? false);
   }
 
   /**
@@ -326,32 +240,6 @@ export class SqliteStore implements ServiceStore {
       ...toPortalInfo(row, this.settingsDefaults),
       accessToken: plain('access_token'), refreshToken: plain('refresh_token'), expires: row.expires, applicationToken: plain('application_token'),
     };
-  }
-
-  private version(): number {
-    return Number(this.db.pragma('user_version', { simple: true }));
-  }
-
-  /** The schema version, or -1 for a file SQLite cannot read (it is not a database at all). */
-  private readableVersion(): number {
-    try {
-      return this.version();
-    } catch {
-      return -1;
-    }
-  }
-
-  private migrate(): void {
-    const current = this.version();
-    if (current > MIGRATIONS.length) {
-      throw new Error(`${this.file} was written by a newer version of Autosalon (schema ${current}); upgrade the service`);
-    }
-    for (let v = current; v < MIGRATIONS.length; v++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[v]);
-        this.db.pragma(`user_version = ${v + 1}`);
-      })();
-    }
   }
 
   private prepare() {
@@ -636,6 +524,19 @@ export class SqliteStore implements ServiceStore {
     };
   }
 
+  /** One process uses the file: its client's own limiter is the portal's budget. */
+  requestGate(): undefined {
+    return undefined;
+  }
+
+  /** One process uses the file: nobody else queues jobs. */
+  onQueuedElsewhere(): void {}
+
+  /** One process uses the file: nothing to wait for (the installer's file lock keeps the CLI and the service apart). */
+  async exclusive<T>(_what: ExclusiveWork, _key: string, work: () => Promise<T>): Promise<{ ran: true; value: T }> {
+    return { ran: true, value: await work() };
+  }
+
   derivedKey(purpose: string): Buffer {
     return this.tokens().derive(purpose);
   }
@@ -728,6 +629,27 @@ export class SqliteStore implements ServiceStore {
 
   async closeRequirement(id: number, outcome: string, now: number): Promise<void> {
     this.stmt.closeRequirement.run(outcome, now, id);
+  }
+
+  /** Every row the service keeps, as stored (tokens encrypted), for `autosalon db copy`. */
+  exportRows(): StoreRows {
+    const all = <T>(table: string) => this.db.prepare(`SELECT * FROM ${table} ORDER BY rowid`).all() as T[];
+    return {
+      keyCheck: this.db.prepare<[], { value: string }>(`SELECT value FROM meta WHERE key = 'key_check'`).get()?.value,
+      portals: all('portals'), jobs: all('jobs'), observations: all('observations'), actions: all('actions'), episodes: all('episodes'),
+      requirements: all('requirements'),
+    };
+  }
+
+  /** How many rows each kind of state has (jobs by status), to compare a copy with its source. */
+  async tableCounts(): Promise<TableCounts> {
+    const count = (table: string) => this.db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM ${table}`).get()?.n ?? 0;
+    const jobs = statsOf(this.stmt.stats.all(Number.MAX_SAFE_INTEGER));
+    return {
+      portals: count('portals'), observations: count('observations'), actions: count('actions'), episodes: count('episodes'),
+      requirements: count('requirements'), jobsQueued: jobs.queued + jobs.running, jobsDone: jobs.done, jobsFailed: jobs.failed,
+      dedupeKeys: this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM jobs WHERE dedupe_key IS NOT NULL').get()?.n ?? 0,
+    };
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,9 @@
 // The service's durable state behind one interface: portals and their tokens, the job queue (which is also the
 // schedule: a job runs at or after its runAt), what was last observed of each CRM item, the idempotency keys
-// of side effects, and the refusal episodes that make the re-call list. SQLite implements it (sqlite.ts);
-// the methods are async so a PostgreSQL backend can implement the same interface.
+// of side effects, and the refusal episodes that make the re-call list. SQLite implements it for one process
+// (sqlite.ts); PostgreSQL for any number of processes sharing one database (postgres.ts). test/service/store.test.ts
+// is the contract both pass.
+import type { RequestGate } from '../../portal/client.js';
 import type { Lang } from '../../template/schema.js';
 import type { PortalSettings } from '../settings.js';
 
@@ -181,6 +183,9 @@ export interface ClaimScope {
   memberId?: string;
 }
 
+/** Work that runs in one process at a time per portal: the sweep, the template install. */
+export type ExclusiveWork = 'sweep' | 'install';
+
 export interface ServiceStore {
   // ---- portals
   savePortal(portal: PortalRecord): Promise<void>;
@@ -211,7 +216,10 @@ export interface ServiceStore {
   /** Puts a job back for another attempt at runAt. */
   retry(jobId: number, runAt: number, error: string): Promise<void>;
   fail(jobId: number, error: string, now: number): Promise<void>;
-  /** Jobs a crashed process left running go back to the queue. */
+  /**
+   * Jobs a crashed process left running go back to the queue: with SQLite every running job (one process uses the
+   * file), with PostgreSQL those of portals no live process serves now.
+   */
   requeueRunning(): Promise<number>;
   queueStats(now: number): Promise<QueueStats>;
   /** Queue figures per portal (portals with no job at all are absent). */
@@ -252,6 +260,24 @@ export interface ServiceStore {
   openRequirements(memberId: string, entity: 'lead' | 'deal', itemId: string): Promise<Requirement[]>;
   /** The to-do was marked done, or could not be (outcome says why); either way it is not looked at again. */
   closeRequirement(id: number, outcome: string, now: number): Promise<void>;
+
+  // ---- what the processes sharing the store coordinate on
+  /**
+   * The portal's REST budget shared by every process on the store, asked before each request (PostgreSQL);
+   * undefined where one process alone spends it (SQLite), whose client's own limiter is then the budget.
+   */
+  requestGate(memberId: string, limit: { burstLimit: number; drainRate: number }): RequestGate | undefined;
+  /**
+   * Runs `work` while no other process on the store runs work under the same (what, key); when another one does, waits
+   * up to `waitMs` (default 0) for it, then gives up without running. With SQLite (one process) it just runs.
+   */
+  exclusive<T>(what: ExclusiveWork, key: string, work: () => Promise<T>, options?: { waitMs?: number }): Promise<{ ran: true; value: T } | { ran: false }>;
+
+  /**
+   * Tells `listener` when another process on the store queued jobs (PostgreSQL: LISTEN/NOTIFY), so this one's worker
+   * looks at once instead of at its next poll. SQLite: never (one process; its server wakes its own worker).
+   */
+  onQueuedElsewhere(listener: () => void): void;
 
   // ---- keys
   /** A key for `purpose` derived from the service's secret key (the application page's sessions are signed with one). */
