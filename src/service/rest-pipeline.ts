@@ -22,8 +22,11 @@ const MAX_COMMANDS = 50;
 const MAX_WAIT_TURNS = 8;
 /** At most this many requests of one portal at a time (only full batches go out while one is in flight). */
 const MAX_IN_FLIGHT = 2;
-/** A batch that is not full waits at most this long for the jobs answered a moment ago to come back with their next call. */
-const MAX_RETURN_WAIT_MS = 50;
+/**
+ * A batch that is not full waits at most this long for the jobs answered a moment ago to come back with their next call
+ * (the wait ends as soon as they are all back; their store writes take tens of ms on a busy PostgreSQL).
+ */
+const MAX_RETURN_WAIT_MS = 250;
 
 /** The idempotency key of the action whose effect the current code performs (set by ActionRunner.once). */
 export const actionScope = new AsyncLocalStorage<string>();
