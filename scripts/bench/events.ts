@@ -3,7 +3,6 @@
 // insert to reach the disk). The load generator is autocannon; the service listens on 127.0.0.1 only.
 // The worker is off, so the numbers are the answer path alone: parse, validate, check the token, insert, answer.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import qs from 'qs';
@@ -11,25 +10,7 @@ import { loadServiceConfig } from '../../src/service/config.js';
 import { createLogger } from '../../src/service/log.js';
 import { startService } from '../../src/service/service.js';
 import { defaultSettings } from '../../src/service/settings.js';
-
-interface AutocannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number; max: number; average: number };
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  duration: number;
-}
-interface AutocannonRequest { method?: string; path?: string; headers?: Record<string, string>; body?: string }
-type Autocannon = (options: {
-  url: string;
-  connections: number;
-  duration: number;
-  requests: { method: string; path: string; headers: Record<string, string>; setupRequest: (req: AutocannonRequest) => AutocannonRequest }[];
-}) => Promise<AutocannonResult>;
-
-// autocannon ships no types; this is the part of its API used here.
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+import { autocannon } from './autocannon.js';
 
 export interface EventsBenchResult {
   eventsPerSecond: number;

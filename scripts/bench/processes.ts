@@ -11,7 +11,6 @@
 // Every server listens on 127.0.0.1; every load is bounded in time or in events.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -26,24 +25,7 @@ import { startBalancer } from '../../test/helpers/balancer.js';
 import { BIN } from '../../test/helpers/cli.js';
 import { createTestDatabase, startTestPostgres, type TestPostgres } from '../../test/helpers/postgres.js';
 import { sleep, until } from './wait.js';
-
-interface AutocannonResult {
-  requests: { total: number };
-  latency: { p50: number; p99: number };
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  duration: number;
-}
-interface AutocannonRequest { body?: string }
-type Autocannon = (options: {
-  url: string;
-  connections: number;
-  duration: number;
-  requests: { method: string; path: string; headers: Record<string, string>; setupRequest: (req: AutocannonRequest) => AutocannonRequest }[];
-}) => Promise<AutocannonResult>;
-// autocannon ships no types; this is the part of its API used here.
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+import { autocannon } from './autocannon.js';
 
 export type Backend = 'sqlite' | 'postgres';
 const KEY = Buffer.alloc(32, 7);
