@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import type { PortalSummary } from '../emulator/index.js';
 import { tr } from '../i18n/index.js';
 import { UserError } from './errors.js';
 import { parseInteger, parseLang, parsePort } from './options.js';
@@ -27,7 +26,7 @@ export function register(program: Command): void {
       if (flags.limits !== 'on' && flags.limits !== 'off') throw new UserError(t.emulator.badLimits(flags.limits));
       // A flag left at its default does not replace what a state file's portals already have.
       const given = (name: string) => command.getOptionValueSource(name) !== 'default';
-      const { EmulatorOptionError, EmulatorStateError, MAX_PORTALS, startEmulator } = await import('../emulator/index.js');
+      const { EmulatorOptionError, EmulatorStateError, MAX_PORTALS, portalSummary, startEmulator } = await import('../emulator/index.js');
       let emulator;
       try {
         emulator = await startEmulator({
@@ -47,7 +46,7 @@ export function register(program: Command): void {
         throw error;
       }
       const { webhookUrl, caCertPath, controlUrl, oauthUrl, origin, portalUrl, memberId } = emulator;
-      const portals: PortalSummary[] = emulator.portals.map(({ webhookUrl, origin, portalUrl, domain, memberId, plan, timeZone }) => ({ webhookUrl, origin, portalUrl, domain, memberId, plan, timeZone }));
+      const portals = emulator.portals.map(portalSummary);
       // The first stdout line is the machine-readable contract; people read stderr.
       process.stdout.write(`${JSON.stringify({ webhookUrl, caCertPath, controlUrl, oauthUrl, origin, portalUrl, memberId, stateFile: flags.state ?? null, portals })}
 `);

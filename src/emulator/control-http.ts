@@ -8,10 +8,12 @@ import { CRM_OPERATIONS, type CrmOperation } from './state.js';
 
 /** A portal as the emulator's first stdout line and GET /_control/portals list it. */
 export interface PortalSummary {
+  /** https://127.0.0.1:PORT/rest/1/SECRET/ — the portal's admin webhook. */
   webhookUrl: string;
   origin: string;
-  /** The portal's web shell (its applications in the left menu, opened in a frame). */
+  /** https://127.0.0.1:PORT/ — the portal's web shell: its applications in the left menu, opened in a frame (?user=N acts as user N). */
   portalUrl: string;
+  /** host:port, the portal's DOMAIN. */
   domain: string;
   memberId: string;
   plan: string;

@@ -101,17 +101,7 @@ export interface EmulatorOptions {
 }
 
 /** A portal of a running emulator. plan, timeZone and lang follow the portal as they change. */
-export interface EmulatedPortal {
-  /** https://127.0.0.1:PORT/rest/1/SECRET/ — this portal's admin webhook. */
-  webhookUrl: string;
-  origin: string;
-  /** https://127.0.0.1:PORT/ — the portal's web shell: its applications in the left menu, opened in a frame (?user=N acts as user N). */
-  portalUrl: string;
-  /** host:port, the portal's DOMAIN. */
-  domain: string;
-  memberId: string;
-  plan: string;
-  timeZone: string;
+export interface EmulatedPortal extends PortalSummary {
   lang: Lang;
   control: EmulatorControl;
   portal: Portal;
@@ -208,7 +198,8 @@ interface Running {
   view: EmulatedPortal;
 }
 
-function summary(p: EmulatedPortal): PortalSummary {
+/** What the first stdout line and GET /_control/portals say of a portal. */
+export function portalSummary(p: EmulatedPortal): PortalSummary {
   return { webhookUrl: p.webhookUrl, origin: p.origin, portalUrl: p.portalUrl, domain: p.domain, memberId: p.memberId, plan: p.plan, timeZone: p.timeZone };
 }
 
@@ -289,10 +280,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       if (!found) throw new ControlInputError(`no portal "${selector}": give a member_id or a 1-based index from GET ${CONTROL_PATH}/portals (portal=all only with GET ${CONTROL_PATH}/stats)`);
       return found.control;
     },
-    portals: () => running.map((r) => summary(r.view)),
+    portals: () => running.map((r) => portalSummary(r.view)),
     async addPortal(spec) {
       try {
-        return summary(await addPortal(spec));
+        return portalSummary(await addPortal(spec));
       } catch (error) {
         throw error instanceof EmulatorOptionError ? new ControlInputError(error.message) : error;
       }
