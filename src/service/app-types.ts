@@ -124,15 +124,24 @@ export interface DriftView {
   checkedAt: number;
 }
 
+/** A portal's own automation settings (src/service/settings.ts checks and applies them). */
+export interface PortalSettings {
+  /** IANA zone: refusal dates, the re-call time, deadlines and "today" of the re-call list are local to it. */
+  timeZone: string;
+  /** Local hour (0–23) at which a re-call to-do is due. */
+  recallHour: number;
+  /** Users told about every new lead besides the responsible one (role lead_managers). */
+  leadManagerIds: number[];
+  /** Who gets "supervisor" messages when the responsible user's department has no other head. */
+  supervisorUserId?: number;
+  /** The discount/bonus hint of the re-call to-do; absent: the template's text in the portal's language. */
+  recallHint?: string;
+  /** Template rule ids that do not run on this portal. */
+  disabledRules: string[];
+}
+
 export interface SettingsView {
-  settings: {
-    timeZone: string;
-    recallHour: number;
-    leadManagerIds: number[];
-    supervisorUserId?: number;
-    recallHint?: string;
-    disabledRules: string[];
-  };
+  settings: PortalSettings;
   /** pipelines: the names of the pipelines a deal rule is limited to. */
   rules: { id: string; entity: string; description: string; pipelines: string[] }[];
   users: { id: number; name: string; position: string }[];

@@ -5,21 +5,10 @@
 import { z } from 'zod';
 import { tr } from '../i18n/index.js';
 import { RECALL_HOUR, utcOffsetMinutes } from '../recall/index.js';
+import type { PortalSettings } from './app-types.js';
 
-export interface PortalSettings {
-  /** IANA zone: refusal dates, the re-call time, deadlines and "today" of the re-call list are local to it. */
-  timeZone: string;
-  /** Local hour (0–23) at which a re-call to-do is due. */
-  recallHour: number;
-  /** Users told about every new lead besides the responsible one (role lead_managers). */
-  leadManagerIds: number[];
-  /** Who gets "supervisor" messages when the responsible user's department has no other head. */
-  supervisorUserId?: number;
-  /** The discount/bonus hint of the re-call to-do; absent: the template's text in the portal's language. */
-  recallHint?: string;
-  /** Template rule ids that do not run on this portal. */
-  disabledRules: string[];
-}
+// The shape is shared with the front end, which compiles app-types.ts too.
+export type { PortalSettings };
 
 export function isTimeZone(value: string): boolean {
   try {
