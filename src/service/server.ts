@@ -23,7 +23,7 @@ import { ROBOT_HANDLERS } from './app-objects.js';
 import type { PortalContext } from './portal-context.js';
 import { itemWorkKey, type ItemJob, type RobotJob } from './processor.js';
 import { robotCallId } from './rules.js';
-import type { NewJob, PortalRecord, ServiceStore } from './store/types.js';
+import type { NewJob, PortalInfo, PortalRecord, QueueStats, ServiceStore } from './store/types.js';
 
 export interface ServerDeps {
   config: ServiceConfig;
@@ -146,12 +146,21 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   };
 
   // For operators: the queue, and every portal whose install failed or that has a lasting problem, with the reason.
-  app.get('/health', async () => {
-    const portals = (await store.listPortals()).filter((p) => p.installState !== 'uninstalled');
+  // A database that cannot be reached is "down" (503), so a load balancer's health check takes the process out.
+  app.get('/health', async (_request, reply) => {
+    let portals: PortalInfo[];
+    let queue: QueueStats;
+    try {
+      portals = (await store.listPortals()).filter((p) => p.installState !== 'uninstalled');
+      queue = await store.queueStats(clock());
+    } catch (error) {
+      log.error(`GET /health: the database cannot be reached: ${(error as Error).message}`);
+      return reply.code(503).send({ status: 'down', problem: 'the service\'s database cannot be reached (the service log says why)' });
+    }
     const failing = portals
       .filter((p) => p.installState === 'failed' || p.lastError)
       .map((p) => ({ memberId: p.memberId, domain: p.domain, installState: p.installState, problem: p.lastError ?? p.installError ?? 'the install failed' }));
-    return { status: failing.length ? 'degraded' : 'ok', portals: portals.length, failing, queue: await store.queueStats(clock()) };
+    return { status: failing.length ? 'degraded' : 'ok', portals: portals.length, failing, queue };
   });
 
   /** Queues the portal's (re)install; an awaiting portal's install time starts now (items made before are history). */

@@ -255,7 +255,12 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     pruneTimer.unref();
     if (config.sweepIntervalSeconds > 0) {
       sweepTimer = setInterval(() => {
-        if (!sweeping) sweeping = sweep(true).finally(() => (sweeping = undefined));
+        // The store failing (the database restarting) skips this sweep; the next one covers its period too.
+        if (!sweeping) {
+          sweeping = sweep(true)
+            .catch((error: Error) => log.warn(`the sweep could not start, the next one covers this period too: ${error.message}`))
+            .finally(() => (sweeping = undefined));
+        }
       }, config.sweepIntervalSeconds * 1000);
       sweepTimer.unref();
     }

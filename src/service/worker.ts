@@ -7,6 +7,9 @@
 // its batch are done — then parked as failed with its error. The clock is injectable: delayed jobs are due by it.
 import type { Job, ServiceStore } from './store/types.js';
 
+/** The longest pause between tries while the store keeps failing. */
+const STORE_RETRY_MAX_MS = 30_000;
+
 export interface WorkerOptions {
   clock: () => number;
   /** Wait before the first job (see AUTOSALON_WORKER_START_DELAY_MS). */
@@ -65,16 +68,23 @@ export class Worker {
     this.loop = (async () => {
       await this.sleep(this.o.startDelayMs);
       this.delayOver = true;
+      let failures = 0;
       while (this.running) {
+        let wait: number;
         try {
           await this.fill();
+          wait = await this.idleWait();
+          failures = 0;
         } catch (error) {
-          // The store itself failed (disk full, locked): wait and try again rather than spin.
+          // The store itself failed (disk full, the database restarting): try again, less often the longer it lasts,
+          // rather than spin or stop serving.
           this.o.onError?.({ id: 0 } as Job, error, true);
+          failures++;
+          wait = Math.min(STORE_RETRY_MAX_MS, this.o.pollMs * 2 ** Math.min(failures - 1, 10));
         }
         if (!this.running) break;
         // Wake when a batch ends (a slot and its portal are free again), when a job is queued, or when one falls due.
-        await Promise.race([...this.inFlight.values(), this.sleep(await this.idleWait())]);
+        await Promise.race([...this.inFlight.values(), this.sleep(wait)]);
       }
     })();
   }

@@ -265,4 +265,11 @@ describe('health', () => {
       failing: [{ memberId: 'member-1', domain: 'a.bitrix24.ru', installState: 'installed', problem: 'the application was installed without the "crm" permission' }],
     });
   });
+
+  it('says the service is down (503) while its database cannot be reached, so a load balancer takes the process out', async () => {
+    store.listPortals = () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+    const r = await server().inject({ method: 'GET', url: '/health' });
+    expect(r.statusCode).toBe(503);
+    expect(r.json()).toEqual({ status: 'down', problem: 'the service\'s database cannot be reached (the service log says why)' });
+  });
 });

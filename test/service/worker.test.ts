@@ -80,6 +80,30 @@ describe('Worker', () => {
     expect(ran.map((j) => j.payload)).toEqual([1, 2]);
     await worker.stop();
   });
+
+  it('keeps serving when the store fails for a while (the database restarting): tries again, then runs what is queued', async () => {
+    let down = true;
+    const errors: unknown[] = [];
+    // The store as the worker sees it: every call fails while it is down.
+    const flaky = new Proxy(store, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => (down ? Promise.reject(new Error('the database system is shutting down')) : (value as (...a: unknown[]) => unknown).apply(target, args));
+      },
+    });
+    const ran: Job[] = [];
+    const worker = new Worker(flaky, async (job) => void ran.push(job), { clock, startDelayMs: 0, pollMs: 10, onError: (_job, error) => void errors.push(error) });
+    worker.start();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(errors.length).toBeGreaterThan(1);
+    down = false;
+    await store.enqueue({ memberId: 'm', kind: 'event', payload: 1, runAt: now });
+    worker.wake();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(ran.map((j) => j.payload)).toEqual([1]);
+    await worker.stop();
+  });
 });
 
 describe('Worker across portals', () => {

@@ -851,7 +851,11 @@ export class PostgresStore implements ServiceStore {
   private locks(): Promise<pg.Client> {
     if (!this.lockClient) {
       const client = new pg.Client({ connectionString: this.url, application_name: `autosalon-locks ${process.pid}`, keepAlive: true, types });
+      // One loss is told once, whichever of the client's error and end events come with it.
+      let gone = false;
       const lost = (error: Error) => {
+        if (gone) return;
+        gone = true;
         if (this.lockClient === connected) this.lockClient = undefined;
         // The server no longer holds them: other processes may take these portals now.
         this.serving.clear();
