@@ -1,6 +1,7 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { hidePassword, isPostgresUrl } from '../service/store/describe.js';
 import { tr } from '../i18n/index.js';
 import type { CopyReport } from '../service/store/copy.js';
 import { UserError } from './errors.js';
@@ -13,12 +14,8 @@ function sqliteFile(value: string): string {
 }
 
 function postgresUrl(value: string): string {
-  try {
-    if (['postgres:', 'postgresql:'].includes(new URL(value.trim()).protocol)) return value.trim();
-  } catch {
-    // said below
-  }
-  throw new UserError(tr().cli.db.toNotPostgres(value));
+  if (isPostgresUrl(value.trim())) return value.trim();
+  throw new UserError(tr().cli.db.toNotPostgres(hidePassword(value)));
 }
 
 function renderCopy(r: CopyReport): string {
@@ -31,6 +28,7 @@ function renderCopy(r: CopyReport): string {
   else out.push(r.verified ? t.copied(r.source, r.target) : t.notVerified(r.target));
   if (!r.dryRun && r.tokens === 'copied encrypted') out.push(t.tokensCopied);
   if (!r.dryRun && r.tokens === 're-encrypted') out.push(t.tokensReencrypted);
+  if (!r.dryRun && r.tokens === 're-encrypted under the given key') out.push(t.tokensReencryptedGiven);
   return out.join('\n');
 }
 
@@ -52,8 +50,11 @@ export function register(program: Command): void {
         openServiceStore(config), import('../service/store/schema.js'),
       ]);
       try {
-        const known = config.databaseUrl ? POSTGRES_MIGRATIONS : SQLITE_MIGRATIONS;
-        if (opts.json) console.log(JSON.stringify({ database: where, migrated, migrations: known.map((m) => m.name) }));
+        // On PostgreSQL the job queue's own schema (pg-boss's) counts as one more migration, as the first run says.
+        const known = config.databaseUrl
+          ? [...POSTGRES_MIGRATIONS.map((m) => m.name), `job queue schema ${(await import('../service/store/postgres.js')).QUEUE_SCHEMA_VERSION}`]
+          : SQLITE_MIGRATIONS.map((m) => m.name);
+        if (opts.json) console.log(JSON.stringify({ database: where, migrated, migrations: known }));
         else console.log(migrated.length ? t.db.migrated(where, migrated) : t.db.upToDate(where, known.length));
       } finally {
         await store.close();
@@ -64,19 +65,31 @@ export function register(program: Command): void {
     .command('copy')
     .description(t.cmd.dbCopy)
     .requiredOption('--from <sqlite:file>', t.option.copyFrom)
-    .requiredOption('--to <postgres-url>', t.option.copyTo)
+    .option('--to <postgres-url>', t.option.copyTo)
     .option('--dry-run', t.option.copyDryRun)
     .option('--force', t.option.copyForce)
     .option('--json', t.option.json)
     .option('--lang <lang>', t.option.langMessages)
-    .action(async (opts: { from: string; to: string; dryRun?: boolean; force?: boolean; json?: boolean }) => {
+    .action(async (opts: { from: string; to?: string; dryRun?: boolean; force?: boolean; json?: boolean }) => {
       const from = sqliteFile(opts.from);
-      const to = postgresUrl(opts.to);
+      const toValue = opts.to ?? process.env.AUTOSALON_DATABASE_URL;
+      if (!toValue?.trim()) throw new UserError(t.db.toMissing);
+      const to = postgresUrl(toValue);
       if (!existsSync(from)) throw new UserError(t.db.noFile(from));
-      const [{ copyDatabase }, { keysFromEnvironment }, { defaultStateDir }] = await Promise.all([
-        import('../service/store/copy.js'), import('../service/secret-key.js'), import('../install/state.js'),
+      if (!statSync(from).isFile()) throw new UserError(t.db.notAFile(from));
+      const [{ copyDatabase }, { serviceKeys }, { defaultStateDir }, { loadServiceConfig }] = await Promise.all([
+        import('../service/store/copy.js'), import('../service/secret-key.js'), import('../install/state.js'), import('../service/config.js'),
       ]);
-      const report = await copyDatabase({ from, to, dryRun: opts.dryRun, force: opts.force, keys: keysFromEnvironment(process.env, defaultStateDir()) });
+      // The keys that may open the file's tokens: AUTOSALON_SECRET_KEY[_PREVIOUS], the key file next to the file (where
+      // an embedded install keeps it) and the state directory's. A key set in AUTOSALON_SECRET_KEY is also the one the
+      // copied tokens are to be under.
+      const config = loadServiceConfig(process.env, { stateDir: defaultStateDir() });
+      const keyFile = (stateDir: string) => serviceKeys({ secretKey: undefined, previousSecretKeys: [], stateDir }).current;
+      const candidates = [config.secretKey, ...config.previousSecretKeys, keyFile(dirname(from)), keyFile(config.stateDir)].filter((k): k is Buffer => k !== undefined);
+      const report = await copyDatabase({
+        from, to, dryRun: opts.dryRun, force: opts.force, keys: { current: candidates[0], previous: candidates.slice(1) }, reencryptUnder: config.secretKey,
+        toSetting: opts.to ? '--to' : 'AUTOSALON_DATABASE_URL',
+      });
       console.log(opts.json ? JSON.stringify(report, null, 2) : renderCopy(report));
       if (!report.verified) process.exitCode = 1;
     });

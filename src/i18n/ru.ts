@@ -476,6 +476,8 @@ export const ru: Messages = {
     },
     db: {
       fromNotSqlite: (value) => `--from принимает sqlite:ФАЙЛ — базу встроенной установки (получено "${value}")`,
+      notAFile: (path) => `${path} — это папка: --from принимает файл базы, например sqlite:${path.replace(/\/$/, '')}/service.sqlite`,
+      toMissing: 'укажите, куда копировать: --to postgres://… или AUTOSALON_DATABASE_URL (из окружения пароль не попадёт в историю команд)',
       toNotPostgres: (value) => `--to принимает адрес PostgreSQL вида postgres://user:password@db.example.com:5432/autosalon (получено "${value}")`,
       noFile: (file) => `нет базы ${file}: --from называет файл SQLite, который ведёт "autosalon serve" (или npm start), по умолчанию sqlite:.autosalon/service.sqlite`,
       migrated: (where, names) => `${where}: ${plural('ru', names.length, { one: 'выполнена # миграция', few: 'выполнены # миграции', many: 'выполнено # миграций', other: 'выполнено # миграции' })}: ${names.join(', ')}.`,
@@ -490,6 +492,7 @@ export const ru: Messages = {
       notVerified: (target) => `Копия в ${target} не совпадает с источником по числам выше: разберитесь, прежде чем запускать на ней сервис.`,
       tokensCopied: 'Токены скопированы зашифрованными: дайте каждому процессу сервиса ключ, которым они зашифрованы (AUTOSALON_SECRET_KEY; встроенная установка хранит его в secret.key в своей папке состояния).',
       tokensReencrypted: 'Токены перешифрованы ключом токенов приёмника (AUTOSALON_SECRET_KEY).',
+      tokensReencryptedGiven: 'Токены перешифрованы ключом из AUTOSALON_SECRET_KEY: дайте этот ключ каждому процессу сервиса.',
     },
     serve: {
       noApp: 'задайте B24_APP_CLIENT_ID и B24_APP_CLIENT_SECRET (client_id и client_secret приложения Битрикс24) в .env или в окружении',
@@ -637,7 +640,7 @@ export const ru: Messages = {
       servePort: 'порт (0 — любой свободный; по умолчанию AUTOSALON_PORT или 3000)',
       db: 'файл SQLite сервиса (по умолчанию — база PostgreSQL из AUTOSALON_DATABASE_URL, если он задан, иначе AUTOSALON_DB или <папка состояния>/service.sqlite)',
       copyFrom: 'sqlite:ФАЙЛ — база, которую копировать',
-      copyTo: 'postgres://… — база, в которую копировать (её схема создаётся, если её нет)',
+      copyTo: 'postgres://… — база, в которую копировать (её схема создаётся, если её нет; по умолчанию AUTOSALON_DATABASE_URL — так пароль не попадает в командную строку)',
       copyDryRun: 'посчитать и проверить, ничего не записывая',
       copyForce: 'копировать в базу, где уже есть состояние сервиса',
       servePublicUrl: 'адрес, по которому обращается Битрикс24 (по умолчанию AUTOSALON_PUBLIC_URL)',

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { LANGUAGES, type Lang } from '../template/schema.js';
 import { defaultSettings, isTimeZone, type PortalSettings } from './settings.js';
+import { isPostgresUrl } from './store/describe.js';
 import { parseSecretKey } from './store/secrets.js';
 
 export interface AppCredentials { clientId: string; clientSecret: string }
@@ -145,13 +146,9 @@ export interface ConfigOverrides {
 }
 
 function postgresUrl(name: string) {
-  return z.string().trim().refine((value) => {
-    try {
-      return ['postgres:', 'postgresql:'].includes(new URL(value).protocol);
-    } catch {
-      return false;
-    }
-  }, { message: `${name} must be a PostgreSQL URL such as postgres://user:password@db.example.com:5432/autosalon` });
+  return z.string().trim().refine(isPostgresUrl, {
+    message: `${name} must be a PostgreSQL URL such as postgres://user:password@db.example.com:5432/autosalon (a password with : / @ # ? or % in it percent-encoded, # as %23)`,
+  });
 }
 
 const blankToUndefined = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v.trim());

@@ -13,7 +13,7 @@ import { PostgresStore } from '../../src/service/store/postgres.js';
 import { SQLITE_MIGRATIONS } from '../../src/service/store/schema.js';
 import { SqliteStore } from '../../src/service/store/sqlite.js';
 import type { PortalRecord } from '../../src/service/store/types.js';
-import { runCli } from '../helpers/cli.js';
+import { BIN, runCli } from '../helpers/cli.js';
 import { testKeys } from '../helpers/keys.js';
 import { createTestDatabase } from '../helpers/postgres.js';
 
@@ -122,10 +122,28 @@ describe('autosalon db copy', () => {
     // A second copy into the same database is refused, unless told.
     const again = runCli(['db', 'copy', '--from', `sqlite:${file}`, '--to', url]);
     expect(again.status).toBe(1);
-    expect(again.stderr).toMatch(/already holds service state \(2 portals, .*\): copy into an empty database, or add --force/);
+    expect(again.stderr).toMatch(/already holds service state \(portals: 2, jobs waiting \(running ones wait again\): 3, .*\): copy into an empty database, or add --force/);
     const forced = runCli(['db', 'copy', '--from', `sqlite:${file}`, '--to', url, '--force']);
     expect(forced.status).toBe(0);
     expect(forced.stdout).toContain('the counts of every kind of row match');
+  });
+
+  it('re-encrypts the tokens under AUTOSALON_SECRET_KEY when that is not the file\'s key, and says what is missing without the file\'s key', async () => {
+    const serviceKey = Buffer.alloc(32, 9);
+    const env = { AUTOSALON_SECRET_KEY: serviceKey.toString('base64') };
+    const url = await createTestDatabase();
+    const refused = runCli(['db', 'copy', '--from', `sqlite:${file}`, '--to', url], env);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain(`the tokens in ${file} are under another key than AUTOSALON_SECRET_KEY: to re-encrypt them under AUTOSALON_SECRET_KEY, give the file's key too, in AUTOSALON_SECRET_KEY_PREVIOUS`);
+    const r = runCli(['db', 'copy', '--from', `sqlite:${file}`, '--to', url], { ...env, AUTOSALON_SECRET_KEY_PREVIOUS: testKeys().current!.toString('base64') });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('The tokens were re-encrypted under the key in AUTOSALON_SECRET_KEY');
+    const store = await PostgresStore.open(url, { keys: { current: serviceKey, previous: [] } });
+    try {
+      expect(await store.getPortal('m1')).toMatchObject({ accessToken: 'secret-at', refreshToken: 'secret-rt', applicationToken: 'secret-app' });
+    } finally {
+      await store.close();
+    }
   });
 
   it('says what --from and --to take', () => {
@@ -137,6 +155,19 @@ describe('autosalon db copy', () => {
     expect(to.stderr).toContain('--to takes a PostgreSQL URL such as postgres://');
     const missing = runCli(['db', 'copy', '--from', `sqlite:${join(dir, 'none.sqlite')}`, '--to', 'postgres://x@127.0.0.1/db']);
     expect(missing.stderr).toContain('no database at');
+    const folder = runCli(['db', 'copy', '--from', `sqlite:${dir}`, '--to', 'postgres://x@127.0.0.1/db']);
+    expect(folder.stderr).toContain(`${dir} is a directory: --from takes the database file, e.g. sqlite:${dir}/service.sqlite`);
+    const notSqlite = runCli(['db', 'copy', '--from', `sqlite:${BIN}`, '--to', 'postgres://x@127.0.0.1/db']);
+    expect(notSqlite.stderr).toContain('not an SQLite file at all): point --from at the file');
+    // A password is never repeated, however malformed the URL around it.
+    const typo = runCli(['db', 'copy', '--from', `sqlite:${file}`, '--to', 'postgre://autosalon:s3cret@127.0.0.1/db']);
+    expect(typo.stderr).toContain('(got "postgre://autosalon:***@127.0.0.1/db")');
+    const oneSlash = runCli(['db', 'copy', '--from', `sqlite:${file}`, '--to', 'postgres:/autosalon:s3cret@127.0.0.1/db']);
+    expect(oneSlash.stderr).toContain('--to takes a PostgreSQL URL');
+    for (const r of [typo, oneSlash]) expect(r.stderr).not.toContain('s3cret');
+    // Without --to: AUTOSALON_DATABASE_URL, so the password stays off the command line.
+    const none = runCli(['db', 'copy', '--from', `sqlite:${file}`], { AUTOSALON_DATABASE_URL: undefined });
+    expect(none.stderr).toContain('say where to copy to: --to postgres://… or AUTOSALON_DATABASE_URL');
   });
 });
 
@@ -147,7 +178,7 @@ describe('autosalon db migrate', () => {
     expect(first.stderr).toBe('');
     expect(first.stdout).toMatch(/: ran 2 migrations: 0001-service-tables, job queue schema 24\./);
     const second = runCli(['db', 'migrate', '--lang', 'ru'], { AUTOSALON_DATABASE_URL: url });
-    expect(second.stdout).toMatch(/в актуальном состоянии \(выполнена 1 миграция; делать нечего\)/);
+    expect(second.stdout).toMatch(/в актуальном состоянии \(выполнены 2 миграции; делать нечего\)/);
   });
 
   it('takes over an SQLite file of an earlier version, and refuses one written by a newer version', () => {

@@ -44,6 +44,15 @@ describe('loadServiceConfig', () => {
     expect(message).toMatch(/AUTOSALON_PUBLIC_URL must be an http\(s\) URL/);
     expect(message).toMatch(/AUTOSALON_REST_BATCHING must be on or off/);
   });
+
+  it('takes a PostgreSQL URL with a host or a socket directory, and refuses a malformed one without repeating it', () => {
+    expect(loadServiceConfig({ AUTOSALON_DATABASE_URL: 'postgres://autosalon:pw@db.example.com:5432/autosalon' }).databaseUrl).toBe('postgres://autosalon:pw@db.example.com:5432/autosalon');
+    expect(loadServiceConfig({ AUTOSALON_DATABASE_URL: 'postgres://autosalon@/autosalon?host=/run/postgresql' }).databaseUrl).toBe('postgres://autosalon@/autosalon?host=/run/postgresql');
+    for (const url of ['postgres:/autosalon:s3cret@127.0.0.1/autosalon', 'postgres://autosalon:s3#cret@127.0.0.1/autosalon', 'mysql://autosalon:s3cret@db/x']) {
+      expect(() => loadServiceConfig({ AUTOSALON_DATABASE_URL: url })).toThrow(/AUTOSALON_DATABASE_URL must be a PostgreSQL URL such as .* # as %23/);
+      expect(() => loadServiceConfig({ AUTOSALON_DATABASE_URL: url })).not.toThrow(/s3/);
+    }
+  });
 });
 
 describe('the service log', () => {

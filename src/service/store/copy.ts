@@ -2,8 +2,9 @@
 // tokens, settings, the schedule (every job with its state; a running one waits again), what was observed of each
 // item, the idempotency keys, the re-call episodes and the to-dos asking for fields. Verified by counting the rows of
 // each kind on both sides; a dry run counts and checks without writing. The tokens stay encrypted: as they are when the
-// target has none yet (the service processes are then given the source's key), re-encrypted under the target's key
-// otherwise (both keys must be given).
+// target has none yet (the service processes are then given the source's key); re-encrypted under the target's key
+// when it has tokens, or under AUTOSALON_SECRET_KEY when that is set to another key (both keys must be given).
+import { tr } from '../../i18n/index.js';
 import { ConfigError } from '../config.js';
 import type { StoreRows, TableCounts } from './rows.js';
 import { setUpCipher, type SecretKeys } from './secrets.js';
@@ -16,8 +17,12 @@ export interface CopyOptions {
   dryRun?: boolean;
   /** Copy into a database that already holds state (rows with the same keys: the copy's portals win, the rest stay). */
   force?: boolean;
-  /** The keys the tokens are encrypted with (needed only when the target already has tokens under another key). */
+  /** Keys that may open the file's tokens and, when the target holds tokens under another key, the target's. */
   keys?: SecretKeys;
+  /** Where the target was given, for messages (--to, or AUTOSALON_DATABASE_URL). */
+  toSetting?: string;
+  /** The key the service processes will have (AUTOSALON_SECRET_KEY): the copied tokens are re-encrypted under it when it is not the file's. */
+  reencryptUnder?: Buffer;
 }
 
 export interface CopyCount { table: keyof TableCounts; source: number; target: number }
@@ -29,7 +34,7 @@ export interface CopyReport {
   /** Rows of each kind in the source, and in the target afterwards (before, in a dry run). */
   counts: CopyCount[];
   /** What became of the tokens. */
-  tokens: 'none' | 'copied encrypted' | 're-encrypted';
+  tokens: 'none' | 'copied encrypted' | 're-encrypted' | 're-encrypted under the given key';
   /** The target's schema had to be made (a dry run: would have to be). */
   newSchema: boolean;
   /** Every count in the target is what the copy should have left there. */
@@ -43,7 +48,7 @@ const EMPTY: TableCounts = { portals: 0, observations: 0, actions: 0, episodes: 
 export async function copyDatabase(options: CopyOptions): Promise<CopyReport> {
   const [{ SqliteStore }, { PostgresStore }, { describeDatabase }] = await Promise.all([import('./sqlite.js'), import('./postgres.js'), import('./describe.js')]);
   const target = describeDatabase(options.to);
-  const source = await SqliteStore.open(options.from, { readonly: true });
+  const source = await SqliteStore.open(options.from, { readonly: true, setting: '--from' });
   let rows: StoreRows;
   let sourceCounts: TableCounts;
   try {
@@ -60,7 +65,7 @@ export async function copyDatabase(options: CopyOptions): Promise<CopyReport> {
   let store: Awaited<ReturnType<typeof PostgresStore.open>> | undefined;
   let newSchema = false;
   try {
-    store = await PostgresStore.open(options.to, { migrate: !options.dryRun });
+    store = await PostgresStore.open(options.to, { migrate: !options.dryRun, setting: options.toSetting });
   } catch (error) {
     if (!(options.dryRun && error instanceof ConfigError && /migrations pending/.test(error.message))) throw error;
     newSchema = true;
@@ -69,23 +74,41 @@ export async function copyDatabase(options: CopyOptions): Promise<CopyReport> {
     const before = store ? await store.tableCounts() : EMPTY;
     const held = TABLES.filter((t) => before[t] > 0);
     if (held.length && !options.force) {
-      throw new ConfigError(`${target} already holds service state (${held.map((t) => `${before[t]} ${t}`).join(', ')}): copy into an empty database, `
+      const label = (table: keyof TableCounts) => tr().cli.db.copyTables[table] ?? table;
+      throw new ConfigError(`${target} already holds service state (${held.map((t) => `${label(t)}: ${before[t]}`).join(', ')}): copy into an empty database, `
         + 'or add --force to copy into this one (a portal of the copy replaces the one with the same member_id; other rows already there stay)');
     }
     const targetCheck = await store?.keyCheck();
-    let tokens: CopyReport['tokens'] = rows.keyCheck === undefined ? 'none' : 'copied encrypted';
-    if (rows.keyCheck !== undefined && targetCheck !== undefined && targetCheck !== rows.keyCheck) {
-      // The target's tokens are under its own key: the copied ones are re-encrypted under it (both keys must be given).
-      const keys = options.keys ?? { previous: [] };
-      const from = setUpCipher(rows.keyCheck, keys, options.from).cipher;
-      const to = setUpCipher(targetCheck, keys, target).cipher;
+    const sourceCheck = rows.keyCheck;
+    const keys = options.keys ?? { previous: [] };
+    let tokens: CopyReport['tokens'] = sourceCheck === undefined ? 'none' : 'copied encrypted';
+    // The key the copied tokens end up under: the target's, when it holds tokens already; else the key given for the
+    // service processes (AUTOSALON_SECRET_KEY) when it is not the file's; else the file's own (copied as they are).
+    const given = options.reencryptUnder;
+    const under = sourceCheck === undefined ? undefined
+      : targetCheck !== undefined ? (targetCheck !== sourceCheck ? 'target' : undefined)
+        : given && !opensWith(sourceCheck, given) ? 'given' : undefined;
+    if (sourceCheck !== undefined && under) {
+      const bothKeys = under === 'target'
+        ? `${target} holds tokens under its own key, so both keys are needed: ${target}'s in AUTOSALON_SECRET_KEY and ${options.from}'s in AUTOSALON_SECRET_KEY_PREVIOUS`
+        : `the tokens in ${options.from} are under another key than AUTOSALON_SECRET_KEY: to re-encrypt them under AUTOSALON_SECRET_KEY, give the file's key too, `
+          + 'in AUTOSALON_SECRET_KEY_PREVIOUS (an embedded install keeps it in secret.key in its state directory); or unset AUTOSALON_SECRET_KEY to copy them under their own key';
+      const cipherOf = (check: string | undefined) => {
+        try {
+          return setUpCipher(check, check === undefined ? { current: given, previous: [] } : keys, target);
+        } catch (error) {
+          throw error instanceof ConfigError ? new ConfigError(bothKeys) : error;
+        }
+      };
+      const from = cipherOf(sourceCheck).cipher;
+      const to = cipherOf(under === 'target' ? targetCheck : undefined);
       rows = {
-        ...rows, keyCheck: undefined,
+        ...rows, keyCheck: under === 'given' ? to.check : undefined,
         portals: rows.portals.map((p) => ({
-          ...p, ...Object.fromEntries(TOKEN_COLUMNS.map((c) => [c, to.encrypt(from.decrypt(p[c], `${p.member_id}|${c}`), `${p.member_id}|${c}`)])),
+          ...p, ...Object.fromEntries(TOKEN_COLUMNS.map((c) => [c, to.cipher.encrypt(from.decrypt(p[c], `${p.member_id}|${c}`), `${p.member_id}|${c}`)])),
         })),
       };
-      tokens = 're-encrypted';
+      tokens = under === 'target' ? 're-encrypted' : 're-encrypted under the given key';
     }
     if (options.dryRun || !store) {
       return { source: options.from, target, dryRun: true, counts: TABLES.map((table) => ({ table, source: sourceCounts[table], target: before[table] })), tokens, newSchema, verified: true };
@@ -98,5 +121,15 @@ export async function copyDatabase(options: CopyOptions): Promise<CopyReport> {
     return { source: options.from, target, dryRun: false, counts, tokens, newSchema, verified };
   } finally {
     await store?.close();
+  }
+}
+
+/** Whether `key` is the one a store's key check was written with. */
+function opensWith(check: string, key: Buffer): boolean {
+  try {
+    setUpCipher(check, { current: key, previous: [] }, '');
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -36,7 +36,7 @@ const QUEUED_CHANNEL = 'autosalon_jobs_queued';
 /** How often a process looks for portals whose jobs were left running by a process that is gone (ms). */
 const ORPHAN_CHECK_MS = 2_000;
 // pg-boss's schema version this code was written against (node_modules/pg-boss/version.json).
-const QUEUE_SCHEMA_VERSION = 24;
+export const QUEUE_SCHEMA_VERSION = 24;
 
 export interface PostgresStoreOptions {
   keys?: SecretKeys;
@@ -47,6 +47,8 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** Told when the connection holding this process's locks was lost: its portals may be served elsewhere meanwhile. */
   onLockLost?: (error: Error) => void;
+  /** Where the URL was given, for messages (default AUTOSALON_DATABASE_URL). */
+  setting?: string;
 }
 
 const S = PG_SCHEMA;
@@ -206,7 +208,7 @@ export class PostgresStore implements ServiceStore {
       client = await pool.connect();
     } catch (error) {
       await pool.end();
-      throw new ConfigError(`cannot connect to ${where} (${(error as Error).message}): check AUTOSALON_DATABASE_URL and that the server accepts connections`);
+      throw new ConfigError(`cannot connect to ${where} (${(error as Error).message}): check ${options.setting ?? 'AUTOSALON_DATABASE_URL'} and that the server accepts connections`);
     }
     const migrated: string[] = [];
     try {

@@ -26,6 +26,8 @@ export interface SqliteStoreOptions {
   keys?: SecretKeys;
   /** What a portal's settings start from (the service's environment): settings it never stored take these. */
   settingsDefaults?: PortalSettings;
+  /** Where the file was named, for messages (default: --db or AUTOSALON_DB). */
+  setting?: string;
 }
 
 /** The token columns, encrypted at rest. */
@@ -170,7 +172,7 @@ export class SqliteStore implements ServiceStore {
         if (version < SQLITE_MIGRATIONS.length) {
           // A setting points at the wrong file: said like any other wrong setting (no stack-trace hint in the CLI).
           throw new ConfigError(version < 0
-            ? `${file} is not an Autosalon service database (not an SQLite file at all): point --db or AUTOSALON_DB at the file "autosalon serve" writes`
+            ? `${file} is not an Autosalon service database (not an SQLite file at all): point ${options.setting ?? '--db or AUTOSALON_DB'} at the file "autosalon serve" writes`
             : `${file} is not an Autosalon service database (or was written by an older version): bring it up to date with "autosalon db migrate --db ${file}"`);
         }
       }
