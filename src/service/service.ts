@@ -299,6 +299,7 @@ async function openStore(config: ServiceConfig, log: Logger): Promise<ServiceSto
       keys, settingsDefaults: settingsDefaults(config),
       onLockLost: (error) => log.warn(`the database connection holding this process's locks was lost (${error.message}): other processes may take over its portals; it goes on with a new one`),
     });
+    if (store.tokensRotated) log.info('the tokens at rest were re-encrypted under AUTOSALON_SECRET_KEY: AUTOSALON_SECRET_KEY_PREVIOUS is no longer needed');
     return store;
   } catch (error) {
     if (error instanceof ConfigError) throw error;

@@ -46,10 +46,12 @@ describe('tokens at rest', () => {
     await expect(SqliteStore.open(file, { keys: { current: KEY_B, previous: [] } })).rejects.toThrow(/AUTOSALON_SECRET_KEY is not the key .* AUTOSALON_SECRET_KEY_PREVIOUS/);
     await expect(SqliteStore.open(file, { keys: { previous: [] } })).rejects.toThrow(/holds encrypted tokens, but no secret key was given/);
     store = await SqliteStore.open(file, { keys: { current: KEY_B, previous: [KEY_A] } });
+    expect(store.tokensRotated).toBe(true);
     expect(await store.getPortal('m1')).toMatchObject({ accessToken: 'at-1', refreshToken: 'rt-1', applicationToken: 'app-1' });
     await store.close();
     // Rotated: the new key alone reads it, the old one no longer does.
     store = await SqliteStore.open(file, { keys: { current: KEY_B, previous: [] } });
+    expect(store.tokensRotated).toBe(false);
     expect(await store.getPortal('m1')).toMatchObject({ applicationToken: 'app-1' });
     await store.close();
     await expect(SqliteStore.open(file, { keys: { current: KEY_A, previous: [] } })).rejects.toThrow(/is not the key/);

@@ -333,6 +333,11 @@ describe('the PostgreSQL store: migrations and several processes on one database
     // At rest the tokens are ciphertext.
     const [row] = await sql<{ access_token: string }>('SELECT access_token FROM autosalon.portals');
     expect(row.access_token).toMatch(/^v1\./);
+    // A rotation: the new key with the old one as previous re-encrypts once, and says so.
+    const rotating = await open({ keys: { current: Buffer.alloc(32, 9), previous: [testKeys().current!] } });
+    expect(rotating.tokensRotated).toBe(true);
+    expect(await rotating.getPortal(portal().memberId)).toMatchObject({ accessToken: portal().accessToken });
+    expect((await open({ keys: { current: Buffer.alloc(32, 9), previous: [] } })).tokensRotated).toBe(false);
   });
 
   it('a portal is served by one process at a time; another process takes its running jobs over at once when that one dies', async () => {

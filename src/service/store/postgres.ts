@@ -249,6 +249,8 @@ export class PostgresStore implements ServiceStore {
     }
   }
 
+  tokensRotated = false;
+
   /** As SqliteStore's: a database without encrypted tokens takes the key given; a rotation re-encrypts in one transaction. */
   private async setUpTokens(client: pg.PoolClient, keys: SecretKeys): Promise<void> {
     await client.query('BEGIN');
@@ -260,6 +262,7 @@ export class PostgresStore implements ServiceStore {
       const setup = setUpCipher(stored, { ...keys, generate: undefined }, this.where);
       this.cipher = setup.cipher;
       if (setup.rewrite) {
+        this.tokensRotated = stored !== undefined;
         const previous = stored === undefined ? undefined : setup.cipher;
         const rows = (await client.query<Pick<PortalRow, 'member_id' | TokenColumn>>(`SELECT member_id, ${TOKEN_COLUMNS.join(', ')} FROM ${S}.portals FOR UPDATE`)).rows;
         for (const row of rows) {

@@ -200,11 +200,14 @@ export class SqliteStore implements ServiceStore {
    * Takes the secret keys: a database without encrypted tokens yet (new, or from before encryption) has them
    * encrypted now; one under an older key (rotation) is re-encrypted with the current one, in one transaction.
    */
+  tokensRotated = false;
+
   private setUpTokens(keys: SecretKeys, readonly: boolean): void {
     const stored = this.db.prepare<[], { value: string }>(`SELECT value FROM meta WHERE key = 'key_check'`).get()?.value;
     const setup = setUpCipher(stored, readonly ? { ...keys, generate: undefined } : keys, this.file);
     this.cipher = setup.cipher;
     if (!setup.rewrite) return;
+    this.tokensRotated = stored !== undefined;
     if (readonly) throw new ConfigError(`the tokens in ${this.file} must be re-encrypted with the new key: start "autosalon serve" on it once`);
     const previous = stored === undefined ? undefined : setup.cipher;
     this.db.transaction(() => {

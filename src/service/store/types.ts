@@ -187,6 +187,8 @@ export interface ClaimScope {
 export type ExclusiveWork = 'sweep' | 'install';
 
 export interface ServiceStore {
+  /** Opening re-encrypted the tokens under the current key (a rotation): the previous key is no longer needed. */
+  readonly tokensRotated: boolean;
   // ---- portals
   savePortal(portal: PortalRecord): Promise<void>;
   /** The portal with its tokens. */
