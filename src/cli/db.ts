@@ -24,6 +24,7 @@ function renderCopy(r: CopyReport): string {
   const widths = t.copyHeader.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
   const out = [line(t.copyHeader), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line), ''];
+  if (r.replaces.length) out.push(t.replaces(r.dryRun, r.replaces));
   if (r.dryRun) out.push(t.dryRun(r.target, r.newSchema));
   else out.push(r.verified ? t.copied(r.source, r.target) : t.notVerified(r.target));
   if (!r.dryRun && r.tokens === 'copied encrypted') out.push(t.tokensCopied);

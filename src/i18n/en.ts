@@ -479,6 +479,7 @@ export const en = {
         portals: 'portals', jobsQueued: 'jobs waiting (running ones wait again)', jobsDone: 'jobs done', jobsFailed: 'jobs failed (dead letters)',
         dedupeKeys: 'dedupe keys of jobs', observations: 'items observed', actions: 'idempotency keys', episodes: 're-call episodes', requirements: 'to-dos asking for fields',
       } as Record<string, string>,
+      replaces: (dryRun: boolean, domains: string[]) => `${dryRun ? 'Would replace' : 'Replaced'} the target's ${domains.length === 1 ? 'portal' : `${domains.length} portals`} that the file has too, with ${domains.length === 1 ? 'its' : 'their'} settings and tokens as the file has them: ${domains.join(', ')}.`,
       dryRun: (target: string, newSchema: boolean) => `Dry run: nothing was written to ${target}${newSchema ? ' (its schema would be made first)' : ''}; the counts above are what would be copied and what it holds now.`,
       copied: (source: string, target: string) => `Copied ${source} into ${target}; the counts of every kind of row match.`,
       notVerified: (target: string) => `The copy into ${target} does not match its source in the counts above: look into it before starting the service on it.`,

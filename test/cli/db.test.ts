@@ -123,8 +123,12 @@ describe('autosalon db copy', () => {
     const again = runCli(['db', 'copy', '--from', `sqlite:${file}`, '--to', url]);
     expect(again.status).toBe(1);
     expect(again.stderr).toMatch(/already holds service state \(portals: 2, jobs waiting \(running ones wait again\): 3, .*\): copy into an empty database, or add --force/);
+    // What a forced copy would replace is said before it is done.
+    const looking = runCli(['db', 'copy', '--from', `sqlite:${file}`, '--to', url, '--force', '--dry-run']);
+    expect(looking.stdout).toContain('Would replace the target\'s 2 portals that the file has too, with their settings and tokens as the file has them: autoservice.bitrix24.ru, wash.bitrix24.ru.');
     const forced = runCli(['db', 'copy', '--from', `sqlite:${file}`, '--to', url, '--force']);
     expect(forced.status).toBe(0);
+    expect(forced.stdout).toContain('Replaced the target\'s 2 portals');
     expect(forced.stdout).toContain('the counts of every kind of row match');
   });
 

@@ -40,6 +40,7 @@ const SAMPLES: Record<string, unknown[]> = {
   'savedPlan.stepNew': ['create', 'stage X', 'sort 10'],
   'cli.portalBusy': ['QUERY_LIMIT_EXCEEDED', 'batch', 2, 500],
   'cli.db.migrated': ['postgres://autosalon@db/autosalon', ['0001-service-tables', 'job queue schema 24']],
+  'cli.db.replaces': [true, ['a.bitrix24.ru', 'b.bitrix24.ru']],
 };
 
 /** Every message as text: a function is called with its sample, else with 3s (counts), else with "X"s. */

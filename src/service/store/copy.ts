@@ -39,6 +39,8 @@ export interface CopyReport {
   newSchema: boolean;
   /** Every count in the target is what the copy should have left there. */
   verified: boolean;
+  /** Domains of the target's portals the copy replaces (--force): their settings and tokens become the file's. */
+  replaces: string[];
 }
 
 const TABLES: (keyof TableCounts)[] = ['portals', 'jobsQueued', 'jobsDone', 'jobsFailed', 'dedupeKeys', 'observations', 'actions', 'episodes', 'requirements'];
@@ -78,6 +80,9 @@ export async function copyDatabase(options: CopyOptions): Promise<CopyReport> {
       throw new ConfigError(`${target} already holds service state (${held.map((t) => `${label(t)}: ${before[t]}`).join(', ')}): copy into an empty database, `
         + 'or add --force to copy into this one (a portal of the copy replaces the one with the same member_id; other rows already there stay)');
     }
+    // A forced copy replaces the target's portals that the file has too (their settings and tokens become the file's).
+    const theirs = new Set(store && held.length ? (await store.listPortals()).map((p) => p.memberId) : []);
+    const replaces = rows.portals.filter((p) => theirs.has(p.member_id)).map((p) => p.domain);
     const targetCheck = await store?.keyCheck();
     const sourceCheck = rows.keyCheck;
     const keys = options.keys ?? { previous: [] };
@@ -111,14 +116,14 @@ export async function copyDatabase(options: CopyOptions): Promise<CopyReport> {
       tokens = under === 'target' ? 're-encrypted' : 're-encrypted under the given key';
     }
     if (options.dryRun || !store) {
-      return { source: options.from, target, dryRun: true, counts: TABLES.map((table) => ({ table, source: sourceCounts[table], target: before[table] })), tokens, newSchema, verified: true };
+      return { source: options.from, target, dryRun: true, counts: TABLES.map((table) => ({ table, source: sourceCounts[table], target: before[table] })), tokens, newSchema, verified: true, replaces };
     }
     await store.importRows(rows);
     const after = await store.tableCounts();
     const counts = TABLES.map((table) => ({ table, source: sourceCounts[table], target: after[table] }));
     // Into an empty database every count is the source's; into one with rows, at least the source's.
     const verified = counts.every((c) => (held.length ? c.target >= c.source : c.target === c.source));
-    return { source: options.from, target, dryRun: false, counts, tokens, newSchema, verified };
+    return { source: options.from, target, dryRun: false, counts, tokens, newSchema, verified, replaces };
   } finally {
     await store?.close();
   }
