@@ -413,6 +413,19 @@ export class PortalClient {
     }
     // A batch is repeatable after a lost answer only when every command in it is a read.
     const allReads = keys.every((key) => isReadMethod(commands[key].method));
+    // A command refused by a limit (QUERY_LIMIT_EXCEEDED, OPERATION_TIME_LIMIT) was not executed: a batch of reads is
+    // asked again whole after a wait, as a refused call would be. Writes are left to the caller (their own keys).
+    for (let attempt = 1; ; attempt++) {
+      const answer = await this.batchOnce(commands, cmd, allReads, options);
+      const limited = allReads ? Object.values(answer.errors).find((e) => e.isRateLimit) : undefined;
+      if (!limited || attempt > this.retry.limitAttempts) return answer;
+      const ms = Math.min(this.retry.maxDelayMs, this.retry.minDelayMs * 2 ** (attempt - 1));
+      this.options.onWait?.({ method: limited.method, code: limited.code, attempt, ms });
+      await sleep(ms);
+    }
+  }
+
+  private async batchOnce(commands: Record<string, BatchCommand>, cmd: Record<string, string>, allReads: boolean, options: { halt?: boolean }): Promise<BatchResult> {
     const { result } = await this.request<{
       result: Record<string, unknown> | unknown[];
       result_error: Record<string, { error: string; error_description: string }> | unknown[];

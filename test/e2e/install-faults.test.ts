@@ -56,6 +56,18 @@ describe('installing through a storm of injected REST faults', () => {
     expect((await verifyPortal(client(), { stateDir, template })).drift).toEqual([]);
   });
 
+  it('a read refused inside a batch by the method\'s operating-time limit (429) is asked again after a wait, not a failed run', async () => {
+    const { emulator, stateDir, client } = await portal();
+    emulator.control.setFaults({ rest429Next: 2 });
+    const report = await runInstall(client(), { tier: 'crm_plus', stateDir, template });
+    expect(emulator.control.stats().injected429).toBe(2);
+    expect(report.failed).toEqual([]);
+    expect(report.converged).toBe(true);
+    emulator.control.setFaults({ rest429Next: 1 });
+    expect((await verifyPortal(client(), { stateDir, template })).drift).toEqual([]);
+    expect(emulator.control.stats().injected429).toBe(3);
+  });
+
   it('with answers lost after the work was done, the creates are found again and never sent twice', async () => {
     const { emulator, stateDir, client } = await portal();
     emulator.control.setFaults({ lostAnswerRate: 0.25, seed: 3 });
