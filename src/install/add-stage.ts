@@ -5,6 +5,7 @@ import { LostResponseError, type PortalClient } from '../portal/client.js';
 import { readSnapshot, readStatuses, type StatusRow } from '../portal/snapshot.js';
 import { tr } from '../i18n/index.js';
 import { LEADS_PIPELINE, type Template } from '../template/model.js';
+import { MAX_DEAL_STAGE_CODE, MAX_LEAD_STATUS_ID } from '../template/validate.js';
 import { sameName, SORT_STEP } from './desired.js';
 import { InstallError, type Ledger, type LocalAddition } from './model.js';
 import { dealStageEntity, keys, LEAD_STATUS_ENTITY, sameNamedCategory, stagePrefix } from './plan.js';
@@ -57,9 +58,12 @@ export function stageCodeFromName(name: string, taken: ReadonlySet<string>, pref
   }
 }
 
-/** The server's limit on a new STATUS_ID without its prefix (validateStatusId): leads 21, deal stages 30 − prefix − 8. */
+/**
+ * The longest code of a new stage without its prefix: the server's limit (validateStatusId: leads 21, deal stages
+ * 30 − prefix − 8), and no longer than a template takes, so that `export` of the portal stays a valid template.
+ */
 export function maxStageCode(prefix: string, leads: boolean): number {
-  return leads ? 21 : 30 - prefix.length - 8;
+  return leads ? MAX_LEAD_STATUS_ID : Math.min(30 - prefix.length - 8, MAX_DEAL_STAGE_CODE);
 }
 
 /** Why a name cannot be a stage name, or undefined when it can. */

@@ -7,9 +7,9 @@ import type { ActionDef, CrmEntity, FieldDef } from './schema.js';
 /** The spec's contract: FIELD_NAME including UF_CRM_ is at most 20 characters. */
 export const MAX_FIELD_NAME = 20;
 /** Lead STATUS_ID limit of the server (validateStatusId). */
-const MAX_LEAD_STATUS_ID = 21;
+export const MAX_LEAD_STATUS_ID = 21;
 /** Deal stage limit without the C{id}: prefix is 30 − prefix − 8; 17 keeps room for category ids up to 999. */
-const MAX_DEAL_STAGE_CODE = 17;
+export const MAX_DEAL_STAGE_CODE = 17;
 const STATUS_ID_CHARS = /^[A-Z0-9_]+$/;
 
 interface PipelineSource { source: SourceFile; code: string }
