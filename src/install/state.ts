@@ -12,6 +12,10 @@ import { tr } from '../i18n/index.js';
 import { LANGUAGES } from '../template/constants.js';
 import { InstallError, type Ledger, type LedgerObject, type StepAction, type StepKind } from './model.js';
 
+// The ledger, journals and backups describe a client's CRM: only the user who runs the installer reads them.
+const PRIVATE_DIR = 0o700;
+const PRIVATE_FILE = 0o600;
+
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.AUTOSALON_STATE_DIR || '.autosalon');
 }
@@ -84,7 +88,7 @@ export interface BackupFile {
 
 function writeAtomic(path: string, data: unknown): void {
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(data, null, 2)}\n`);
+  writeFileSync(tmp, `${JSON.stringify(data, null, 2)}\n`, { mode: PRIVATE_FILE });
   renameSync(tmp, path);
 }
 
@@ -139,11 +143,11 @@ export class PortalState {
    * batches). A lock left by a process that no longer runs is taken over. Returns the release function.
    */
   lock(what: string): () => void {
-    mkdirSync(dirname(this.lockFile), { recursive: true });
+    mkdirSync(dirname(this.lockFile), { recursive: true, mode: PRIVATE_DIR });
     const mine = JSON.stringify({ pid: process.pid, host: hostname(), what, since: new Date().toISOString() });
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        writeFileSync(this.lockFile, mine, { flag: 'wx' });
+        writeFileSync(this.lockFile, mine, { flag: 'wx', mode: PRIVATE_FILE });
         return () => rmSync(this.lockFile, { force: true });
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -186,7 +190,7 @@ export class PortalState {
   }
 
   saveLedger(ledger: Ledger): void {
-    mkdirSync(this.dir, { recursive: true });
+    mkdirSync(this.dir, { recursive: true, mode: PRIVATE_DIR });
     writeAtomic(this.ledgerFile, { ...ledger, updatedAt: new Date().toISOString() });
   }
 
@@ -200,7 +204,7 @@ export class PortalState {
   }
 
   writeJournal(journal: Journal): void {
-    mkdirSync(this.dir, { recursive: true });
+    mkdirSync(this.dir, { recursive: true, mode: PRIVATE_DIR });
     writeAtomic(this.journalFile, journal);
   }
 
@@ -217,7 +221,7 @@ export class PortalState {
   }
 
   writeBackup(path: string, backup: BackupFile): void {
-    mkdirSync(this.backupDir, { recursive: true });
+    mkdirSync(this.backupDir, { recursive: true, mode: PRIVATE_DIR });
     writeAtomic(path, backup);
   }
 

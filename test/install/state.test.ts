@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -20,6 +20,13 @@ describe('local state of a portal', () => {
     ledger.lang = 'en';
     state.saveLedger(ledger);
     expect(state.loadLedger(portal)).toMatchObject({ lang: 'en', objects: { 'category:repair': { created: true, id: 5 } } });
+    // A client's CRM configuration: readable by the user who runs the installer only, whatever the umask.
+    expect(statSync(state.dir).mode & 0o777).toBe(0o700);
+    expect(statSync(state.ledgerFile).mode & 0o777).toBe(0o600);
+    const backup = join(state.backupDir, '2026-01-01T00-00-00-000Z.json');
+    state.writeBackup(backup, { portal: '', createdAt: '', template: '', tier: '', lang: 'ru', objects: [] });
+    expect(statSync(state.backupDir).mode & 0o777).toBe(0o700);
+    expect(statSync(backup).mode & 0o777).toBe(0o600);
   });
 
   it('says which file is damaged and what to do, instead of starting over silently', () => {
