@@ -155,6 +155,7 @@ export const en = {
     kept: (count: number) => `Kept ${n(count, 'element', 'elements')} of the portal that the template does not know.`,
     failed: (count: number) => `Failed (${count}):`,
     matches: 'The portal now matches the template.',
+    matchesButEdits: (edits: number) => `The portal now matches the template, except ${n(edits, 'edit', 'edits')} by people kept at your request (--keep-edits; verify lists them).`,
     doesNotMatch: 'The portal does not match the template yet: see what was skipped or failed above (autosalon verify lists every difference).',
     backup: (file: string) => `Backup: ${file}`,
     state: (dir: string) => `State: ${dir}`,

@@ -171,7 +171,7 @@ function emptyReport(client: PortalClient, template: Template, stateDir: string)
   return {
     portal: client.origin, mode: client.mode, tier: '', tierSource: '', lang: 'ru', template: `${template.code} ${template.version}`,
     dryRun: false, cancelled: false, interrupted: false, resumed: false, created: 0, updated: 0, deleted: 0, unchanged: 0,
-    skipped: [], kept: [], failed: [], changes: [], httpRequests: 0, rounds: 0, converged: false, stateDir,
+    skipped: [], editsKept: 0, kept: [], failed: [], changes: [], httpRequests: 0, rounds: 0, converged: false, stateDir,
     plan: undefined as unknown as Plan, differences: [],
   };
 }
@@ -443,6 +443,7 @@ async function install(client: PortalClient, options: InstallOptions, fullTempla
   const final = lastPlan ?? report.plan;
   if (final) {
     report.skipped = final.steps.filter((s) => s.action === 'skip' && !failedForGood.has(s.key)).map(noteOf);
+    report.editsKept = final.steps.filter((s) => s.editKept).length;
     report.kept = keptElements(final);
   }
   for (const [key, reason] of failedForGood) report.failed.push({ object: key, reason });

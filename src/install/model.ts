@@ -122,6 +122,8 @@ export interface InstallReport {
   deleted: number;
   unchanged: number;
   skipped: ObjectNote[];
+  /** People's edits left as they are at the user's request (--keep-edits): the portal differs from the template there. */
+  editsKept: number;
   kept: ObjectNote[];
   failed: ObjectNote[];
   /** Every change made, in order. */

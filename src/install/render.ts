@@ -172,7 +172,9 @@ export function renderSummary(report: InstallReport, style: Style = PLAIN): stri
     out.push(style.bad(t.failed(report.failed.length)));
     for (const f of report.failed) out.push(`  ${style.bad('x')} ${f.reason || f.object}`);
   }
-  if (!report.interrupted) out.push(report.converged ? style.good(t.matches) : style.bad(t.doesNotMatch));
+  if (!report.interrupted) {
+    out.push(!report.converged ? style.bad(t.doesNotMatch) : report.editsKept ? style.good(t.matchesButEdits(report.editsKept)) : style.good(t.matches));
+  }
   if (report.backupFile) out.push(t.backup(report.backupFile));
   out.push(t.state(report.stateDir));
   return out.join('\n');
