@@ -4,7 +4,7 @@ import { tr } from '../i18n/index.js';
 import type { Plan } from '../install/model.js';
 import { UserError } from './errors.js';
 import { parseInteger, parseLang } from './options.js';
-import { addTargetOptions, timeoutOf, type TargetFlags } from './target.js';
+import { addTargetOptions, targetArgs, timeoutOf, type TargetFlags } from './target.js';
 
 export interface InstallFlags extends TargetFlags {
   tier?: string;
@@ -126,7 +126,7 @@ export async function installAction(flags: InstallFlags): Promise<void> {
         ...(report.plan.publicUrl ? { publicUrl: report.plan.publicUrl } : {}),
         steps: saved.savedSteps(report.plan),
       });
-      human(t.planSaved(file));
+      human(t.planSaved(file, ['autosalon apply', file, ...targetArgs(flags)].join(' ')));
     } else human(render.renderSummary(report, style));
     if (flags.json) console.log(JSON.stringify(render.reportJson(report)));
     if (report.interrupted) process.exitCode = 130;

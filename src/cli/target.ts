@@ -32,6 +32,18 @@ export interface TargetFlags {
   timeoutMs?: string;
 }
 
+/** The target and state flags of a suggested command, as this run was given them (never a secret: placeholders). */
+export function targetArgs(flags: TargetFlags): string[] {
+  const parts: string[] = [];
+  if (flags.webhook) parts.push(tr().cli.webhookPlaceholder);
+  if (flags.memberId) parts.push(`--member-id ${flags.memberId}`);
+  if (flags.domain) parts.push(`--domain ${flags.domain}`);
+  if (flags.accessToken || flags.refreshToken || flags.tokensStdin) parts.push('--tokens-stdin');
+  if (flags.publicUrl) parts.push(`--public-url ${flags.publicUrl}`);
+  if (flags.template) parts.push(`--template ${flags.template}`);
+  if (flags.stateDir) parts.push(`--state-dir ${flags.stateDir}`);
+  return parts;
+}
 
 /** --timeout-ms: how long a request may go unanswered (1 s to 10 min). */
 export function timeoutOf(flags: Pick<TargetFlags, 'timeoutMs'>): number | undefined {

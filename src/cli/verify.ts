@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { tr } from '../i18n/index.js';
 import { parseLang } from './options.js';
-import { addTargetOptions, type TargetFlags } from './target.js';
+import { addTargetOptions, targetArgs, type TargetFlags } from './target.js';
 
 interface VerifyFlags extends TargetFlags { tier?: string; plan?: string; lang?: string; json?: boolean; detailedExitcode?: boolean }
 
@@ -21,13 +21,7 @@ export function register(program: Command): void {
 export function fixCommand(flags: VerifyFlags, tier: string, lang: string): string {
   const parts = ['autosalon install', `--tier ${tier}`];
   if (flags.lang) parts.push(`--lang ${lang}`);
-  if (flags.webhook) parts.push(tr().cli.webhookPlaceholder);
-  if (flags.memberId) parts.push(`--member-id ${flags.memberId}`);
-  if (flags.domain) parts.push(`--domain ${flags.domain}`);
-  if (flags.accessToken || flags.refreshToken || flags.tokensStdin) parts.push('--tokens-stdin');
-  if (flags.publicUrl) parts.push(`--public-url ${flags.publicUrl}`);
-  if (flags.template) parts.push(`--template ${flags.template}`);
-  if (flags.stateDir) parts.push(`--state-dir ${flags.stateDir}`);
+  parts.push(...targetArgs(flags));
   return parts.join(' ');
 }
 
