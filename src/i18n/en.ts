@@ -297,6 +297,7 @@ export const en = {
     noSuchStage: (after: string, pipeline: string, list: string) => `no stage "${after}" in ${pipeline}; its stages are: ${list}`,
     exists: (pipeline: string, name: string, id: string) => `${pipeline} already has a stage ${q(name)} (${id}); nothing was added`,
     lostNotAdded: 'the portal did not answer and the stage is not there: nothing was added, run the same command again',
+    stageNameEmpty: (pipeline: string, list: string) => `say which support stage of ${pipeline} to remove: --stage NAME (support stages: ${list})`,
     notSupportStage: (stage: string, pipeline: string, list: string) =>
       `"${stage}" is not a support stage of ${pipeline}: remove-stage removes only stages added with add-stage (${list}); the template's own stages come and go with install and uninstall`,
     noneAdded: 'none was added there',

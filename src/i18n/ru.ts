@@ -305,6 +305,7 @@ export const ru: Messages = {
     noSuchStage: (after, pipeline, list) => `в ${pipeline} нет стадии «${after}»; её стадии: ${list}`,
     exists: (pipeline, name, id) => `в ${pipeline} уже есть стадия ${q(name)} (${id}); ничего не добавлено`,
     lostNotAdded: 'портал не ответил, и стадии нет: ничего не добавлено, запустите ту же команду снова',
+    stageNameEmpty: (pipeline, list) => `укажите, какую вспомогательную стадию ${pipeline} удалить: --stage НАЗВАНИЕ (вспомогательные стадии: ${list})`,
     notSupportStage: (stage, pipeline, list) =>
       `«${stage}» — не стадия поддержки в ${pipeline}: remove-stage удаляет только стадии, добавленные через add-stage (${list}); стадии шаблона появляются и уходят с install и uninstall`,
     noneAdded: 'там их не добавляли',

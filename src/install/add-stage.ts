@@ -186,10 +186,12 @@ async function removeStageLocked(client: PortalClient, options: RemoveStageOptio
   const ledger = state.loadLedger({ key: client.portalKey, origin: client.origin, mode: client.mode });
   const additions = ledger.localAdditions.filter((a) => a.pipeline === options.pipeline);
   const wanted = options.stage.trim();
+  const supportStages = additions.length ? additions.map((a) => tr().quote(a.name)).join(', ') : t.noneAdded;
+  if (!wanted) throw new InstallError(t.stageNameEmpty(options.pipeline, supportStages));
   const addition = additions.find((a) => sameName(a.name, wanted) || a.statusId.toUpperCase() === wanted.toUpperCase()
     || a.statusId.toUpperCase().endsWith(`:${wanted.toUpperCase()}`));
   if (!addition) {
-    throw new InstallError(t.notSupportStage(wanted, options.pipeline, additions.length ? additions.map((a) => tr().quote(a.name)).join(', ') : t.noneAdded));
+    throw new InstallError(t.notSupportStage(wanted, options.pipeline, supportStages));
   }
   const start = client.httpRequests;
   const leads = options.pipeline === LEADS_PIPELINE;

@@ -142,6 +142,7 @@ describe('remove-stage', () => {
     const deal = await call<number>(emulator, 'crm.deal.add', { fields: { TITLE: 'Сделка', CATEGORY_ID: repair.id, STAGE_ID: `C${repair.id}:SUSHKA` } });
     await expect(removeStage(client(), { pipeline: 'repair', stage: 'Сушка', stateDir, template })).rejects.toThrow(/"Сушка" holds 1 deal: move them to another stage first; nothing was removed/);
     await expect(removeStage(client(), { pipeline: 'repair', stage: 'Анализ авто', stateDir, template })).rejects.toThrow(/"Анализ авто" is not a support stage of repair: remove-stage removes only stages added with add-stage \("Сушка"\)/);
+    await expect(removeStage(client(), { pipeline: 'repair', stage: ' ', stateDir, template })).rejects.toThrow('say which support stage of repair to remove: --stage NAME (support stages: "Сушка")');
     await call(emulator, 'crm.deal.delete', { id: deal });
     const dry = await removeStage(client(), { pipeline: 'repair', stage: 'SUSHKA', stateDir, template, dryRun: true });
     expect(dry).toMatchObject({ dryRun: true, name: 'Сушка' });
