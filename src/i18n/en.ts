@@ -338,6 +338,7 @@ export const en = {
     colResult: 'result',
     result: { 'done': 'done', 'dry-run': 'planned', 'changes-left': 'not finished', 'needs-consent': 'needs --yes', 'failed': 'failed' } as Record<'done' | 'dry-run' | 'changes-left' | 'needs-consent' | 'failed', string>,
     total: (done: number, total: number) => `${done} of ${n(total, 'portal', 'portals')} done.`,
+    totalPlanned: (planned: number, total: number) => `Dry run: ${planned} of ${n(total, 'portal', 'portals')} planned; nothing was changed.`,
   },
 
   template: {

@@ -346,6 +346,7 @@ export const ru: Messages = {
     colResult: 'итог',
     result: { 'done': 'готово', 'dry-run': 'план составлен', 'changes-left': 'не закончено', 'needs-consent': 'нужен --yes', 'failed': 'ошибка' },
     total: (done, total) => `Готово: ${done} из ${n(total, 'портала', 'порталов', 'порталов')}.`,
+    totalPlanned: (planned, total) => `Пробный прогон: спланировано ${planned} из ${n(total, 'портала', 'порталов', 'порталов')}; ничего не изменено.`,
   },
 
   template: {

@@ -169,6 +169,7 @@ export function renderFleet(rows: FleetRow[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (i === head.length - 1 ? 0 : b[i].length))));
   const numeric = new Set([2, 3, 4, 5, 6, 7]);
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
+  const dryRun = rows.some((r) => r.result === 'dry-run');
   const done = rows.filter((r) => r.result === 'done' || r.result === 'dry-run').length;
-  return [line(head), ...body.map(line), '', t.total(done, rows.length)].join('\n');
+  return [line(head), ...body.map(line), '', dryRun ? t.totalPlanned(done, rows.length) : t.total(done, rows.length)].join('\n');
 }

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/index.js';
+import { renderFleet, type FleetRow } from '../../src/install/fleet.js';
 import { PortalState } from '../../src/install/state.js';
 import { startTestEmulator } from '../helpers/emulator.js';
 import { runCliAsync } from '../install/cli-run.js';
@@ -68,5 +69,14 @@ describe('autosalon install --portals', () => {
     expect(out.portals.map((p: { name: string; result: string; created: number }) => `${p.name} ${p.result} ${p.created}`))
       .toEqual(['client-a done 0', 'client-b done 0', 'client-c done 0', 'client-d failed 0', 'client-e done 0']);
     expect(out.portals[0].requests).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('the fleet table', () => {
+  const row = (name: string, result: FleetRow['result']): FleetRow => ({ name, portal: name, tier: 'crm_plus', created: 0, updated: 0, deleted: 0, kept: 64, skipped: 0, requests: 1, ms: 100, result });
+
+  it('says a dry run planned the portals and changed nothing, not that they are done', () => {
+    expect(renderFleet([row('a', 'dry-run'), row('b', 'dry-run'), row('c', 'failed')])).toMatch(/\nDry run: 2 of 3 portals planned; nothing was changed\.$/);
+    expect(renderFleet([row('a', 'done'), row('b', 'failed')])).toMatch(/\n1 of 2 portals done\.$/);
   });
 });
