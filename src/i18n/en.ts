@@ -337,6 +337,7 @@ export const en = {
     colTime: 'time',
     colResult: 'result',
     result: { 'done': 'done', 'dry-run': 'planned', 'changes-left': 'not finished', 'needs-consent': 'needs --yes', 'failed': 'failed' } as Record<'done' | 'dry-run' | 'changes-left' | 'needs-consent' | 'failed', string>,
+    listedTwice: (file: string, first: string, second: string, portal: string) => `${file}: ${first} and ${second} are the same portal (${portal}); list each portal once`,
     total: (done: number, total: number) => `${done} of ${n(total, 'portal', 'portals')} done.`,
     totalPlanned: (planned: number, total: number) => `Dry run: ${planned} of ${n(total, 'portal', 'portals')} planned; nothing was changed.`,
   },

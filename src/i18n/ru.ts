@@ -345,6 +345,7 @@ export const ru: Messages = {
     colTime: 'время',
     colResult: 'итог',
     result: { 'done': 'готово', 'dry-run': 'план составлен', 'changes-left': 'не закончено', 'needs-consent': 'нужен --yes', 'failed': 'ошибка' },
+    listedTwice: (file, first, second, portal) => `${file}: ${first} и ${second} — один и тот же портал (${portal}); укажите каждый портал один раз`,
     total: (done, total) => `Готово: ${done} из ${n(total, 'портала', 'порталов', 'порталов')}.`,
     totalPlanned: (planned, total) => `Пробный прогон: спланировано ${planned} из ${n(total, 'портала', 'порталов', 'порталов')}; ничего не изменено.`,
   },

@@ -46,13 +46,19 @@ export function readFleetFile(file: string, env: NodeJS.ProcessEnv = process.env
   }
   const entries = Array.isArray(parsed.data) ? parsed.data : parsed.data.portals;
   if (!entries.length) throw new InstallError(t.empty(file));
+  const seen = new Map<string, string>();
   return entries.map((e, i) => {
-    const where = `${file}: portals[${i}]`;
+    const where = `${file}: portals[${i}]${e.name ? ` (${e.name})` : ''}`;
     const kinds = [e.webhook, e.webhookEnv, e.memberId].filter(Boolean).length;
     if (kinds !== 1) throw new InstallError(t.oneTarget(where));
     if (e.webhookEnv && !env[e.webhookEnv]) throw new InstallError(t.envMissing(where, e.webhookEnv));
     const webhook = e.webhook ?? (e.webhookEnv ? env[e.webhookEnv] : undefined);
     const name = e.name ?? (webhook ? safeHost(webhook) : e.memberId!);
+    // One portal listed twice would race itself for its own lock: refused before anything runs.
+    const portal = webhook ? safeHost(webhook) : `member ${e.memberId}`;
+    const first = seen.get(portal);
+    if (first !== undefined) throw new InstallError(t.listedTwice(file, first, name, portal));
+    seen.set(portal, name);
     return { ...e, webhook, name };
   });
 }

@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import { renderFleet, type FleetRow } from '../../src/install/fleet.js';
+import { readFleetFile, renderFleet, type FleetRow } from '../../src/install/fleet.js';
 import { PortalState } from '../../src/install/state.js';
 import { startTestEmulator } from '../helpers/emulator.js';
 import { runCliAsync } from '../install/cli-run.js';
@@ -78,5 +78,14 @@ describe('the fleet table', () => {
   it('says a dry run planned the portals and changed nothing, not that they are done', () => {
     expect(renderFleet([row('a', 'dry-run'), row('b', 'dry-run'), row('c', 'failed')])).toMatch(/\nDry run: 2 of 3 portals planned; nothing was changed\.$/);
     expect(renderFleet([row('a', 'done'), row('b', 'failed')])).toMatch(/\n1 of 2 portals done\.$/);
+  });
+});
+
+describe('the fleet file', () => {
+  it('refuses one portal listed twice, and names the portal whose variable is unset, before anything runs', () => {
+    const twice = join(tempStateDir(), 'twice.yaml');
+    writeFileSync(twice, 'portals:\n  - name: a\n    webhook: https://a.example.com/rest/1/x/\n  - name: a-again\n    webhookEnv: A_AGAIN\n');
+    expect(() => readFleetFile(twice, { A_AGAIN: 'https://a.example.com/rest/1/x/' })).toThrow(`${twice}: a and a-again are the same portal (a.example.com); list each portal once`);
+    expect(() => readFleetFile(twice, {})).toThrow(`${twice}: portals[1] (a-again): the environment variable A_AGAIN is not set`);
   });
 });
