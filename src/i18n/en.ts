@@ -331,7 +331,7 @@ export const en = {
     colTier: 'tier',
     colCreated: 'created',
     colUpdated: 'updated',
-    colKept: 'kept',
+    colUnchanged: 'unchanged',
     colSkipped: 'skipped',
     colRequests: 'requests',
     colTime: 'time',

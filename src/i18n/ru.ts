@@ -339,7 +339,7 @@ export const ru: Messages = {
     colTier: 'уровень',
     colCreated: 'создано',
     colUpdated: 'изменено',
-    colKept: 'как есть',
+    colUnchanged: 'без изменений',
     colSkipped: 'пропущено',
     colRequests: 'запросов',
     colTime: 'время',

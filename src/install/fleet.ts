@@ -79,7 +79,7 @@ export interface FleetRow {
   updated: number;
   deleted: number;
   /** Template objects already as wanted. */
-  kept: number;
+  unchanged: number;
   skipped: number;
   requests: number;
   ms: number;
@@ -118,7 +118,7 @@ async function installOne(entry: FleetEntry, options: FleetOptions): Promise<Fle
   const open = options.open ?? openSession;
   const install = options.install ?? ((session: Session, o: InstallOptions) => runInstall(session.client, o));
   const describe = options.describeError ?? ((error: unknown) => (error instanceof Error ? error.message : String(error)));
-  const row: FleetRow = { name: entry.name, portal: '', tier: entry.tier ?? '', created: 0, updated: 0, deleted: 0, kept: 0, skipped: 0, requests: 0, ms: 0, result: 'failed' };
+  const row: FleetRow = { name: entry.name, portal: '', tier: entry.tier ?? '', created: 0, updated: 0, deleted: 0, unchanged: 0, skipped: 0, requests: 0, ms: 0, result: 'failed' };
   let session: Session | undefined;
   try {
     session = await open({ webhook: entry.webhook, memberId: entry.memberId, publicUrl: entry.publicUrl, stateDir: options.stateDir }, options.client ?? {});
@@ -130,7 +130,7 @@ async function installOne(entry: FleetEntry, options: FleetOptions): Promise<Fle
       confirm: () => !!options.yes,
     });
     Object.assign(row, {
-      tier: report.tier, created: report.created, updated: report.updated, deleted: report.deleted, kept: report.unchanged,
+      tier: report.tier, created: report.created, updated: report.updated, deleted: report.deleted, unchanged: report.unchanged,
       skipped: report.skipped.length, requests: report.httpRequests, result: resultOf(report),
     });
     if (row.result === 'failed') row.message = report.failed.map((f) => f.reason || f.object).join('; ');
@@ -164,12 +164,12 @@ export function fleetOk(rows: FleetRow[]): boolean {
   return rows.every((r) => r.result === 'done' || r.result === 'dry-run');
 }
 
-/** The fleet as one table: portal, tier, created/updated/kept/skipped, requests, time, result. */
+/** The fleet as one table: portal, tier, created/updated/unchanged/skipped, requests, time, result. */
 export function renderFleet(rows: FleetRow[]): string {
   const t = tr().fleet;
-  const head = [t.colPortal, t.colTier, t.colCreated, t.colUpdated, t.colKept, t.colSkipped, t.colRequests, t.colTime, t.colResult];
+  const head = [t.colPortal, t.colTier, t.colCreated, t.colUpdated, t.colUnchanged, t.colSkipped, t.colRequests, t.colTime, t.colResult];
   const body = rows.map((r) => [
-    r.name, r.tier || '—', String(r.created), String(r.updated), String(r.kept), String(r.skipped), String(r.requests),
+    r.name, r.tier || '—', String(r.created), String(r.updated), String(r.unchanged), String(r.skipped), String(r.requests),
     `${(r.ms / 1000).toFixed(1)} s`, `${t.result[r.result]}${r.message ? `: ${r.message}` : ''}`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (i === head.length - 1 ? 0 : b[i].length))));

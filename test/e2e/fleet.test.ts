@@ -39,9 +39,9 @@ describe('autosalon install --portals', () => {
     const r = await runCliAsync(['install', '--portals', file, '--yes', '--concurrency', '3', '--state-dir', stateDir], { CLIENT_C_WEBHOOK: emulators[2].webhookUrl });
     expect(r.status).toBe(1);
     const lines = r.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^portal\s+tier\s+created\s+updated\s+kept\s+skipped\s+requests\s+time\s+result$/);
+    expect(lines[0]).toMatch(/^portal\s+tier\s+created\s+updated\s+unchanged\s+skipped\s+requests\s+time\s+result$/);
     const row = (name: string) => lines.find((l) => l.startsWith(`${name} `))!.split(/\s{2,}/);
-    // portal, tier, created, updated, kept, skipped, requests, time, result
+    // portal, tier, created, updated, unchanged, skipped, requests, time, result
     expect(row('client-a')).toEqual(['client-a', 'crm_plus', expect.stringMatching(/^\d{2}$/), expect.any(String), expect.any(String), '9', expect.stringMatching(/^[3-8]$/), expect.stringMatching(/^\d+\.\d s$/), 'done']);
     expect(row('client-b').slice(0, 2)).toEqual(['client-b', 'base']);
     expect(row('client-c').slice(0, 2)).toEqual(['client-c', 'base']);
@@ -73,7 +73,7 @@ describe('autosalon install --portals', () => {
 });
 
 describe('the fleet table', () => {
-  const row = (name: string, result: FleetRow['result']): FleetRow => ({ name, portal: name, tier: 'crm_plus', created: 0, updated: 0, deleted: 0, kept: 64, skipped: 0, requests: 1, ms: 100, result });
+  const row = (name: string, result: FleetRow['result']): FleetRow => ({ name, portal: name, tier: 'crm_plus', created: 0, updated: 0, deleted: 0, unchanged: 64, skipped: 0, requests: 1, ms: 100, result });
 
   it('says a dry run planned the portals and changed nothing, not that they are done', () => {
     expect(renderFleet([row('a', 'dry-run'), row('b', 'dry-run'), row('c', 'failed')])).toMatch(/\nDry run: 2 of 3 portals planned; nothing was changed\.$/);
