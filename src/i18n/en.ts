@@ -126,6 +126,7 @@ export const en = {
     readingAgain: (round: number) => `Reading the portal again (round ${round})…`,
     resumed: (found: number, creates: number) =>
       `Resuming an interrupted run: ${found} of the ${creates} objects its last batch was creating are on the portal; recorded, not created again.`,
+    lostFound: (found: number, creates: number) => `  ${found} of the ${creates} objects that batch was creating are on the portal: recorded, not created again.`,
     backup: (count: number, file: string) => `Backup of ${n(count, 'object', 'objects')} before changing them: ${file}`,
     batch: (round: number, batch: number, batches: number, steps: number) => `Round ${round}, batch ${batch}/${batches}: ${n(steps, 'change', 'changes')}…`,
     batchDone: (ok: number, failed: number) => `  ${ok} done${failed ? `, ${failed} failed` : ''}`,

@@ -20,7 +20,7 @@ const MAX_LIMIT_WAITS = 12;
 
 export type ProgressEvent =
   | { type: 'read'; round: number }
-  | { type: 'resume'; creates: number; found: number }
+  | { type: 'resume'; creates: number; found: number; earlierRun: boolean }
   | { type: 'plan'; round: number; plan: Plan; tierSource: string }
   | { type: 'backup'; file: string; objects: number }
   /** `done` changes so far in this run, `total` the changes this round sends. */
@@ -302,8 +302,12 @@ async function install(client: PortalClient, options: InstallOptions, fullTempla
     const journal = state.readJournal();
     if (journal) {
       const found = recoverFromJournal(journal, snapshot, ledger);
-      report.resumed = true;
-      progress({ type: 'resume', ...found });
+      // Found in the first read: an earlier run's batch. Later: this run's own batch whose answer was lost, so what
+      // it is found to have created was created by this run.
+      const earlierRun = round === 1;
+      if (earlierRun) report.resumed = true;
+      else report.created += found.found;
+      progress({ type: 'resume', ...found, earlierRun });
       if (!options.dryRun) {
         state.saveLedger(ledger);
         state.clearJournal();

@@ -124,7 +124,7 @@ export function renderProgress(event: ProgressEvent): string | undefined {
   const t = tr().progress;
   switch (event.type) {
     case 'read': return event.round === 1 ? t.reading : t.readingAgain(event.round);
-    case 'resume': return t.resumed(event.found, event.creates);
+    case 'resume': return event.earlierRun ? t.resumed(event.found, event.creates) : event.creates ? t.lostFound(event.found, event.creates) : undefined;
     case 'backup': return t.backup(event.objects, event.file);
     case 'batch': return t.batch(event.round, event.batch, event.batches, event.steps);
     case 'batch-done': return t.batchDone(event.ok, event.failed);
