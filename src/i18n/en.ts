@@ -49,6 +49,8 @@ export const en = {
     editKept: (change: string) => `changed by a person after Autosalon set it; kept as it is (--keep-edits) instead of: ${change}`,
     pipelineAdopted: 'a pipeline of this name was already on the portal: adopted, not created by Autosalon',
     portalOwn: 'not in the template: the portal\'s own, left as it is',
+    oursNotWanted: 'created by Autosalon, no longer in this template or tier: left as it is (uninstall removes it)',
+    oursHoldsItems: (count: number, what: Items) => `created by Autosalon, no longer in this template or tier, and it holds ${items(count, what)}: left as it is`,
     newPipelineCard: 'the new pipeline\'s card: the standard sections, then the Autosalon sections',
     pipelineNotInInstall: (code: string) => `the pipeline ${code} is not part of this install`,
     semanticsMismatch: (noun: Noun, current: string, wanted: string, statusId: string) =>

@@ -276,9 +276,11 @@ function planPipelines({ input, plan, b, createdByUs }: PlanContext): Map<string
   }
   for (const cat of snapshot.categories) {
     if (cat.isDefault || cat.id === 0 || claimed.has(cat.id)) continue;
+    // A pipeline Autosalon created that this template (or tier) no longer has is said to be Autosalon's, not the portal's.
+    const ours = Object.entries(ledger.objects).some(([k, o]) => k.startsWith('category:') && o.created && o.id === cat.id);
     b.add({
       action: 'keep', kind: 'category', key: `portal:category:${cat.id}`, group: 'portal', template: false,
-      title: tr().title.portalPipeline(cat.name, cat.id), detail: tr().detail.portalOwn,
+      title: tr().title.portalPipeline(cat.name, cat.id), detail: ours ? tr().detail.oursNotWanted : tr().detail.portalOwn,
     }, PHASE.portal);
   }
   return newCategorySteps;
@@ -296,7 +298,7 @@ function planFields({ input, b, createdByUs }: PlanContext): void {
       b.add({
         action: 'keep', kind: 'field', key: `portal:${keys.field(entity, row.fieldName)}`, group: 'portal', template: false,
         title: tr().title.field(entity, row.fieldName, row.labels.editForm[lang]),
-        detail: tr().detail.portalOwn,
+        detail: createdByUs(keys.field(entity, row.fieldName)) ? tr().detail.oursNotWanted : tr().detail.portalOwn,
       }, PHASE.portal);
     }
   }
@@ -478,7 +480,10 @@ function planDictionary(b: Builder, d: DictionaryInput): void {
       continue;
     }
     if (!d.isRemovable(row)) {
-      others.push({ action: 'keep', kind, key, group: d.group, title, template: false, detail: t.detail.portalOwn });
+      const ours = d.createdByUs(d.keyOf(row.statusId.slice(d.prefix.length)));
+      const items = d.counts[row.statusId] ?? 0;
+      const detail = !ours ? t.detail.portalOwn : items > 0 ? t.detail.oursHoldsItems(items, d.itemsWord) : t.detail.oursNotWanted;
+      others.push({ action: 'keep', kind, key, group: d.group, title, template: false, detail });
       continue;
     }
     const count = d.counts[row.statusId];

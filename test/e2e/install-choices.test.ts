@@ -148,3 +148,15 @@ describe('a portal that accepts the connection and never answers', () => {
     }
   });
 });
+
+describe('what Autosalon created that the template or tier no longer has', () => {
+  it('is said to be Autosalon\'s, left as it is — not the portal\'s own', async () => {
+    const { emulator, install } = await portal();
+    await install({ tier: 'crm_plus' });
+    await call(emulator, 'crm.category.add', { entityTypeId: 2, fields: { name: 'Своя воронка' } });
+    const report = await install({ tier: 'base', dryRun: true });
+    const kept = Object.fromEntries(report.plan.steps.filter((s) => s.kind === 'category' && !s.template).map((s) => [s.title, s.detail]));
+    expect(Object.values(kept).filter((d) => d === 'created by Autosalon, no longer in this template or tier: left as it is (uninstall removes it)')).toHaveLength(2);
+    expect(Object.entries(kept).find(([title]) => title.includes('Своя воронка'))?.[1]).toBe('not in the template: the portal\'s own, left as it is');
+  });
+});
