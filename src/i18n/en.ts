@@ -250,6 +250,7 @@ export const en = {
     pipelineKept: (deals: number, where: string) =>
       `holds ${items(deals, 'deals')}${where ? ` (${where})` : ''}: kept whole with its stages; move the deals to another pipeline, then run uninstall again`,
     pipelineRemoved: 'created by Autosalon, no deals: removed with its stages',
+    pipelineRemovedWith: (stages: string) => `created by Autosalon, no deals: removed with its stages, among them stages not from the template: ${stages}`,
     changedSince: 'changed again since the install: left as it is',
     backToPipeline: (name: string, sort: number) => `back to ${q(name)}, sort ${sort}`,
     holdsItems: (count: number, what: Items) =>

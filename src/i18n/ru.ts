@@ -258,6 +258,7 @@ export const ru: Messages = {
     pipelineKept: (deals, where) =>
       `в ней ${items(deals, 'deals')}${where ? ` (${where})` : ''}: воронка остаётся целиком, со стадиями; перенесите сделки в другую воронку и запустите удаление снова`,
     pipelineRemoved: 'создана Автосалоном, сделок нет: удаляется вместе со стадиями',
+    pipelineRemovedWith: (stages) => `создана Автосалоном, сделок нет: удаляется вместе со стадиями, среди них не из шаблона: ${stages}`,
     changedSince: 'после установки изменена снова: остаётся как есть',
     backToPipeline: (name, sort) => `возвращается ${q(name)}, сортировка ${sort}`,
     holdsItems: (count, what) =>

@@ -13,7 +13,7 @@ import { CRM_ENTITIES } from '../template/constants.js';
 import { cardSection, fieldLabels, sameColor, SECTION_PREFIX, sameSection, sortAt, userfieldMethod } from './desired.js';
 import { batchCommands, packBatches } from './apply.js';
 import { InstallError, type Ledger, type ObjectNote, type Step, type StepKind } from './model.js';
-import { dealStageEntity, keys, LEAD_STATUS_ENTITY, noteOf, stagePrefix } from './plan.js';
+import { dealStageEntity, keys, LEAD_STATUS_ENTITY, noteOf, stageId, stagePrefix } from './plan.js';
 import { knownCards } from './read.js';
 import { legend, PLAIN, stepLines, type Style } from './render.js';
 import { defaultStateDir, PortalState, type BackupEntry } from './state.js';
@@ -128,7 +128,13 @@ function uninstallPipelines({ template, snapshot, ledger, originals, lang, add, 
         add({ action: 'skip', kind: 'category', key, group: 'pipelines', title, detail: t.uninstall.pipelineKept(deals, dealsByStage(snapshot, cat.id)), blocked: true }, PHASE.pipelines);
       } else {
         deletedCategories.add(cat.id);
-        add({ action: 'delete', kind: 'category', key, group: 'pipelines', title, detail: t.uninstall.pipelineRemoved, call: { method: 'crm.category.delete', params: { entityTypeId: 2, id: cat.id } }, before: cat }, PHASE.pipelines);
+        // Stages that are not the template's (added by support or by the client) go with the pipeline: named, not hidden.
+        const templateIds = new Set(pipeline.stages.map((s) => stageId(stagePrefix(cat.id), s.code, true).toUpperCase()));
+        const others = snapshot.statuses
+          .filter((r) => r.entityId === dealStageEntity(cat.id) && !templateIds.has(r.statusId.toUpperCase()))
+          .map((r) => t.quote(r.name));
+        const detail = others.length ? t.uninstall.pipelineRemovedWith(others.join(', ')) : t.uninstall.pipelineRemoved;
+        add({ action: 'delete', kind: 'category', key, group: 'pipelines', title, detail, call: { method: 'crm.category.delete', params: { entityTypeId: 2, id: cat.id } }, before: cat }, PHASE.pipelines);
       }
       continue;
     }

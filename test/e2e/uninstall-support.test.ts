@@ -63,6 +63,14 @@ describe('uninstall with deals in a pipeline Autosalon created', () => {
     expect(new PortalState(stateDir, client().portalKey).loadLedger({ key: '', origin: '', mode: 'webhook' }).localAdditions).toEqual([]);
   });
 
+  it('names the stages that are not the template\'s when it removes a pipeline with them', async () => {
+    const { stateDir, client } = await installed();
+    await addStage(client(), { pipeline: 'repair', name: 'Сушка', after: 'Анализ авто', stateDir, template });
+    const report = await uninstall(client(), { stateDir, template, dryRun: true });
+    const pipeline = report.plan.steps.find((s) => s.kind === 'category' && s.action === 'delete');
+    expect(pipeline?.detail).toBe('created by Autosalon, no deals: removed with its stages, among them stages not from the template: "Сушка"');
+  });
+
   it('keeps a lead status Autosalon created while leads are in it, with what to do', async () => {
     const { emulator, stateDir, client } = await installed();
     await call(emulator, 'crm.lead.add', { fields: { TITLE: 'Лид', STATUS_ID: 'UC_CALLBACK' } });
