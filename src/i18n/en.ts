@@ -172,6 +172,7 @@ export const en = {
       `${portal}: tier ${tier} (${source}), names in ${language}${publicUrl ? `, automation service ${publicUrl}` : ''}`,
     ok: 'OK: the portal matches the template.',
     drift: (count: number) => `Differences from the template (${count}):`,
+    neverInstalled: (stateDir: string) => `  (no install of Autosalon is recorded for this portal in ${stateDir}: below is what an install would do; if it ran elsewhere, point --state-dir at its state)`,
     missing: 'missing',
     differs: 'differs',
     extra: 'extra',

@@ -181,6 +181,7 @@ export const ru: Messages = {
       `${portal}: уровень ${tier} (${source}), названия на ${language}${publicUrl ? `, сервис автоматизации ${publicUrl}` : ''}`,
     ok: 'OK: портал соответствует шаблону.',
     drift: (count) => `Отличия от шаблона (${count}):`,
+    neverInstalled: (stateDir) => `  (установка Автосалона на этот портал в ${stateDir} не записана: ниже — что сделала бы установка; если она шла в другом месте, укажите её папку в --state-dir)`,
     missing: 'нет',
     differs: 'отличается',
     extra: 'лишнее',

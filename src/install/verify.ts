@@ -32,6 +32,9 @@ export interface VerifyReport {
   publicUrl?: string;
   /** The portal matches the template. */
   ok: boolean;
+  /** No install of Autosalon is recorded for this portal in the state directory. */
+  neverInstalled: boolean;
+  stateDir: string;
   drift: Drift[];
   /** Differences the template accepts (a default status kept because leads use it). */
   notes: ObjectNote[];
@@ -71,8 +74,11 @@ export async function verifyPortal(client: PortalClient, options: VerifyOptions 
       else notes.push(noteOf(s));
     }
   }
+  // A missing pipeline first: the lines of its stages follow from it.
+  drift.sort((a, b) => Number(!a.object.startsWith('category:')) - Number(!b.object.startsWith('category:')));
   return {
     portal: client.origin, tier, tierSource, lang, publicUrl: plan.publicUrl, ok: drift.length === 0, drift, notes, notVerified,
+    neverInstalled: Object.keys(ledger.objects).length === 0, stateDir: state.dir,
     kept: keptElements(plan),
     httpRequests: client.httpRequests - start,
     plan,
@@ -87,6 +93,7 @@ export function renderVerify(report: VerifyReport, advice: string, style: Style 
   if (report.ok) out.push(style.good(t.verify.ok));
   else {
     out.push(style.bad(t.verify.drift(report.drift.length)));
+    if (report.neverInstalled) out.push(t.verify.neverInstalled(report.stateDir));
     const verb: Record<StepAction, string> = { create: t.verify.missing, update: t.verify.differs, delete: t.verify.extra, skip: t.verify.cannotFix, keep: '' };
     const width = Math.max(...Object.values(verb).map((v) => v.length));
     for (const d of report.drift) out.push(`  ${style[d.action === 'skip' ? 'skip' : d.action](verb[d.action].padEnd(width))} ${d.title}${d.detail ? style.dim(` — ${d.detail}`) : ''}`);

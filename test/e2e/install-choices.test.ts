@@ -9,7 +9,7 @@ import type { Plan } from '../../src/install/model.js';
 import { consentSteps } from '../../src/install/plan.js';
 import { renderSummary } from '../../src/install/render.js';
 import { savedSteps } from '../../src/install/saved-plan.js';
-import { verifyPortal } from '../../src/install/verify.js';
+import { renderVerify, verifyPortal } from '../../src/install/verify.js';
 import { PortalClient, TimeoutError } from '../../src/portal/client.js';
 import { loadTemplate } from '../../src/template/loader.js';
 import { startTestEmulator } from '../helpers/emulator.js';
@@ -158,5 +158,15 @@ describe('what Autosalon created that the template or tier no longer has', () =>
     const kept = Object.fromEntries(report.plan.steps.filter((s) => s.kind === 'category' && !s.template).map((s) => [s.title, s.detail]));
     expect(Object.values(kept).filter((d) => d === 'created by Autosalon, no longer in this template or tier: left as it is (uninstall removes it)')).toHaveLength(2);
     expect(Object.entries(kept).find(([title]) => title.includes('Своя воронка'))?.[1]).toBe('not in the template: the portal\'s own, left as it is');
+  });
+});
+
+describe('verify on a portal Autosalon was never installed on', () => {
+  it('says no install is recorded, and lists a missing pipeline before its stages', async () => {
+    const { client, stateDir } = await portal();
+    const report = await verifyPortal(client(), { stateDir, template, tier: 'base' });
+    expect(report.neverInstalled).toBe(true);
+    expect(report.drift[0]).toMatchObject({ action: 'create', object: 'category:repair' });
+    expect(renderVerify(report, 'autosalon install')).toContain(`(no install of Autosalon is recorded for this portal in ${report.stateDir}: below is what an install would do`);
   });
 });
