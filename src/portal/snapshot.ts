@@ -212,7 +212,7 @@ export async function readMore(client: PortalClient, snapshot: PortalSnapshot, r
   const failed = Object.entries(result.errors).filter(([key]) => !tolerated.has(key));
   if (failed.length) {
     const [key, error] = failed[0];
-    throw new PortalError(error.method, error.code, `reading the portal (${key}): ${error.description}`, error.status);
+    throw new PortalError(error.method, error.code, `reading the portal (${key})${error.description ? `: ${error.description}` : ''}`, error.status);
   }
   for (const decode of decoders) decode(result);
 }
