@@ -6,6 +6,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { tr } from '../i18n/index.js';
 import type { Template } from '../template/model.js';
+import { isTier } from '../template/tiers.js';
 import { LANGUAGES } from '../template/constants.js';
 import { runInstall, type InstallOptions } from './apply.js';
 import { InstallError, type InstallReport } from './model.js';
@@ -150,6 +151,12 @@ async function installOne(entry: FleetEntry, options: FleetOptions): Promise<Fle
 
 /** Installs every portal, at most `concurrency` at a time; the rows keep the file's order. */
 export async function runFleet(entries: FleetEntry[], options: FleetOptions): Promise<FleetRow[]> {
+  // A tier the template does not have is a mistake in the file: said before any portal is touched.
+  for (const entry of entries) {
+    if (entry.tier !== undefined && !isTier(options.template, entry.tier)) {
+      throw new InstallError(`${entry.name}: ${tr().errors.unknownTier(entry.tier, options.template.tiers.join(', '))}`);
+    }
+  }
   const rows: FleetRow[] = new Array(entries.length);
   let next = 0;
   // A small pool: each worker takes the next portal until none is left.

@@ -88,4 +88,13 @@ describe('the fleet file', () => {
     expect(() => readFleetFile(twice, { A_AGAIN: 'https://a.example.com/rest/1/x/' })).toThrow(`${twice}: a and a-again are the same portal (a.example.com); list each portal once`);
     expect(() => readFleetFile(twice, {})).toThrow(`${twice}: portals[1] (a-again): the environment variable A_AGAIN is not set`);
   });
+
+  it('refuses a tier the template does not have before any portal is touched', async () => {
+    const gold = join(tempStateDir(), 'gold.yaml');
+    // Nothing listens on port 9: a request would fail differently.
+    writeFileSync(gold, 'portals:\n  - name: client-x\n    webhook: https://127.0.0.1:9/rest/1/x/\n    tier: gold\n');
+    const r = await runCliAsync(['install', '--portals', gold, '--yes', '--state-dir', tempStateDir()]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('client-x: unknown tier "gold": use base, crm_plus');
+  });
 });
