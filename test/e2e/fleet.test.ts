@@ -93,7 +93,7 @@ describe('the fleet file', () => {
     const gold = join(tempStateDir(), 'gold.yaml');
     // Nothing listens on port 9: a request would fail differently.
     writeFileSync(gold, 'portals:\n  - name: client-x\n    webhook: https://127.0.0.1:9/rest/1/x/\n    tier: gold\n');
-    const r = await runCliAsync(['install', '--portals', gold, '--yes', '--state-dir', tempStateDir()]);
+    const r = await runCliAsync(['install', '--portals', gold, '--yes', '--state-dir', tempStateDir()], {});
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('client-x: unknown tier "gold": use base, crm_plus');
   });
